@@ -1,0 +1,1 @@
+"""AMI engine: the connection to Asterisk (the only panoramisk user), parser, call tracker."""

@@ -1,0 +1,182 @@
+"""Typed configuration: defaults → TOML file → ``CTI_*`` environment, validated once at start.
+
+A wrong or unknown key fails with its dotted name; secrets are masked whenever shown.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import ValidationError as PydanticValidationError
+
+from cti.errors import ConfigError
+
+DEFAULT_CONFIG_FILE = "cti.toml"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class PbxConfig(_Strict):
+    """One Asterisk server reached over AMI."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=5038, ge=1, le=65535)
+    username: str = "cti"
+    secret: SecretStr = SecretStr("")
+    #: dialplan contexts whose calls are inbound (from trunks); empty = classify by number
+    inbound_contexts: tuple[str, ...] = ()
+    #: regexes on channel names that are trunks (external parties)
+    trunk_patterns: tuple[str, ...] = ()
+    #: regexes on channel names that are agent phones
+    agent_patterns: tuple[str, ...] = ()
+    #: numbers of at most this many digits are internal extensions
+    internal_max_digits: int = Field(default=6, ge=1, le=15)
+    ping_interval: float = Field(default=20.0, gt=0)
+    reconnect_min: float = Field(default=1.0, gt=0)
+    reconnect_max: float = Field(default=60.0, gt=0)
+
+    @classmethod
+    def from_url(cls, url: str, **extra: Any) -> PbxConfig:
+        """Parse ``ami://user:secret@host:port``."""
+        parts = urlsplit(url)
+        if parts.scheme != "ami" or not parts.hostname:
+            raise ValueError("expected ami://user:secret@host:port")
+        return cls(
+            host=parts.hostname,
+            port=parts.port or 5038,
+            username=unquote(parts.username or ""),
+            secret=SecretStr(unquote(parts.password or "")),
+            **extra,
+        )
+
+
+class HttpConfig(_Strict):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65535)
+
+
+class PhoneConfig(_Strict):
+    #: ISO region used to read numbers written without a country code
+    default_region: str = "RU"
+    #: how many trailing digits are indexed for partial caller-ID matches
+    tail_digits: int = Field(default=7, ge=4, le=12)
+
+    @field_validator("default_region")
+    @classmethod
+    def _region(cls, value: str) -> str:
+        import phonenumbers
+
+        value = value.upper()
+        if value not in phonenumbers.SUPPORTED_REGIONS:
+            raise ValueError(f"unknown region {value!r}")
+        return value
+
+
+class AuthConfig(_Strict):
+    token_ttl_hours: float = Field(default=12.0, gt=0)
+
+
+class Settings(_Strict):
+    database_url: SecretStr = SecretStr("sqlite+aiosqlite:///cti.db")
+    http: HttpConfig = HttpConfig()
+    phone: PhoneConfig = PhoneConfig()
+    auth: AuthConfig = AuthConfig()
+    pbx: dict[str, PbxConfig] = Field(default_factory=dict)
+    log_level: str = "INFO"
+
+    @property
+    def db_url(self) -> str:
+        return self.database_url.get_secret_value()
+
+    def masked(self) -> dict[str, Any]:
+        """The settings as plain data with every secret (and URL password) masked."""
+        data = self.model_dump(mode="json")
+        data["database_url"] = mask_url(self.db_url)
+        for pbx in data.get("pbx", {}).values():
+            pbx["secret"] = "***" if pbx.get("secret") else ""
+        return data
+
+
+def mask_url(url: str) -> str:
+    """Hide the password part of a URL (``scheme://user:***@host``)."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return parts._replace(netloc=netloc).geturl()
+
+
+_ENV_KEYS: dict[str, tuple[str, ...]] = {
+    "CTI_DATABASE_URL": ("database_url",),
+    "CTI_HTTP_HOST": ("http", "host"),
+    "CTI_HTTP_PORT": ("http", "port"),
+    "CTI_PHONE_REGION": ("phone", "default_region"),
+    "CTI_LOG_LEVEL": ("log_level",),
+}
+
+
+def _deep_set(data: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
+    for key in path[:-1]:
+        data = data.setdefault(key, {})
+    data[path[-1]] = value
+
+
+def load_settings(
+    config_file: str | Path | None = None, environ: Mapping[str, str] | None = None
+) -> Settings:
+    """Build the settings from defaults, an optional TOML file and the environment.
+
+    Raises :class:`ConfigError` naming the offending key (``http.port``, ``CTI_AMI_URL`` …).
+    """
+    env = os.environ if environ is None else environ
+    data: dict[str, Any] = {}
+    path: Path | None = Path(config_file) if config_file else None
+    if path is None and Path(DEFAULT_CONFIG_FILE).is_file():
+        path = Path(DEFAULT_CONFIG_FILE)
+    if path is not None:
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError(f"config file {path} not found", details={"file": str(path)}) from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path}: {exc}", details={"file": str(path)}) from None
+    for name, key_path in _ENV_KEYS.items():
+        if name in env:
+            _deep_set(data, key_path, env[name])
+    if "CTI_AMI_URL" in env:
+        try:
+            pbx = PbxConfig.from_url(env["CTI_AMI_URL"])
+        except (ValueError, PydanticValidationError) as exc:
+            raise ConfigError(f"CTI_AMI_URL: {_short(exc)}", details={"key": "CTI_AMI_URL"}) from None
+        pbx_data = pbx.model_dump()
+        pbx_data["secret"] = pbx.secret
+        data.setdefault("pbx", {})["default"] = pbx_data
+    for name, pbx_data in list(data.get("pbx", {}).items()):
+        if isinstance(pbx_data, dict) and "url" in pbx_data:
+            url = pbx_data.pop("url")
+            try:
+                base = PbxConfig.from_url(url)
+            except ValueError as exc:
+                raise ConfigError(f"pbx.{name}.url: {exc}", details={"key": f"pbx.{name}.url"}) from None
+            merged = {**base.model_dump(), "secret": base.secret, **pbx_data}
+            data["pbx"][name] = merged
+    try:
+        return Settings.model_validate(data)
+    except PydanticValidationError as exc:
+        err = exc.errors()[0]
+        key = ".".join(str(p) for p in err["loc"])
+        raise ConfigError(f"config key {key}: {err['msg']}", details={"key": key}) from None
+
+
+def _short(exc: Exception) -> str:
+    if isinstance(exc, PydanticValidationError):
+        return str(exc.errors()[0]["msg"])
+    return str(exc)
