@@ -145,7 +145,8 @@ def load_settings(
         try:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError:
-            raise ConfigError(f"config file {path} not found", details={"file": str(path)}) from None
+            msg = f"config file {path} not found"
+            raise ConfigError(msg, details={"file": str(path)}) from None
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{path}: {exc}", details={"file": str(path)}) from None
     for name, key_path in _ENV_KEYS.items():
@@ -155,7 +156,8 @@ def load_settings(
         try:
             pbx = PbxConfig.from_url(env["CTI_AMI_URL"])
         except (ValueError, PydanticValidationError) as exc:
-            raise ConfigError(f"CTI_AMI_URL: {_short(exc)}", details={"key": "CTI_AMI_URL"}) from None
+            msg = f"CTI_AMI_URL: {_short(exc)}"
+            raise ConfigError(msg, details={"key": "CTI_AMI_URL"}) from None
         pbx_data = pbx.model_dump()
         pbx_data["secret"] = pbx.secret
         data.setdefault("pbx", {})["default"] = pbx_data
@@ -165,7 +167,8 @@ def load_settings(
             try:
                 base = PbxConfig.from_url(url)
             except ValueError as exc:
-                raise ConfigError(f"pbx.{name}.url: {exc}", details={"key": f"pbx.{name}.url"}) from None
+                key = f"pbx.{name}.url"
+                raise ConfigError(f"{key}: {exc}", details={"key": key}) from None
             merged = {**base.model_dump(), "secret": base.secret, **pbx_data}
             data["pbx"][name] = merged
     try:

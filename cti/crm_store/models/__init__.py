@@ -1,0 +1,24 @@
+"""All models, imported here so ``Base.metadata`` is complete (Alembic, tests)."""
+
+from cti.crm_store.models.calls import Call
+from cti.crm_store.models.contacts import Company, Contact, ContactEmail, Phone
+from cti.crm_store.models.sales import Deal
+from cti.crm_store.models.tasks import Note, Task
+from cti.crm_store.models.tickets import Ticket, TicketComment
+from cti.crm_store.models.users import ApiToken, User, UserExtension
+
+__all__ = [
+    "ApiToken",
+    "Call",
+    "Company",
+    "Contact",
+    "ContactEmail",
+    "Deal",
+    "Note",
+    "Phone",
+    "Task",
+    "Ticket",
+    "TicketComment",
+    "User",
+    "UserExtension",
+]

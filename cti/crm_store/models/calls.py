@@ -1,0 +1,60 @@
+"""The call log: one row per finished call, unique per PBX + Linkedid (idempotent writes)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from cti.crm_store.base import Base, TimestampMixin
+
+CALL_STATUSES = ("answered", "missed", "abandoned", "busy", "no-answer", "failed")
+DIRECTIONS = ("inbound", "outbound", "internal")
+
+
+class Call(TimestampMixin, Base):
+    __tablename__ = "calls"
+    __table_args__ = (
+        UniqueConstraint("pbx", "linkedid", name="uq_calls_pbx_linkedid"),
+        Index("ix_calls_external_tail_started", "external_tail", "started_at"),
+        Index("ix_calls_agent_started", "agent", "started_at"),
+        Index("ix_calls_started", "started_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    pbx: Mapped[str] = mapped_column(String(64))
+    linkedid: Mapped[str] = mapped_column(String(64))
+    direction: Mapped[str] = mapped_column(String(10))
+    from_number: Mapped[str | None] = mapped_column(String(64))
+    from_name: Mapped[str | None] = mapped_column(String(200))
+    to_number: Mapped[str | None] = mapped_column(String(64))
+    #: the outside party (caller of an inbound, callee of an outbound call), E.164 when parseable
+    external_number: Mapped[str | None] = mapped_column(String(64))
+    external_tail: Mapped[str | None] = mapped_column(String(12))
+    queue: Mapped[str | None] = mapped_column(String(64), index=True)
+    agents_rung: Mapped[list[str]] = mapped_column(JSON, default=list)
+    agent: Mapped[str | None] = mapped_column(String(32))
+    agent_user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    status: Mapped[str] = mapped_column(String(10), index=True)
+    started_at: Mapped[datetime | None]
+    answered_at: Mapped[datetime | None]
+    ended_at: Mapped[datetime | None]
+    ring_seconds: Mapped[float | None] = mapped_column(Float)
+    talk_seconds: Mapped[float | None] = mapped_column(Float)
+    hangup_cause: Mapped[int | None] = mapped_column(Integer)
+    transfers: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    originate_action_id: Mapped[str | None] = mapped_column(String(128), index=True)
+    originate_variables: Mapped[dict[str, str] | None] = mapped_column(JSON)
+    account: Mapped[str | None] = mapped_column(String(80))
+    campaign: Mapped[str | None] = mapped_column(String(80), index=True)
+    recording: Mapped[str | None] = mapped_column(String(500))
+    contact_id: Mapped[int | None] = mapped_column(
+        ForeignKey("contacts.id", ondelete="SET NULL"), index=True
+    )
+    partial: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: set by the operator after the call (e.g. "interested", "wrong number")
+    disposition: Mapped[str | None] = mapped_column(String(64))
