@@ -29,6 +29,7 @@ COMMAND_MODULES = (
     "cti.ami.cli",
     "cti.pbxsim.cli",
     "cti.screenpop.cli",
+    "cti.crm_store.users_cli",
     "cti.daemon",
 )
 

@@ -1,0 +1,7 @@
+"""`cti user …` commands."""
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``cti user``."""

@@ -1,0 +1,13 @@
+"""Typed keys for what the aiohttp application holds (one owner each, see cti/daemon.py)."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from cti.bus import EventBus
+from cti.config import Settings
+from cti.crm_store.store import Store
+
+SETTINGS = web.AppKey("settings", Settings)
+STORE = web.AppKey("store", Store)
+BUS = web.AppKey("bus", EventBus)
