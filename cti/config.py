@@ -84,11 +84,51 @@ class AuthConfig(_Strict):
     token_ttl_hours: float = Field(default=12.0, gt=0)
 
 
+class SlaTarget(_Strict):
+    """Hours allowed for the first response and for the resolution of a ticket."""
+
+    first_response_hours: float = Field(gt=0)
+    resolution_hours: float = Field(gt=0)
+
+
+def _default_sla() -> dict[str, SlaTarget]:
+    return {
+        "urgent": SlaTarget(first_response_hours=1, resolution_hours=4),
+        "high": SlaTarget(first_response_hours=4, resolution_hours=24),
+        "normal": SlaTarget(first_response_hours=8, resolution_hours=72),
+        "low": SlaTarget(first_response_hours=24, resolution_hours=120),
+    }
+
+
+class CrmConfig(_Strict):
+    """The deal pipeline (ordered stages) and the ticket SLA policy per priority."""
+
+    pipeline: tuple[str, ...] = ("lead", "qualified", "proposal", "negotiation")
+    sla: dict[str, SlaTarget] = Field(default_factory=_default_sla)
+
+    @field_validator("pipeline")
+    @classmethod
+    def _pipeline(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if not value or len(set(value)) != len(value) or not all(s.strip() for s in value):
+            raise ValueError("needs at least one stage, all distinct and non-empty")
+        return value
+
+    @field_validator("sla")
+    @classmethod
+    def _sla(cls, value: dict[str, SlaTarget]) -> dict[str, SlaTarget]:
+        from cti.crm_store.models.tickets import TICKET_PRIORITIES
+
+        if set(value) != set(TICKET_PRIORITIES):
+            raise ValueError(f"needs exactly the priorities {', '.join(TICKET_PRIORITIES)}")
+        return value
+
+
 class Settings(_Strict):
     database_url: SecretStr = SecretStr("sqlite+aiosqlite:///cti.db")
     http: HttpConfig = HttpConfig()
     phone: PhoneConfig = PhoneConfig()
     auth: AuthConfig = AuthConfig()
+    crm: CrmConfig = CrmConfig()
     pbx: dict[str, PbxConfig] = Field(default_factory=dict)
     log_level: str = "INFO"
 

@@ -1,7 +1,203 @@
-"""The daemon: store + web + AMI connections, wired and supervised."""
+"""The daemon: store + web + call log + one AMI connection per PBX, wired and supervised.
+
+Every long-lived task is owned by an aiohttp ``cleanup_ctx`` entry: started when the app
+starts, cancelled *and awaited* when it stops. Order matters on the way down (cleanup runs in
+reverse): the AMI connections stop first (no new events), then the call log consumer writes
+what is still queued (bounded by a grace period; anything left is logged as JSON), then the
+store closes. ``cti serve`` turns SIGINT/SIGTERM into that graceful shutdown.
+
+Features that add routes or pages (screen-pop ``/ws``, operator pages) plug in through
+``extra_setup`` hooks, called with the app after the built-in parts; ``cti serve`` loads the
+hooks listed in :data:`SETUP_HOOKS` (``"module:function"``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import logging
+import signal
+from collections.abc import AsyncIterator, Callable, Sequence
+from typing import Annotated
 
 import typer
+from aiohttp import web
+
+from cti.ami.connection import AmiConnection, AmiConnections
+from cti.calllog import http as calllog_http
+from cti.calllog.consumer import CallLogConsumer
+from cti.calllog.http import CALLLOG
+from cti.config import Settings, mask_url
+from cti.crm_store.store import Store
+from cti.errors import ConfigError
+from cti.web.accesslog import TokenSafeAccessLogger
+from cti.web.app import create_app
+from cti.web.keys import AMI, BUS
+
+log = logging.getLogger(__name__)
+
+SetupHook = Callable[[web.Application], None]
+#: hooks ``cti serve`` adds to the app, as ``"module:function"`` (features append theirs)
+SETUP_HOOKS: tuple[str, ...] = ("cti.screenpop:setup",)
+CONSUMER = web.AppKey("calllog_consumer", CallLogConsumer)
+#: events the call log may hold while the store is down (≈ 5 per call)
+CALLLOG_QUEUE = 1_000_000
+#: seconds the call log may take at shutdown to write what is still queued
+SHUTDOWN_GRACE = 10.0
+
+
+def build_app(
+    settings: Settings,
+    *,
+    store: Store | None = None,
+    extra_setup: Sequence[SetupHook] = (),
+    store_retry: tuple[float, float] = (0.5, 30.0),
+) -> web.Application:
+    """The whole daemon as one aiohttp application (run it with any aiohttp runner).
+
+    ``store``: use this open store instead of opening ``settings.database_url``.
+    ``store_retry``: (min, max) seconds between call log retries while the store is down.
+    """
+    app = create_app(settings, store=store)
+    calllog_http.setup(app)
+    # subscribed now, so no event is missed before start; deep, so a long store outage
+    # (records kept and retried in order) does not make the bus drop finished calls
+    queue = app[BUS].subscribe_queue(maxsize=CALLLOG_QUEUE)
+
+    async def calllog_ctx(app: web.Application) -> AsyncIterator[None]:
+        calllog = app[CALLLOG]
+        consumer = CallLogConsumer(
+            calllog, queue, retry_min=store_retry[0], retry_max=store_retry[1]
+        )
+        app[CONSUMER] = consumer
+        task = asyncio.create_task(consumer.run(), name="calllog-consumer")
+        try:
+            yield
+        finally:
+            if not task.done():
+                left = await consumer.drain(SHUTDOWN_GRACE)
+                if left:
+                    log.error("call log: %d call(s) not stored at shutdown (logged)", left)
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+
+    async def ami_ctx(app: web.Application) -> AsyncIterator[None]:
+        connections = AmiConnections()
+        for name, pbx in settings.pbx.items():
+            connections[name] = AmiConnection(name, pbx, app[BUS].publish)
+        app[AMI] = connections
+        tasks = [
+            asyncio.create_task(conn.run(), name=f"ami-{name}")
+            for name, conn in connections.items()
+        ]
+        if not connections:
+            log.warning("no PBX configured ([pbx.NAME] in the config or CTI_AMI_URL)")
+        try:
+            yield
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    app.cleanup_ctx.append(calllog_ctx)
+    app.cleanup_ctx.append(ami_ctx)
+    for hook in extra_setup:
+        hook(app)
+    return app
+
+
+def load_hooks(names: Sequence[str]) -> list[SetupHook]:
+    """Resolve ``"module:function"`` names; a wrong one is a config error naming it."""
+    hooks: list[SetupHook] = []
+    for name in names:
+        module_name, _, attr = name.partition(":")
+        try:
+            hook = getattr(importlib.import_module(module_name), attr)
+        except (ImportError, AttributeError) as exc:
+            raise ConfigError(f"setup hook {name!r}: {exc}", details={"hook": name}) from None
+        hooks.append(hook)
+    return hooks
+
+
+async def serve(
+    settings: Settings,
+    host: str,
+    port: int,
+    *,
+    extra_setup: Sequence[SetupHook] = (),
+    stop: asyncio.Event | None = None,
+    on_ready: Callable[[int], None] | None = None,
+) -> None:
+    """Run until ``stop`` is set or SIGINT/SIGTERM arrives, then shut down gracefully.
+
+    ``on_ready`` receives the bound port (useful with ``port=0``).
+    """
+    stop = stop or asyncio.Event()
+    app = build_app(settings, extra_setup=extra_setup)
+    # TokenSafeAccessLogger: a ``?token=`` (WebSocket auth) never reaches the access log
+    runner = web.AppRunner(app, handle_signals=False, access_log_class=TokenSafeAccessLogger)
+    loop = asyncio.get_running_loop()
+    signals = (signal.SIGINT, signal.SIGTERM)
+    for sig in signals:
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await runner.setup()
+        site = web.TCPSite(runner, host, port)
+        await site.start()
+        bound = _bound_port(runner, port)
+        log.info(
+            "cti serving on http://%s:%d (store %s, PBX: %s)",
+            host,
+            bound,
+            mask_url(settings.db_url),
+            ", ".join(settings.pbx) or "none",
+        )
+        if on_ready is not None:
+            on_ready(bound)
+        await stop.wait()
+        log.info("shutting down")
+    finally:
+        for sig in signals:
+            loop.remove_signal_handler(sig)
+        await runner.cleanup()
+
+
+def _bound_port(runner: web.AppRunner, fallback: int) -> int:
+    for address in runner.addresses:
+        if isinstance(address, tuple) and len(address) >= 2:
+            return int(address[1])
+    return fallback
+
+
+def _configure_logging(level: str) -> None:
+    value = logging.getLevelName(level.upper())
+    if not isinstance(value, int):
+        raise ConfigError(
+            f"config key log_level: unknown level {level!r}", details={"key": "log_level"}
+        )
+    logging.basicConfig(level=value, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 
 def register(app: typer.Typer) -> None:
     """Add ``cti serve``."""
+
+    @app.command("serve")
+    def serve_command(
+        ctx: typer.Context,
+        host: Annotated[str | None, typer.Option(help="listen address (http.host)")] = None,
+        port: Annotated[
+            int | None, typer.Option(min=0, max=65535, help="listen port (http.port)")
+        ] = None,
+    ) -> None:
+        """Run the daemon: web API, AMI connections, call log. Ctrl-C stops it cleanly."""
+        from cti.cli import settings_from
+
+        settings = settings_from(ctx)
+        _configure_logging(settings.log_level)
+        hooks = load_hooks(SETUP_HOOKS)
+        listen = (host or settings.http.host, settings.http.port if port is None else port)
+        try:
+            asyncio.run(serve(settings, *listen, extra_setup=hooks))
+        except OSError as exc:  # e.g. the port is taken
+            typer.echo(f"error: cannot serve on {listen[0]}:{listen[1]}: {exc}", err=True)
+            raise typer.Exit(1) from None

@@ -27,6 +27,13 @@ class ConfigError(CtiError):
     error_id = "config-error"
 
 
+class BadRequestError(CtiError):
+    """The request itself is unreadable (malformed JSON, wrong content type)."""
+
+    status = 400
+    error_id = "bad-request"
+
+
 class ValidationError(CtiError):
     """Input failed validation; ``details`` names the field(s)."""
 

@@ -1,7 +1,87 @@
-"""CLI commands of cti.ami."""
+"""CLI commands of cti.ami: ``cti replay`` (recorded AMI traffic → call records)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Annotated
 
 import typer
+
+from cti.ami.events import CallRecord
+from cti.config import Settings
+from cti.errors import CtiError
 
 
 def register(app: typer.Typer) -> None:
     """Add this feature's commands to ``app``."""
+    app.command("replay")(replay)
+
+
+def replay(
+    ctx: typer.Context,
+    files: Annotated[list[Path], typer.Argument(help="recorded AMI traffic (.ami files)")],
+    pbx: Annotated[
+        str, typer.Option("--pbx", help="PBX name for the records (and its pbx.NAME config)")
+    ] = "default",
+    store: Annotated[
+        bool, typer.Option("--store", help="also write the calls to the configured store")
+    ] = False,
+    config: Annotated[
+        Path | None, typer.Option("--config", help="TOML config file (as `cti --config`)")
+    ] = None,
+) -> None:
+    """Replay recorded AMI bytes offline; print one JSON object per finished call.
+
+    The files run in order through one parser and one call tracker, as live traffic would.
+    Calls still open at the end are printed with "partial": true. Only the AMI events are
+    read (a recorder's .sent file next to a trace is not).
+    """
+    from cti.ami.replay import Replayer, iter_files
+    from cti.cli import settings_from
+
+    if config is not None:
+        root = ctx.find_root()
+        root.obj = {**(root.obj if isinstance(root.obj, dict) else {}), "config": config}
+    try:
+        settings = settings_from(ctx)
+        for path in files:
+            if not path.is_file():
+                raise CtiError(f"{path}: no such trace file", details={"file": str(path)})
+        replayer = Replayer(pbx=pbx, config=settings.pbx.get(pbx))
+        records: list[CallRecord] = []
+        for record in iter_files(files, replayer):
+            typer.echo(json.dumps(record.to_json(), ensure_ascii=False))
+            records.append(record)
+        parser = replayer.parser
+        summary = f"{len(records)} call(s) from {parser.messages} message(s)"
+        if parser.errors:
+            summary += f"; {parser.errors} malformed line(s) skipped, first: {parser.first_error}"
+        if parser.truncated:
+            summary += "; the last message was truncated"
+        if store:
+            new = asyncio.run(_store(records, settings))
+            summary += f"; stored {new} new, {len(records) - new} already in the call log"
+        typer.echo(summary, err=True)
+    except CtiError as exc:
+        typer.echo(f"error: {exc.message}", err=True)
+        raise typer.Exit(1) from None
+
+
+async def _store(records: Sequence[CallRecord], settings: Settings) -> int:
+    """Write records through the call log service (idempotent per pbx + linkedid)."""
+    from cti.calllog.service import CallLog
+    from cti.crm_store.store import Store
+
+    db = await Store.open(settings.db_url, settings.phone)
+    try:
+        calllog = CallLog(db)
+        new = 0
+        for record in records:
+            if await calllog.record(record):
+                new += 1
+        return new
+    finally:
+        await db.close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from cti.ami.connection import AmiConnections
 from cti.bus import EventBus
 from cti.config import Settings
 from cti.crm_store.store import Store
@@ -11,3 +12,5 @@ from cti.crm_store.store import Store
 SETTINGS = web.AppKey("settings", Settings)
 STORE = web.AppKey("store", Store)
 BUS = web.AppKey("bus", EventBus)
+#: the AMI connections by PBX name (owned by cti.daemon.build_app's cleanup_ctx)
+AMI = web.AppKey("ami", AmiConnections)

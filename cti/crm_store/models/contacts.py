@@ -16,7 +16,9 @@ class Company(TimestampMixin, Base):
     __tablename__ = "companies"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(String(200), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    #: lower-cased name: indexed prefix search and "same company" matching on import
+    name_key: Mapped[str] = mapped_column(String(200), default="", index=True)
     website: Mapped[str | None] = mapped_column(String(300))
     notes: Mapped[str | None] = mapped_column(Text)
 
@@ -31,7 +33,10 @@ class Contact(TimestampMixin, Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     first_name: Mapped[str] = mapped_column(String(100), default="")
-    last_name: Mapped[str] = mapped_column(String(100), default="", index=True)
+    last_name: Mapped[str] = mapped_column(String(100), default="")
+    #: lower-cased "first last" and "last first": indexed prefix search by either name
+    name_key: Mapped[str] = mapped_column(String(201), default="", index=True)
+    rname_key: Mapped[str] = mapped_column(String(201), default="", index=True)
     company_id: Mapped[int | None] = mapped_column(
         ForeignKey("companies.id", ondelete="SET NULL"), index=True
     )

@@ -22,7 +22,7 @@ class OutModel(BaseModel):
 
 
 class PageParams(InModel):
-    page: int = Field(default=1, ge=1)
+    page: int = Field(default=1, ge=1, le=1_000_000)
     per_page: int = Field(default=50, ge=1, le=MAX_PER_PAGE)
 
     @property

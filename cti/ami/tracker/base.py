@@ -1,0 +1,230 @@
+"""Shared state and helpers of the call tracker (channels, calls, ringing, answer, end)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+
+from cti.ami.classify import Classifier, clean_number
+from cti.ami.events import (
+    AgentRinging,
+    AgentStoppedRinging,
+    CallAnswered,
+    CallEnded,
+    CallEvent,
+    CallInfo,
+    CallStarted,
+)
+from cti.ami.tracker.state import Call, Chan, parse_ts
+from cti.config import PbxConfig
+
+log = logging.getLogger("cti.ami.tracker")
+
+_RECENT_ENDED = 16_384  # Linkedids remembered so late events do not resurrect a call
+_MAX_LOGGED = 50_000
+
+Msg = Mapping[str, str]
+
+
+class TrackerBase:
+    """State of one PBX's calls and the transitions every handler shares."""
+
+    def __init__(self, pbx: str = "default", config: PbxConfig | None = None) -> None:
+        self.pbx = pbx
+        self._cls = Classifier(config, pbx)
+        self._chans: dict[str, Chan] = {}
+        self._names: dict[str, str] = {}  # channel name → uid
+        self._calls: dict[str, Call] = {}
+        self._originating: dict[str, list[str]] = {}  # base channel name → Linkedids
+        self._ended: dict[str, None] = {}  # recently ended Linkedids, oldest first
+        self._bridges: dict[str, set[str]] = {}
+        self._logged: set[str] = set()
+        self._uptime: int | None = None
+        self._out: list[CallEvent] = []
+        #: messages that raised inside a handler (logged, skipped)
+        self.errors = 0
+
+    # ------------------------------------------------------------- channel helpers
+    def _info(self, call: Call) -> CallInfo:
+        caller = self._chans.get(call.caller)
+        return call.call_info(self.pbx, self._cls, caller.name if caller else "")
+
+    def _emit(self, event: CallEvent) -> None:
+        self._out.append(event)
+
+    def _start(self, call: Call, ts: str | None) -> None:
+        if not call.started:
+            call.started = True
+            self._emit(CallStarted(self._info(call), parse_ts(ts)))
+
+    def _log_unknown(self, uid: str, name: str, event: str) -> None:
+        if uid in self._logged:
+            return
+        if len(self._logged) >= _MAX_LOGGED:
+            self._logged.clear()
+        self._logged.add(uid)
+        log.info("AMI %s: %s for unknown channel %s (%s); tracking it", self.pbx, event, name, uid)
+
+    def _new_chan(self, uid: str, name: str, linkedid: str, msg: Msg, partial: bool) -> Chan:
+        chan = Chan(uid, name, linkedid)
+        self._set_fields(chan, msg)
+        self._chans[uid] = chan
+        if name:
+            self._names[name] = uid
+        call = self._calls.get(linkedid)
+        if call is None:
+            self._ended.pop(linkedid, None)
+            call = Call(linkedid, chan, msg.get("Timestamp"), partial or uid != linkedid)
+            self._calls[linkedid] = call
+        call.live.add(uid)
+        call.uids.append(uid)
+        return chan
+
+    def _chan(self, msg: Msg) -> Chan | None:
+        """The channel a message is about; an unknown one is tracked (logged once)."""
+        uid = msg.get("Uniqueid")
+        if not uid:
+            return None
+        chan = self._chans.get(uid)
+        if chan is not None:
+            linkedid = msg.get("Linkedid")
+            if linkedid is not None and linkedid != chan.linkedid:
+                self._relink(chan, linkedid)
+            return chan
+        linkedid = msg.get("Linkedid")
+        if not linkedid or linkedid in self._ended:
+            return None  # cannot place it (or its call is over): ignore
+        name = msg.get("Channel", "")
+        self._log_unknown(uid, name, msg.get("Event", "?"))
+        return self._new_chan(uid, name, linkedid, msg, partial=True)
+
+    def _relink(self, chan: Chan, linkedid: str) -> None:
+        """Asterisk moved a channel into another call (a pickup joins the picked call)."""
+        new = self._calls.get(linkedid)
+        old = self._calls.get(chan.linkedid)
+        if new is None or old is None or old.live != {chan.uid} or old.dialed or old.queue:
+            return  # only a lone leg that started nothing joins another call
+        old.live.discard(chan.uid)
+        old.uids.remove(chan.uid)
+        chan.linkedid = linkedid
+        new.live.add(chan.uid)
+        new.uids.append(chan.uid)
+        if not old.live:  # merged: its only leg lives on in the other call; no record
+            for uid in old.uids:
+                gone = self._chans.pop(uid, None)
+                if gone is not None and self._names.get(gone.name) == uid:
+                    del self._names[gone.name]
+            del self._calls[old.linkedid]
+            self._ended[old.linkedid] = None
+
+    def _set_fields(self, chan: Chan, msg: Msg) -> None:
+        num = msg.get("CallerIDNum")
+        if num is not None:
+            chan.cid_num = clean_number(num)
+            chan.cid_name = clean_number(msg.get("CallerIDName"))
+        exten = msg.get("Exten")
+        if exten is not None:
+            chan.exten = exten or None
+            chan.context = msg.get("Context") or chan.context
+        state = msg.get("ChannelState")
+        if state is not None:
+            chan.state = state
+
+    def _update(self, msg: Msg) -> tuple[Chan, Call] | None:
+        chan = self._chan(msg)
+        if chan is None:
+            return None
+        call = self._calls.get(chan.linkedid)
+        if call is None:
+            return None
+        self._set_fields(chan, msg)
+        if (
+            chan.uid == call.caller
+            and not call.dialed
+            and chan.cid_num is not None
+            and (call.from_number != chan.cid_num or call.from_name != chan.cid_name)
+        ):
+            call.from_number, call.from_name = chan.cid_num, chan.cid_name
+            call.info = None
+        return chan, call
+
+    def _ring(self, call: Call, agent: str, uid: str, ts: str | None) -> None:
+        if agent not in call.agents_rung:
+            call.agents_rung.append(agent)
+        uids = call.ringing.setdefault(agent, set())
+        first = not uids
+        uids.add(uid)
+        self._start(call, ts)
+        if first:
+            self._emit(AgentRinging(self._info(call), agent, parse_ts(ts)))
+
+    def _stop_ringing(self, call: Call, uid: str, ts: str | None) -> None:
+        for agent, uids in call.ringing.items():
+            if uid in uids:
+                uids.discard(uid)
+                if not uids:
+                    del call.ringing[agent]
+                    self._emit(AgentStoppedRinging(self._info(call), agent, parse_ts(ts)))
+                return
+
+    def _answer(self, call: Call, agent: str | None, leg: Chan, ts: str | None) -> None:
+        self._start(call, ts)
+        if agent is not None:
+            call.ringing.pop(agent, None)
+            if call.current_agent == agent:
+                return
+        elif call.answered:
+            return
+        first = not call.answered
+        call.answered = True
+        if agent is not None and call.agent is None:
+            call.agent = agent
+            if call.answer_uids and not call.originate_external:
+                call.answer_uids.clear()
+        if agent is not None:
+            call.current_agent = agent
+        if first or (agent is not None and call.agent == agent and not call.originate_external):
+            call.ts_answer = ts
+            call.answer_uids.add(leg.uid)
+            if leg.pair is not None:
+                call.answer_uids.add(leg.pair)
+        self._emit(CallAnswered(self._info(call), agent, parse_ts(ts)))
+
+    def _drop_leg(self, call: Call, uid: str) -> None:
+        call.live.discard(uid)
+        self._stop_ringing(call, uid, None)
+
+    def _end(self, call: Call, ts: str | None) -> None:
+        self._start(call, ts)
+        for agent in list(call.ringing):
+            self._emit(AgentStoppedRinging(self._info(call), agent, parse_ts(ts)))
+        call.ringing.clear()
+        caller = self._chans.get(call.caller)
+        record = call.record(self.pbx, self._cls, caller.name if caller else "")
+        self._emit(CallEnded(self._info(call), record, parse_ts(ts)))
+        del self._calls[call.linkedid]
+        for uid in call.uids:
+            chan = self._chans.pop(uid, None)
+            if chan is None:
+                continue
+            if self._names.get(chan.name) == uid:
+                del self._names[chan.name]
+            if chan.bridge is not None:
+                self._leave_bridge(chan)
+        if call.originate_base is not None:
+            pending = self._originating.get(call.originate_base)
+            if pending is not None and call.linkedid in pending:
+                pending.remove(call.linkedid)
+                if not pending:
+                    del self._originating[call.originate_base]
+        self._ended[call.linkedid] = None
+        if len(self._ended) > _RECENT_ENDED:
+            del self._ended[next(iter(self._ended))]
+
+    def _leave_bridge(self, chan: Chan) -> None:
+        members = self._bridges.get(chan.bridge or "")
+        if members is not None:
+            members.discard(chan.uid)
+            if not members:
+                del self._bridges[chan.bridge or ""]
+        chan.bridge = None

@@ -1,0 +1,92 @@
+"""``/api/calls``: the call history (filters + pagination) and the operator's disposition.
+
+Operators see only calls that rang or were answered on their own extensions; supervisors
+and managers see all of them. The handlers stay thin: rules live in :mod:`.service`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from cti.calllog.schemas import CallFilter, CallOut, DispositionIn
+from cti.calllog.service import CallLog
+from cti.crm_store.schemas.common import Page
+from cti.errors import ForbiddenError
+from cti.web.auth import AuthUser, request_user
+from cti.web.keys import STORE
+from cti.web.routing import RouteTable, json_model, path_id, read_body, read_query
+
+ROUTES = RouteTable("calls")
+CALLLOG = web.AppKey("calllog", CallLog)
+
+
+def setup(app: web.Application) -> None:
+    """Install the routes and the app's :class:`CallLog` (created once the store is open)."""
+    ROUTES.install(app)
+
+    async def calllog_ctx(app: web.Application) -> AsyncIterator[None]:
+        calllog = CallLog(app[STORE])
+        app[CALLLOG] = calllog
+        try:
+            yield
+        finally:
+            calllog.close()
+
+    app.cleanup_ctx.append(calllog_ctx)
+
+
+def calllog_of(app: web.Application) -> CallLog:
+    return app[CALLLOG]
+
+
+def _scope(user: AuthUser) -> tuple[str, ...] | None:
+    return None if user.is_supervisor else user.extensions
+
+
+def _check_visible(user: AuthUser, call: CallOut) -> None:
+    scope = _scope(user)
+    if scope is None:
+        return
+    if call.agent in scope or any(ext in scope for ext in call.agents_rung):
+        return
+    raise ForbiddenError(f"call {call.id} did not ring on your extensions", details={"id": call.id})
+
+
+@ROUTES.get(
+    "/api/calls",
+    summary="Search the call log (operators: calls on their own extensions only)",
+    query=CallFilter,
+    response=Page[CallOut],
+    errors=(401, 422),
+)
+async def list_calls(request: web.Request) -> web.Response:
+    user = await request_user(request)
+    filters = read_query(request, CallFilter)
+    page = await calllog_of(request.app).search(filters, extensions=_scope(user))
+    return json_model(page)
+
+
+@ROUTES.get("/api/calls/{id:\\d+}", summary="One call", response=CallOut, errors=(401, 403, 404))
+async def get_call(request: web.Request) -> web.Response:
+    user = await request_user(request)
+    call = await calllog_of(request.app).get(path_id(request))
+    _check_visible(user, call)
+    return json_model(call)
+
+
+@ROUTES.patch(
+    "/api/calls/{id:\\d+}",
+    summary="Set the disposition of a call (null clears it)",
+    body=DispositionIn,
+    response=CallOut,
+    errors=(401, 403, 404, 422),
+)
+async def patch_call(request: web.Request) -> web.Response:
+    user = await request_user(request)
+    log = calllog_of(request.app)
+    call_id = path_id(request)
+    data = await read_body(request, DispositionIn)
+    _check_visible(user, await log.get(call_id))
+    return json_model(await log.set_disposition(call_id, data.disposition))

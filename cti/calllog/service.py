@@ -1,0 +1,317 @@
+"""The call log: persist each finished call exactly once, and keep callback tasks in step.
+
+``record`` is idempotent per (pbx, linkedid) — the unique key of ``calls`` — so a replayed
+trace, a resync or a retried write never duplicates a call; a *complete* record replaces a
+*partial* one of the same call (e.g. a resync guessed, then the full trace was imported).
+
+Callbacks: an inbound call that ends missed/abandoned opens a ``callback`` task for the
+external number unless an answered call with that number happened later already (replays
+arrive out of order); any answered call with the number closes the open callbacks of earlier
+calls (``done_reason`` says which call did it). One open callback per number: a second miss
+is noted on the existing task instead of spamming the agents.
+
+This lives outside ``cti.crm_store`` by the lead's split, but SQLAlchemy objects never leave
+it: callers get :class:`~cti.calllog.schemas.CallOut`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import String, cast, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cti.ami.events import CallRecord
+from cti.calllog.schemas import CallFilter, CallOut
+from cti.crm_store.crud import get_or_404, paginate
+from cti.crm_store.lookup import CallerLookup
+from cti.crm_store.models.calls import Call
+from cti.crm_store.models.tasks import Task
+from cti.crm_store.phones import digits, normalize, tail
+from cti.crm_store.schemas.common import Page
+from cti.crm_store.store import Store
+from cti.crm_store.timeutil import as_utc_opt, utcnow
+from cti.crm_store.users import UserService
+
+log = logging.getLogger(__name__)
+
+UNANSWERED_INBOUND = frozenset({"missed", "abandoned"})
+MAX_NUMBER = 32
+
+
+class CallLog:
+    """Writes and reads the call log of one :class:`Store`."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._users = UserService(store)
+        self._lookup = CallerLookup(store, direct_sqlite=False)  # write path: no extra handle
+
+    def close(self) -> None:
+        """Release the caller lookup's read connection (SQLite)."""
+        self._lookup.close()
+
+    # ---- writing --------------------------------------------------------------------------
+
+    async def record(self, record: CallRecord) -> bool:
+        """Store ``record``; False when it was already stored (same pbx + linkedid).
+
+        Raises the store's errors (SQLAlchemy/driver) so the consumer can retry.
+        """
+        number = self.external_e164(record.external_number)
+        contact_id = await self._contact_for(number) if number else None
+        agent_user_id = await self._user_id(record.agent) if record.agent else None
+        fields = self._fields(record, number, contact_id, agent_user_id)
+        async with self.store.sessions() as session:
+            existing = await session.scalar(
+                select(Call).where(Call.pbx == record.pbx, Call.linkedid == record.linkedid)
+            )
+            if existing is not None:
+                if not existing.partial or record.partial:
+                    return False
+                for key, value in fields.items():
+                    setattr(existing, key, value)
+                call = existing
+            else:
+                call = Call(**fields)
+                session.add(call)
+            try:
+                await session.flush()
+            except IntegrityError:
+                await session.rollback()
+                if await self._exists(session, record):  # a concurrent writer was first
+                    return False
+                raise
+            if number and record.status == "answered":
+                await self._close_callbacks(session, call, number)
+            elif number and record.direction == "inbound" and record.status in UNANSWERED_INBOUND:
+                await self._open_callback(session, call, record, number)
+            await session.commit()
+        return True
+
+    async def _exists(self, session: AsyncSession, record: CallRecord) -> bool:
+        found = await session.scalar(
+            select(Call.id).where(Call.pbx == record.pbx, Call.linkedid == record.linkedid)
+        )
+        return found is not None
+
+    def external_e164(self, raw: str | None) -> str | None:
+        """The outside party's number as stored: E.164 when valid, else its digits."""
+        if not raw:
+            return None
+        e164 = normalize(raw, self.store.phone.default_region)
+        if e164:
+            return e164
+        plain = digits(raw)[:MAX_NUMBER]  # fits calls.external_number and tasks.phone
+        return plain or None
+
+    def _fields(
+        self,
+        record: CallRecord,
+        number: str | None,
+        contact_id: int | None,
+        agent_user_id: int | None,
+    ) -> dict[str, Any]:
+        orig = record.originate
+        return {
+            "pbx": record.pbx,
+            "linkedid": record.linkedid,
+            "direction": record.direction,
+            "from_number": _cut(record.from_number, 64),
+            "from_name": _cut(record.from_name, 200),
+            "to_number": _cut(record.to_number, 64),
+            "external_number": number,
+            "external_tail": tail(number, self.store.phone.tail_digits) if number else None,
+            "queue": _cut(record.queue, 64),
+            "agents_rung": list(record.agents_rung),
+            "agent": _cut(record.agent, 32),
+            "agent_user_id": agent_user_id,
+            "status": record.status,
+            "started_at": record.started_at,
+            "answered_at": record.answered_at,
+            "ended_at": record.ended_at,
+            "ring_seconds": record.ring_seconds,
+            "talk_seconds": record.talk_seconds,
+            "hangup_cause": record.hangup_cause,
+            "transfers": [{"kind": t.kind, "by": t.by, "to": t.to} for t in record.transfers],
+            "originate_action_id": _cut(orig.action_id, 128) if orig else None,
+            "originate_variables": dict(orig.variables) if orig else None,
+            "account": _cut(orig.account, 80) if orig else None,
+            "campaign": _cut(orig.variables.get("CAMPAIGN"), 80) if orig else None,
+            "recording": _cut(record.recording, 500),
+            "contact_id": contact_id,
+            "partial": record.partial,
+        }
+
+    async def _contact_for(self, number: str) -> int | None:
+        """The contact id when the lookup finds exactly one, else None (ambiguous/unknown)."""
+        match = await self._lookup.lookup(number)
+        ids = {c.contact_id for c in match.candidates}
+        return ids.pop() if len(ids) == 1 else None
+
+    async def _user_id(self, extension: str) -> int | None:
+        user = await self._users.user_for_extension(extension)
+        return None if user is None else user.id
+
+    def _same_number(self, number: str) -> Any:
+        """Rows of ``calls`` with this external number (through the indexed tail)."""
+        return (Call.external_tail == tail(number, self.store.phone.tail_digits)) & (
+            Call.external_number == number
+        )
+
+    async def _open_callback(
+        self, session: AsyncSession, call: Call, record: CallRecord, number: str
+    ) -> None:
+        when = record.started_at or record.ended_at
+        if when is not None:
+            later = await session.scalar(
+                select(Call.id)
+                .where(self._same_number(number), Call.status == "answered", Call.id != call.id)
+                .where(Call.started_at > when)
+                .limit(1)
+            )
+            if later is not None:
+                return
+        phone_tail = tail(number, self.store.phone.tail_digits)
+        open_task = await session.scalar(
+            select(Task)
+            .where(Task.kind == "callback", Task.done.is_(False), Task.phone_tail == phone_tail)
+            .where(Task.phone == number)
+            .limit(1)
+        )
+        label = f"{record.from_name} ({number})" if record.from_name else number
+        seen = f"{record.status} call {record.pbx}/{record.linkedid}"
+        if open_task is not None:
+            open_task.description = f"{open_task.description}\nagain: {seen}".strip()
+            return
+        assignee, queue = await self._callback_owner(record)
+        rung = ", ".join(record.agents_rung) or "nobody"
+        session.add(
+            Task(
+                title=f"Call back {label}",
+                description=f"{seen}; queue {record.queue or '-'}; rung: {rung}",
+                kind="callback",
+                due_at=record.ended_at or utcnow(),
+                assignee_id=assignee,
+                queue=queue,
+                phone=number,
+                phone_tail=phone_tail,
+                contact_id=call.contact_id,
+                call_id=call.id,
+            )
+        )
+
+    async def _callback_owner(self, record: CallRecord) -> tuple[int | None, str | None]:
+        """The single rung agent's user; else the queue (the rung agents are in the text)."""
+        users = {await self._user_id(ext) for ext in record.agents_rung}
+        users.discard(None)
+        if len(users) == 1:
+            return users.pop(), record.queue
+        return None, record.queue
+
+    async def _close_callbacks(self, session: AsyncSession, call: Call, number: str) -> None:
+        rows = await session.execute(
+            select(Task, Call.started_at)
+            .outerjoin(Call, Call.id == Task.call_id)
+            .where(Task.kind == "callback", Task.done.is_(False))
+            .where(Task.phone_tail == tail(number, self.store.phone.tail_digits))
+            .where(Task.phone == number)
+        )
+        answered = as_utc_opt(call.started_at)
+        for task, missed_at in rows:
+            missed = as_utc_opt(missed_at)
+            if answered is not None and missed is not None and missed > answered:
+                continue  # the miss came after this answer (out-of-order replay)
+            task.done = True
+            task.done_at = utcnow()
+            task.done_reason = f"answered {call.direction} call {call.pbx}/{call.linkedid}"
+
+    # ---- disposition ----------------------------------------------------------------------
+
+    async def set_disposition(self, call_id: int, disposition: str | None) -> CallOut:
+        async with self.store.sessions() as session:
+            call = await get_or_404(session, Call, call_id, "call")
+            call.disposition = disposition
+            await session.commit()
+            return CallOut.model_validate(call)
+
+    # ---- reading --------------------------------------------------------------------------
+
+    async def get(self, call_id: int) -> CallOut:
+        async with self.store.sessions() as session:
+            return CallOut.model_validate(await get_or_404(session, Call, call_id, "call"))
+
+    async def recent_calls(self, number: str, limit: int = 5) -> list[CallOut]:
+        """The latest calls with this external number (screen-pop history), newest first."""
+        e164 = self.external_e164(number)
+        if not e164:
+            return []
+        async with self.store.sessions() as session:
+            rows = await session.scalars(
+                select(Call)
+                .where(self._same_number(e164))
+                .order_by(Call.started_at.desc().nulls_last(), Call.id.desc())
+                .limit(max(1, min(limit, 100)))
+            )
+            return [CallOut.model_validate(row) for row in rows]
+
+    async def search(
+        self, filters: CallFilter, *, extensions: Sequence[str] | None = None
+    ) -> Page[CallOut]:
+        """A page of calls, newest first. ``extensions``: only calls that rang or were
+        answered on one of these (an operator's own phones); None = all calls."""
+        stmt = select(Call)
+        if extensions is not None:
+            stmt = stmt.where(_touches(extensions))
+        if filters.number:
+            e164 = self.external_e164(filters.number)
+            if e164 is None:
+                return Page[CallOut](
+                    items=[], total=0, page=filters.page, per_page=filters.per_page
+                )
+            stmt = stmt.where(self._same_number(e164))
+        if filters.agent:
+            stmt = stmt.where(_touches([filters.agent]))
+        if filters.status:
+            stmt = stmt.where(Call.status == filters.status)
+        if filters.direction:
+            stmt = stmt.where(Call.direction == filters.direction)
+        if filters.campaign:
+            stmt = stmt.where(Call.campaign == filters.campaign)
+        if filters.pbx:
+            stmt = stmt.where(Call.pbx == filters.pbx)
+        if filters.since:
+            stmt = stmt.where(Call.started_at >= filters.since)
+        if filters.until:
+            stmt = stmt.where(Call.started_at < filters.until)
+        order = [Call.started_at.desc().nulls_last(), Call.id.desc()]
+        async with self.store.sessions() as session:
+            return await paginate(session, stmt, filters, CallOut, order)
+
+    async def calls_for_user(
+        self, user_id: int, filters: CallFilter | None = None
+    ) -> Page[CallOut]:
+        """The calls an operator may see: those on any of the user's extensions."""
+        exts = await self._users.extensions_of(user_id)
+        return await self.search(filters or CallFilter(), extensions=exts)
+
+
+def _touches(extensions: Sequence[str]) -> Any:
+    """Calls answered on, or ringing, one of ``extensions`` (exact JSON string match)."""
+    if not extensions:
+        return Call.id.is_(None)
+    rung = cast(Call.agents_rung, String)
+    conds = [Call.agent.in_(list(extensions))]
+    for ext in extensions:
+        quoted = '"' + ext.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        pattern = quoted.replace("!", "!!").replace("%", "!%").replace("_", "!_")
+        conds.append(rung.like(f"%{pattern}%", escape="!"))
+    return or_(*conds)
+
+
+def _cut(value: str | None, size: int) -> str | None:
+    """Caller IDs and names come from outside: never let one overflow its column."""
+    return value[:size] if value is not None else None

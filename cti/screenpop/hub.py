@@ -1,0 +1,384 @@
+"""The screen-pop hub: routes tracker events to the operators whose phones ring.
+
+Never a broadcast: a frame goes to the clients of the extensions a call rang (direct, queue,
+ring group, dialer connect, transfer target) and to supervisors subscribed to all calls or
+to the call's queue. Handling is synchronous (the bus calls :meth:`Hub.handle`), each frame
+is serialized once, and every client has a bounded queue drained by its own task, so a slow
+or dead client never delays anyone: when its queue overflows it is dropped and closed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from cti.ami.events import (
+    AgentRinging,
+    AgentStoppedRinging,
+    CallAnswered,
+    CallEnded,
+    CallEvent,
+    CallInfo,
+    CallQueued,
+    CallStarted,
+    CallTransferred,
+    PbxRestarted,
+)
+from cti.screenpop.cards import CardBuilder, CardJob
+from cti.screenpop.clients import CLOSE_TOO_SLOW, Client, Operator, Socket
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(eq=False)
+class LiveCall:
+    info: CallInfo
+    ringing: set[str] = field(default_factory=set)  # extensions ringing now
+    rung: set[str] = field(default_factory=set)  # every extension involved
+    answered_by: str | None = None
+    seen_by: set[int] = field(default_factory=set)  # client ids that got call.ringing
+    #: events that arrived while the first pop waited for its card (replayed in order)
+    deferred: list[CallEvent] | None = None
+    update_pending: bool = False  # a pop.update is scheduled
+
+
+def _ts(value: datetime | None) -> str:
+    return (value or datetime.now(UTC)).isoformat(timespec="milliseconds")
+
+
+def call_json(call: CallInfo) -> dict[str, Any]:
+    return {
+        "direction": call.direction,
+        "from": call.from_number,
+        "from_name": call.from_name,
+        "to": call.to_number,
+        "queue": call.queue,
+        "pbx": call.pbx,
+        "campaign": call.campaign,
+    }
+
+
+@dataclass
+class HubStats:
+    pops: int = 0
+    frames: int = 0
+    dropped_clients: int = 0
+    late_pops: int = 0  # pops sent before the card was complete (a pop.update followed)
+
+
+class Hub:
+    """Connections, live calls and the routing between them.
+
+    ``budget`` is how long a pop may wait for the caller's match (a few indexed reads);
+    ``card_budget`` how much longer it may wait for the rest of the card (deals, tickets,
+    history, tasks: several store round trips). Past them the pop goes out with what is
+    known and ``pop.update`` follows. ``queue_size`` bounds each client's backlog.
+    """
+
+    def __init__(
+        self,
+        cards: CardBuilder,
+        *,
+        budget: float = 0.002,
+        card_budget: float = 0.0,
+        queue_size: int = 256,
+    ) -> None:
+        self.cards = cards
+        self.budget = budget
+        self.card_budget = card_budget
+        self.queue_size = queue_size
+        self.stats = HubStats()
+        self.calls: dict[str, LiveCall] = {}
+        self._by_ext: dict[str, set[Client]] = {}
+        self._clients: dict[int, Client] = {}
+        #: clients with a supervisor subscription (scanned per event: operators never are)
+        self._watchers: set[Client] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.on_drop: Callable[[Client], None] | None = None
+        self.on_connect: Callable[[Client], None] | None = None
+        #: extensions seen rung by each queue (who gets the queue's callback reminders)
+        self.queue_agents: dict[str, set[str]] = {}
+
+    # -- connections -----------------------------------------------------------------
+    @property
+    def clients(self) -> list[Client]:
+        return list(self._clients.values())
+
+    def connect(self, operator: Operator, ws: Socket) -> Client:
+        """Register a connection, queue its ``hello`` and the calls live for it now."""
+        client = Client(operator=operator, ws=ws, queue=asyncio.Queue(self.queue_size))
+        self._clients[client.id] = client
+        for ext in operator.extensions:
+            self._by_ext.setdefault(ext, set()).add(client)
+        hello = {
+            "type": "hello",
+            "call_id": None,
+            "ts": _ts(None),
+            "user": {"id": operator.user_id, "username": operator.username, "role": operator.role},
+            "extensions": list(operator.extensions),
+        }
+        self._push(client, json.dumps(hello))
+        mine = set(operator.extensions)
+        for live in list(self.calls.values()):
+            if (live.ringing & mine) or (live.answered_by in mine):
+                self._replay(client, live)
+        if self.on_connect is not None:
+            self.on_connect(client)
+        return client
+
+    def disconnect(self, client: Client) -> None:
+        client.closed = True
+        self._clients.pop(client.id, None)
+        self._watchers.discard(client)
+        for ext in client.operator.extensions:
+            group = self._by_ext.get(ext)
+            if group is not None:
+                group.discard(client)
+                if not group:
+                    del self._by_ext[ext]
+
+    def subscribe(self, client: Client, *, all_calls: bool, queue: str | None) -> None:
+        """A supervisor follows all calls or a queue; the matching live calls come at once."""
+        if all_calls:
+            client.sub_all = True
+        if queue is not None:
+            client.sub_queues.add(queue)
+        self._watchers.add(client)
+        for live in list(self.calls.values()):
+            if client.wants(live.info) and client.id not in live.seen_by:
+                self._replay(client, live)
+
+    def unsubscribe(self, client: Client, *, all_calls: bool, queue: str | None) -> None:
+        if all_calls:
+            client.sub_all = False
+        if queue is not None:
+            client.sub_queues.discard(queue)
+        if not client.sub_all and not client.sub_queues:
+            self._watchers.discard(client)
+
+    def send(self, clients: Iterable[Client], message: dict[str, Any]) -> None:
+        """Serialize ``message`` once and queue it to each client."""
+        frame = json.dumps(message)
+        for client in clients:
+            self._push(client, frame)
+
+    def clients_of(self, extensions: Iterable[str]) -> set[Client]:
+        found: set[Client] = set()
+        for ext in extensions:
+            found |= self._by_ext.get(ext, set())
+        return found
+
+    def clients_of_user(self, user_id: int) -> list[Client]:
+        return [c for c in self._clients.values() if c.operator.user_id == user_id]
+
+    def _push(self, client: Client, frame: str) -> None:
+        if client.closed:
+            return
+        try:
+            client.queue.put_nowait(frame)
+        except asyncio.QueueFull:
+            self._drop(client)
+            return
+        self.stats.frames += 1
+
+    def _drop(self, client: Client) -> None:
+        """A client that cannot keep up: unregister now, close in the background."""
+        log.warning(
+            "dropping slow WebSocket client of %s (%d frames queued)",
+            client.operator.username,
+            client.queue.qsize(),
+        )
+        self.stats.dropped_clients += 1
+        self.disconnect(client)
+        if self.on_drop is not None:
+            self.on_drop(client)
+        self._spawn(self._close_slow(client), f"ws-drop:{client.id}")
+
+    @staticmethod
+    async def _close_slow(client: Client) -> None:
+        # aiohttp closes the transport itself when the close frame cannot be written in time
+        with contextlib.suppress(TimeoutError, ConnectionError, RuntimeError):
+            await asyncio.wait_for(
+                client.ws.close(code=CLOSE_TOO_SLOW, message=b"too slow", drain=False), 0.5
+            )
+
+    def _spawn(self, coro: Any, name: str) -> None:
+        task: asyncio.Task[None] = asyncio.get_running_loop().create_task(coro, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def close(self) -> None:
+        """Cancel the hub's own tasks (pending pops, closes) and the card builds."""
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await self.cards.close()
+
+    # -- frames ------------------------------------------------------------------------
+    def _ringing_frame(self, live: LiveCall, job: CardJob | None) -> dict[str, Any]:
+        card = job.card.to_json() if job is not None else None
+        return {
+            "type": "call.ringing",
+            "call_id": live.info.call_id,
+            "ts": _ts(None),
+            "call": call_json(live.info),
+            "ringing": sorted(live.ringing),
+            "agents": sorted(live.rung),  # every extension the call has involved so far
+            "pop": card,
+        }
+
+    def _answered_frame(self, live: LiveCall, ts: datetime | None) -> dict[str, Any]:
+        agent = live.answered_by
+        names = sorted({c.operator.username for c in self.clients_of([agent])}) if agent else []
+        return {
+            "type": "call.answered",
+            "call_id": live.info.call_id,
+            "ts": _ts(ts),
+            "agent": agent,
+            "agent_users": names,
+        }
+
+    def _pop(self, live: LiveCall, clients: Iterable[Client]) -> None:
+        fresh = [c for c in clients if c.id not in live.seen_by]
+        if not fresh:
+            return
+        job = self.cards.start(live.info)
+        self.send(fresh, self._ringing_frame(live, job))
+        live.seen_by.update(c.id for c in fresh)
+        self.stats.pops += len(fresh)
+        if not job.card.complete and not live.update_pending:
+            live.update_pending = True  # one pop.update per call, to everyone popped by then
+            self.stats.late_pops += 1
+            self._spawn(self._send_update(live, job), f"pop-update:{live.info.call_id}")
+
+    def _replay(self, client: Client, live: LiveCall) -> None:
+        self._pop(live, [client])
+        if live.answered_by is not None:
+            self.send([client], self._answered_frame(live, None))
+
+    def _audience(self, live: LiveCall) -> set[Client]:
+        found = self.clients_of(live.rung)
+        found.update(c for c in self._watchers if c.wants(live.info))
+        return found
+
+    # -- events ------------------------------------------------------------------------
+    def handle(self, event: CallEvent) -> None:
+        """Route one tracker event (synchronous: called by the bus as events arrive)."""
+        if isinstance(event, PbxRestarted):
+            for call_id, live in list(self.calls.items()):
+                if live.info.pbx == event.pbx:
+                    msg = {"type": "call.ended", "call_id": call_id, "ts": _ts(event.ts)}
+                    self.send(self._audience(live), {**msg, "status": "lost", "talk_seconds": None})
+                    self._end(call_id)
+            return
+        found = self.calls.get(event.call.call_id)
+        if found is None:
+            if isinstance(event, CallEnded):
+                self.cards.forget(event.call.call_id)
+                return
+            live = self.calls[event.call.call_id] = LiveCall(info=event.call)
+        else:
+            live = found
+            live.info = event.call
+        if live.deferred is not None:
+            live.deferred.append(event)
+            return
+        self._apply(live, event)
+
+    def _apply(self, live: LiveCall, event: CallEvent) -> None:
+        call_id = live.info.call_id
+        if isinstance(event, CallStarted):
+            if live.info.external_number:
+                # prefetch the caller's match while the call routes (IVR, queue …); the rest
+                # of the card is loaded only if an agent's phone rings
+                self.cards.start(live.info, details=False)
+        elif isinstance(event, AgentRinging):
+            live.ringing.add(event.agent)
+            live.rung.add(event.agent)
+            if live.info.queue is not None:
+                self.queue_agents.setdefault(live.info.queue, set()).add(event.agent)
+            targets = self.clients_of([event.agent])
+            targets.update(c for c in self._watchers if c.wants(live.info))
+            if not targets:
+                # nobody is logged in to see it: look up the caller only (a reconnecting
+                # operator's replay loads the rest)
+                self.cards.start(live.info, details=False)
+                return
+            job = self.cards.start(live.info)
+            ready = job.card.complete or (job.matched.is_set() and self.card_budget <= 0)
+            if ready or self.budget <= 0:
+                self._pop(live, targets)
+            else:
+                live.deferred = []
+                self._spawn(self._pop_within_budget(live, job, targets), f"pop:{call_id}")
+        elif isinstance(event, AgentStoppedRinging):
+            live.ringing.discard(event.agent)
+            self.send(
+                self.clients_of([event.agent]),
+                {"type": "call.stopped_ringing", "call_id": call_id, "ts": _ts(event.ts)},
+            )
+        elif isinstance(event, CallAnswered):
+            live.answered_by = event.agent
+            live.ringing.clear()
+            if event.agent is not None:
+                live.rung.add(event.agent)
+                self._pop(live, self.clients_of([event.agent]))  # e.g. a pickup: never rang
+            self.send(self._audience(live), self._answered_frame(live, event.ts))
+        elif isinstance(event, CallQueued):
+            watchers = [c for c in self._watchers if c.wants(live.info)]
+            msg = {"type": "call.queued", "call_id": call_id, "ts": _ts(event.ts)}
+            self.send(watchers, {**msg, "queue": event.queue, "action": event.action})
+        elif isinstance(event, CallTransferred):
+            t = event.transfer
+            audience = self._audience(live)
+            if t.to is not None:
+                live.rung.add(t.to)
+                audience |= self.clients_of([t.to])
+            msg = {"type": "call.transferred", "call_id": call_id, "ts": _ts(event.ts)}
+            self.send(audience, {**msg, "kind": t.kind, "by": t.by, "to": t.to})
+            if t.to is not None:
+                self._pop(live, self.clients_of([t.to]))  # the target sees who it gets
+        elif isinstance(event, CallEnded):
+            rec = event.record
+            msg = {"type": "call.ended", "call_id": call_id, "ts": _ts(event.ts)}
+            self.send(
+                self._audience(live),
+                {**msg, "status": rec.status, "talk_seconds": rec.talk_seconds, "agent": rec.agent},
+            )
+            self._end(call_id)
+
+    def _end(self, call_id: str) -> None:
+        self.calls.pop(call_id, None)
+        self.cards.forget(call_id)
+
+    async def _pop_within_budget(self, live: LiveCall, job: CardJob, targets: set[Client]) -> None:
+        """Wait up to the budget for the card, pop, then replay what arrived meanwhile."""
+        try:
+            if await job.wait(self.budget, full=False) and self.card_budget > 0:
+                await job.wait(self.card_budget)
+        finally:
+            self._pop(live, [c for c in targets if not c.closed])
+            deferred, live.deferred = live.deferred or [], None
+            for event in deferred:
+                if live.deferred is not None:  # a replayed ringing started another wait
+                    live.deferred.append(event)
+                elif self.calls.get(live.info.call_id) is live or isinstance(event, CallEnded):
+                    self._apply(live, event)
+
+    async def _send_update(self, live: LiveCall, job: CardJob) -> None:
+        await job.done.wait()
+        clients = [self._clients[i] for i in live.seen_by if i in self._clients]
+        message = {
+            "type": "pop.update",
+            "call_id": live.info.call_id,
+            "ts": _ts(None),
+            "pop": job.card.to_json(),
+        }
+        self.send(clients, message)

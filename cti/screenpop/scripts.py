@@ -1,0 +1,163 @@
+"""Call scripts (``campaigns/scripts/*.yaml``) and the rules that pick one for a call.
+
+Scripts are data so supervisors can edit wording without a release. A script says *when* it
+applies (``when:``: open ticket, open deal, a campaign, a queue, a match status) and a
+``priority``; the highest-priority script whose conditions all hold wins, and ``default``
+catches the rest. A dialer call uses its campaign's survey script: the campaign file
+(``campaigns/<campaign>.yaml``, key ``script``) names it, else a script whose
+``when.campaign`` names the campaign (or is ``true``).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ValidationError as PydanticValidationError
+
+from cti.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+#: ``campaigns/`` at the root of a checkout (the scripts live in ``campaigns/scripts``)
+DEFAULT_CAMPAIGNS_DIR = Path(__file__).resolve().parents[2] / "campaigns"
+
+
+class Question(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(min_length=1, max_length=64)
+    text: str = Field(min_length=1)
+    kind: Literal["text", "yesno", "choice", "number"] = "text"
+    options: tuple[str, ...] = ()
+
+
+class When(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    has_open_ticket: bool | None = None
+    has_open_deal: bool | None = None
+    #: ``true``: any dialer call; a string: that campaign only
+    campaign: bool | str | None = None
+    queue: str | None = None
+    match_status: tuple[str, ...] | None = None
+
+
+class Script(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(min_length=1, max_length=64)
+    title: str = ""
+    priority: int = 0
+    when: When | None = None
+    questions: tuple[Question, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "title": self.title or self.name,
+            "questions": [q.model_dump(mode="json") for q in self.questions],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class CallFacts:
+    """What the rules look at: known before the script is chosen."""
+
+    campaign: str | None = None
+    queue: str | None = None
+    match_status: str = "none"
+    open_tickets: int = 0
+    open_deals: int = 0
+
+
+def _load_yaml(path: Path) -> Any:
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError(f"{path}: {exc}", details={"file": str(path)}) from None
+
+
+@dataclass
+class ScriptBook:
+    """All scripts of a ``campaigns/`` folder, loaded once and validated at start."""
+
+    scripts: dict[str, Script]
+    campaign_scripts: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, campaigns_dir: Path | None = None) -> ScriptBook:
+        """Read ``<dir>/scripts/*.yaml`` and the ``script`` key of ``<dir>/*.yaml``.
+
+        A malformed script fails loudly (ConfigError naming the file); a campaign file we
+        cannot read only loses its script link (campaign files belong to the dialer).
+        """
+        base = campaigns_dir or DEFAULT_CAMPAIGNS_DIR
+        scripts: dict[str, Script] = {}
+        for path in sorted((base / "scripts").glob("*.yaml")):
+            data = _load_yaml(path)
+            if isinstance(data, dict):
+                data.setdefault("name", path.stem)
+            try:
+                script = Script.model_validate(data)
+            except PydanticValidationError as exc:
+                err = exc.errors()[0]
+                where = ".".join(str(p) for p in err["loc"])
+                msg = f"{path}: {where}: {err['msg']}"
+                raise ConfigError(msg, details={"file": str(path), "key": where}) from None
+            scripts[script.name] = script
+        links: dict[str, str] = {}
+        for path in sorted(base.glob("*.yaml")):
+            try:
+                data = _load_yaml(path)
+            except ConfigError as exc:
+                log.warning("campaign file skipped: %s", exc.message)
+                continue
+            if isinstance(data, dict) and isinstance(data.get("script"), str):
+                name = data.get("name") if isinstance(data.get("name"), str) else path.stem
+                links[str(name)] = data["script"]
+        return cls(scripts=scripts, campaign_scripts=links)
+
+    def choose(self, facts: CallFacts) -> Script | None:
+        """The script for a call: the campaign's link first, then the best matching rule."""
+        if facts.campaign is not None:
+            linked = self.campaign_scripts.get(facts.campaign)
+            if linked is not None and linked in self.scripts:
+                return self.scripts[linked]
+            # a dialer call: a campaign script beats the caller rules (open ticket …)
+            survey = self._best(facts, campaign_only=True)
+            if survey is not None:
+                return survey
+        return self._best(facts, campaign_only=False) or self.scripts.get("default")
+
+    def _best(self, facts: CallFacts, *, campaign_only: bool) -> Script | None:
+        best: Script | None = None
+        for script in self.scripts.values():
+            if script.when is None or not _holds(script.when, facts):
+                continue
+            if campaign_only and script.when.campaign in (None, False):
+                continue
+            if best is None or script.priority > best.priority:
+                best = script
+        return best
+
+
+def _holds(when: When, facts: CallFacts) -> bool:
+    if when.has_open_ticket is not None and when.has_open_ticket != (facts.open_tickets > 0):
+        return False
+    if when.has_open_deal is not None and when.has_open_deal != (facts.open_deals > 0):
+        return False
+    if when.campaign is not None:
+        if when.campaign is True and facts.campaign is None:
+            return False
+        if when.campaign is False and facts.campaign is not None:
+            return False
+        if isinstance(when.campaign, str) and when.campaign != facts.campaign:
+            return False
+    if when.queue is not None and when.queue != facts.queue:
+        return False
+    return when.match_status is None or facts.match_status in when.match_status

@@ -1,0 +1,405 @@
+// cti operator page: login, live pops over /ws, wrap-up actions through the REST API.
+// No build step, no framework. Every value from the server is put in the DOM as text.
+"use strict";
+
+const $ = (sel) => document.querySelector(sel);
+const S = { token: sessionStorage.getItem("cti.token"), user: null, ws: null, retry: 0,
+  calls: new Map(), order: [], selected: null };
+
+function h(tag, attrs, ...kids) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === null || v === undefined || v === false) continue;
+    if (k.startsWith("on")) el.addEventListener(k.slice(2), v);
+    else if (k === "class") el.className = v;
+    else el.setAttribute(k, v === true ? "" : String(v));
+  }
+  for (const kid of kids.flat()) {
+    if (kid === null || kid === undefined || kid === false) continue;
+    el.append(kid instanceof Node ? kid : document.createTextNode(String(kid)));
+  }
+  return el;
+}
+
+function toast(text, bad) {
+  const el = h("div", { class: bad ? "toast bad" : "toast" }, text);
+  $("#toasts").append(el);
+  setTimeout(() => el.remove(), 6000);
+}
+
+function when(iso) {
+  if (!iso) return "—";
+  const d = new Date(iso);
+  return isNaN(d) ? iso : d.toLocaleString([], { dateStyle: "short", timeStyle: "short" });
+}
+
+async function api(method, path, body) {
+  const res = await fetch(path, {
+    method,
+    headers: { "Content-Type": "application/json", Authorization: `Bearer ${S.token}` },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  if (res.status === 401 && path !== "/api/login") { logout(); throw new Error("session expired"); }
+  const data = res.status === 204 ? null : await res.json().catch(() => null);
+  if (!res.ok) {
+    const fields = data && data.details && data.details.fields;
+    const extra = fields ? ` (${Object.entries(fields).map(([k, v]) => `${k}: ${v}`).join("; ")})` : "";
+    throw new Error(((data && data.message) || res.statusText) + extra);
+  }
+  return data;
+}
+
+// ---- login / session ------------------------------------------------------------------------
+function showLogin() {
+  $("#login-view").hidden = false; $("#desk-view").hidden = true;
+  $("#dial-form").hidden = true; $("#logout").hidden = true; $("#who").textContent = "";
+  $("#login-form [name=username]").focus();
+}
+
+function showDesk() {
+  $("#login-view").hidden = true; $("#desk-view").hidden = false;
+  $("#dial-form").hidden = false; $("#logout").hidden = false;
+  connect();
+}
+
+$("#login-form").addEventListener("submit", async (ev) => {
+  ev.preventDefault();
+  const form = new FormData(ev.target);
+  $("#login-error").textContent = "";
+  try {
+    const out = await api("POST", "/api/login",
+      { username: form.get("username"), password: form.get("password") });
+    S.token = out.token; sessionStorage.setItem("cti.token", S.token);
+    ev.target.reset(); showDesk();
+  } catch (err) { $("#login-error").textContent = err.message; }
+});
+
+function logout() {
+  if (S.ws) { S.ws.onclose = null; S.ws.close(); S.ws = null; }
+  if (S.token) fetch("/api/logout", { method: "POST", headers: { Authorization: `Bearer ${S.token}` } });
+  S.token = null; sessionStorage.removeItem("cti.token");
+  S.calls.clear(); S.order = []; S.selected = null; render(); showLogin();
+}
+$("#logout").addEventListener("click", logout);
+
+// ---- live feed ------------------------------------------------------------------------------
+function setLink(on, text) {
+  const el = $("#link"); el.className = `badge ${on ? "on" : "off"}`; el.textContent = text;
+}
+
+function connect() {
+  const url = `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws`;
+  const ws = new WebSocket(url, ["cti.bearer", S.token]);  // token never in a URL or log
+  S.ws = ws;
+  ws.onopen = () => { S.retry = 0; setLink(true, "live"); };
+  ws.onmessage = (ev) => {
+    let msg;
+    try { msg = JSON.parse(ev.data); } catch { return; }
+    onMessage(msg);
+  };
+  ws.onclose = (ev) => {
+    setLink(false, "offline");
+    if (ev.code === 4401) { logout(); return; }
+    const wait = Math.min(10000, 500 * 2 ** S.retry++);
+    setTimeout(() => { if (S.token && S.ws === ws) connect(); }, wait);
+  };
+}
+
+function upsert(msg) {
+  let c = S.calls.get(msg.call_id);
+  if (!c) {
+    c = { id: msg.call_id, call: msg.call || {}, pop: null, state: "ringing", contactId: null,
+      note: "", history: null, answers: {} };
+    S.calls.set(msg.call_id, c); S.order.unshift(msg.call_id);
+    // keep the list short: forget the oldest finished calls beyond 20
+    while (S.order.length > 20) {
+      const old = [...S.order].reverse().find((id) => S.calls.get(id).state === "ended" && id !== S.selected);
+      if (!old) break;
+      S.order = S.order.filter((id) => id !== old); S.calls.delete(old);
+    }
+  }
+  return c;
+}
+
+function setPop(c, pop) {
+  c.pop = pop;
+  const m = pop && pop.match;
+  if (c.contactId === null && m && (m.status === "exact" || m.status === "partial") && m.contacts.length)
+    c.contactId = m.contacts[0].id;
+}
+
+function onMessage(msg) {
+  const mine = S.user ? S.user.extensions : [];
+  switch (msg.type) {
+    case "hello":
+      S.user = { ...msg.user, extensions: msg.extensions };
+      $("#who").textContent = `${msg.user.username} · ext ${msg.extensions.join(", ") || "—"}`;
+      // supervisors follow every call (operators only ever get the calls ringing them)
+      if (["supervisor", "manager"].includes(msg.user.role))
+        S.ws.send(JSON.stringify({ type: "subscribe", scope: "all" }));
+      return;
+    case "call.ringing": {
+      const c = upsert(msg); c.call = msg.call;
+      if (c.state === "ended") c.state = "ringing";
+      setPop(c, msg.pop);
+      if (!S.selected || S.calls.get(S.selected).state === "ended") S.selected = c.id;
+      break;
+    }
+    case "pop.update": { const c = S.calls.get(msg.call_id); if (c) setPop(c, msg.pop); break; }
+    case "call.answered": {
+      const c = S.calls.get(msg.call_id); if (!c) return;
+      c.state = mine.includes(msg.agent) ? "up" : "elsewhere"; c.agent = msg.agent;
+      c.agentUsers = msg.agent_users; break;
+    }
+    case "call.stopped_ringing": {
+      const c = S.calls.get(msg.call_id); if (c && c.state === "ringing") c.state = "stopped"; break;
+    }
+    case "call.transferred": {
+      const c = S.calls.get(msg.call_id);
+      if (c) c.transfer = `${msg.kind} transfer ${msg.by || "?"} → ${msg.to || "?"}`; break;
+    }
+    case "call.ended": {
+      const c = S.calls.get(msg.call_id); if (!c) return;
+      c.state = "ended"; c.status = msg.status; c.talk = msg.talk_seconds; break;
+    }
+    case "task.due":
+      $("#reminders").prepend(h("li", {}, `${msg.task.kind === "callback" ? "☎ " : ""}${msg.task.title}`,
+        h("span", { class: "muted" }, ` · due ${when(msg.task.due_at)}`)));
+      toast(`Due: ${msg.task.title}`);
+      return;
+    case "error": toast(msg.message, true); return;
+    default: return;
+  }
+  render();
+}
+
+// ---- rendering ------------------------------------------------------------------------------
+const STATE_TEXT = { ringing: "ringing", up: "on the line", elsewhere: "answered elsewhere",
+  stopped: "stopped ringing here", ended: "ended" };
+
+function callerName(c) {
+  const m = c.pop && c.pop.match;
+  const chosen = m && m.contacts.find((x) => x.id === c.contactId);
+  return (chosen && chosen.name) || c.call.from_name || c.call.from || "unknown caller";
+}
+
+function render() {
+  const list = $("#call-list"); list.replaceChildren();
+  S.order.forEach((id, i) => {
+    const c = S.calls.get(id);
+    const li = h("li", { tabindex: 0, class: id === S.selected ? "selected" : "", "data-call": id,
+        onclick: () => { S.selected = id; render(); } },
+      h("div", { class: "who" }, callerName(c)),
+      h("div", { class: "muted" }, `${i < 9 ? `Alt+${i + 1} · ` : ""}${c.call.from || ""} → ${c.call.to || ""}`),
+      h("span", { class: `badge ${c.state}` }, STATE_TEXT[c.state]));
+    li.addEventListener("keydown", (ev) => { if (ev.key === "Enter") { S.selected = id; render(); } });
+    list.append(li);
+  });
+  $("#no-calls").hidden = S.order.length > 0;
+  renderCard();
+}
+
+function section(title, ...kids) { return h("div", { class: "box" }, h("h2", {}, title), ...kids); }
+
+function renderCard() {
+  const card = $("#card");
+  const c = S.selected && S.calls.get(S.selected);
+  if (!c) { card.hidden = true; card.replaceChildren(); return; }
+  card.hidden = false;
+  // a pop update must not steal the operator's cursor: remember the focused field
+  const active = card.contains(document.activeElement) ? document.activeElement : null;
+  const focusKey = active && (active.id || active.name);
+  const pop = c.pop || {};
+  const m = pop.match || { status: "…", contacts: [] };
+  const stateText = c.state === "elsewhere"
+    ? `answered elsewhere${c.agent ? ` (ext ${c.agent}${c.agentUsers && c.agentUsers.length ? `, ${c.agentUsers.join(", ")}` : ""})` : ""}`
+    : c.state === "ended" ? `ended · ${c.status}${c.talk ? ` · talked ${Math.round(c.talk)} s` : ""}`
+    : STATE_TEXT[c.state];
+  const byContact = (items) => (items || []).filter((x) => c.contactId === null || x.contact_id === undefined || x.contact_id === c.contactId);
+  card.replaceChildren(
+    h("div", { class: "caller" },
+      h("h1", { id: "caller-name" }, callerName(c)),
+      h("span", { class: `badge ${m.status === "none" ? "bad" : ""}` }, `match: ${m.status}`),
+      h("span", { class: "muted" }, `${c.call.direction || ""} · ${c.call.from || "?"} → ${c.call.to || "?"}`,
+        c.call.queue ? ` · queue ${c.call.queue}` : "", c.call.campaign ? ` · campaign ${c.call.campaign}` : "")),
+    h("div", { class: "state" }, h("span", { class: `badge ${c.state}` }, stateText),
+      c.transfer ? h("span", { class: "muted" }, ` · ${c.transfer}`) : null,
+      pop.complete === false ? h("span", { class: "muted" }, " · loading details…") : null,
+      pop.error ? h("span", { class: "error" }, ` · ${pop.error}`) : null),
+    h("div", { class: "grid" },
+      contactBox(c, m),
+      section("Open deals", list(byContact(pop.deals), (d) => `${d.title} — ${d.stage}${d.amount ? ` · ${d.amount} ${d.currency}` : ""}`)),
+      section("Open tickets", list(byContact(pop.tickets), (t) => h("span", {}, `#${t.id} ${t.subject} — ${t.status}, ${t.priority}`,
+        h("span", { class: `badge ${t.sla_breached ? "bad" : ""}` }, t.sla_breached ? "SLA breached" : `SLA ${when(t.sla_due)}`)))),
+      section("Last calls with this number", list(pop.calls, (x) => `${when(x.when)} · ${x.direction} · ${x.status}${x.agent ? ` · ext ${x.agent}` : ""}`)),
+      section("Open tasks", list(pop.tasks, (t) => `${t.kind === "callback" ? "☎ " : ""}${t.title}${t.due_at ? ` · due ${when(t.due_at)}` : ""}`)),
+      scriptBox(c, pop.script),
+      wrapUpBox(c),
+      createBox(c),
+      historyBox(c)));
+  if (focusKey) {
+    const again = document.getElementById(focusKey) || card.querySelector(`[name="${CSS.escape(focusKey)}"]`);
+    if (again) again.focus();
+  }
+}
+
+function list(items, fmt) {
+  if (items === null || items === undefined) return h("p", { class: "muted" }, "loading…");
+  if (!items.length) return h("p", { class: "muted" }, "none");
+  return h("ul", {}, items.map((x) => h("li", {}, fmt(x))));
+}
+
+function dialButton(number) {
+  return h("button", { class: "small ghost", type: "button", title: `Call ${number}`,
+    onclick: () => dial(number) }, `☎ ${number}`);
+}
+
+function contactBox(c, m) {
+  if (m.status === "none") {
+    const form = h("form", { class: "stack", id: "new-contact" },
+      h("label", {}, "First name", h("input", { name: "first_name", required: true })),
+      h("label", {}, "Last name", h("input", { name: "last_name" })),
+      h("label", {}, "Phone", h("input", { name: "phone", value: c.call.direction === "outbound" ? c.call.to || "" : c.call.from || "" })),
+      h("button", { type: "submit" }, "Create contact"));
+    form.addEventListener("submit", async (ev) => {
+      ev.preventDefault(); const f = new FormData(form);
+      try {
+        const out = await api("POST", "/api/contacts", { first_name: f.get("first_name"),
+          last_name: f.get("last_name"), phones: f.get("phone") ? [{ number: f.get("phone") }] : [] });
+        m.status = "exact"; m.contacts = [{ id: out.id, name: out.name, company: out.company_name,
+          phones: out.phones.map((p) => p.e164 || p.raw) }];
+        c.contactId = out.id; toast(`Contact ${out.name} created`); renderCard();
+      } catch (err) { toast(err.message, true); }
+    });
+    return section("Unknown caller", form);
+  }
+  const people = m.contacts.map((x) => h("li", {},
+    m.status === "multiple"
+      ? h("label", { class: "pick" }, h("input", { type: "radio", name: "pick", value: x.id,
+          checked: x.id === c.contactId, onchange: () => { c.contactId = x.id; renderCard(); } }),
+          `${x.name || "?"}${x.company ? ` (${x.company})` : ""}`)
+      : h("strong", {}, `${x.name || "?"}${x.company ? ` — ${x.company}` : ""}`),
+    h("div", {}, (x.phones || []).map(dialButton))));
+  return section(m.status === "multiple" ? "Pick the caller" : "Contact", h("ul", {}, people));
+}
+
+function scriptBox(c, script) {
+  if (!script) return section("Script", h("p", { class: "muted" }, "no script"));
+  const form = h("form", { class: "stack" }, h("p", {}, h("strong", {}, script.title)),
+    script.questions.map((q) => h("div", { class: "question" }, h("p", {}, q.text),
+      q.kind === "choice" || q.kind === "yesno"
+        ? h("select", { name: q.id, onchange: (ev) => { c.answers[q.id] = ev.target.value; } },
+            h("option", { value: "" }, "—"),
+            (q.kind === "yesno" ? ["yes", "no"] : q.options).map((o) =>
+              h("option", { value: o, selected: c.answers[q.id] === o }, o)))
+        : h("input", { name: q.id, value: c.answers[q.id] || "", oninput: (ev) => { c.answers[q.id] = ev.target.value; } }))));
+  return section("Script", form);
+}
+
+function wrapUpBox(c) {
+  const form = h("form", { class: "stack", id: "wrapup" },
+    h("label", {}, "Note", h("textarea", { name: "note", id: "note",
+      oninput: (ev) => { c.note = ev.target.value; } }, c.note)),
+    h("label", {}, "Disposition", h("select", { name: "disposition" },
+      ["", "resolved", "interested", "not interested", "callback", "wrong number", "voicemail"].map((d) =>
+        h("option", { value: d, selected: c.disposition === d }, d || "—")))),
+    h("button", { type: "submit" }, "Save wrap-up"));
+  form.addEventListener("submit", (ev) => { ev.preventDefault(); saveWrapUp(c, new FormData(form)); });
+  return section("Wrap-up", form);
+}
+
+async function callRow(c) {
+  // the call log stores the call when it ends; find our row by its linkedid
+  const number = c.call.direction === "outbound" ? c.call.to : c.call.from;
+  if (!number) return null;
+  for (let i = 0; i < 6; i++) {
+    const page = await api("GET", `/api/calls?number=${encodeURIComponent(number)}&per_page=20`);
+    const row = page.items.find((x) => x.linkedid === c.id && x.pbx === c.call.pbx);
+    if (row) return row;
+    if (c.state !== "ended") return null;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  return null;
+}
+
+async function saveWrapUp(c, f) {
+  const answers = Object.entries(c.answers).filter(([, v]) => v);
+  const script = c.pop && c.pop.script;
+  let body = (f.get("note") || "").trim();
+  if (answers.length && script)
+    body += `${body ? "\n\n" : ""}${script.title}:\n${answers.map(([k, v]) => `- ${k}: ${v}`).join("\n")}`;
+  c.disposition = f.get("disposition");
+  try {
+    let row = null;  // the logged call, to link the note and carry the disposition
+    try { row = await callRow(c); } catch (err) { if (c.disposition) throw err; }
+    if (body) {
+      if (c.contactId === null && !row) throw new Error("pick or create a contact first (or wait for the call to end)");
+      await api("POST", "/api/notes", { body, contact_id: c.contactId, call_id: row ? row.id : null });
+    }
+    if (c.disposition) {
+      if (!row) throw new Error("the disposition can be set once the call has ended");
+      await api("PATCH", `/api/calls/${row.id}`, { disposition: c.disposition });
+    }
+    c.note = ""; c.answers = {}; toast("Wrap-up saved"); renderCard();
+  } catch (err) { toast(err.message, true); }
+}
+
+function createBox(c) {
+  const kind = h("select", { name: "kind" }, ["ticket", "deal", "task"].map((k) => h("option", { value: k }, k)));
+  const form = h("form", { class: "stack" }, h("label", {}, "Create", kind),
+    h("label", {}, "Title / subject", h("input", { name: "title", required: true })),
+    h("label", {}, "Amount (deal) / due (task)", h("input", { name: "extra", placeholder: "1200 or 2026-12-01T10:00" })),
+    h("button", { type: "submit" }, "Create"));
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault(); const f = new FormData(form);
+    if (c.contactId === null) { toast("pick or create a contact first", true); return; }
+    const title = f.get("title"), extra = (f.get("extra") || "").trim();
+    try {
+      if (f.get("kind") === "ticket") await api("POST", "/api/tickets", { subject: title, contact_id: c.contactId });
+      else if (f.get("kind") === "deal") await api("POST", "/api/deals", { title, contact_id: c.contactId, amount: extra || null });
+      else await api("POST", "/api/tasks", { title, contact_id: c.contactId, due_at: extra || null,
+        phone: c.call.direction === "outbound" ? c.call.to : c.call.from });
+      toast(`${f.get("kind")} created`); form.reset();
+    } catch (err) { toast(err.message, true); }
+  });
+  return section("Linked to this call", form);
+}
+
+function historyBox(c) {
+  const number = c.call.direction === "outbound" ? c.call.to : c.call.from;
+  const body = c.history === null
+    ? h("button", { class: "ghost", type: "button", onclick: async () => {
+        try { c.history = (await api("GET", `/api/calls?number=${encodeURIComponent(number)}&per_page=20`)).items; }
+        catch (err) { toast(err.message, true); return; }
+        renderCard(); } }, "Show full call history")
+    : h("table", {}, h("tr", {}, ["when", "dir", "status", "ext", "talk"].map((x) => h("th", {}, x))),
+        c.history.map((x) => h("tr", {}, h("td", {}, when(x.started_at)), h("td", {}, x.direction),
+          h("td", {}, x.status), h("td", {}, x.agent || ""), h("td", {}, x.talk_seconds ? `${Math.round(x.talk_seconds)} s` : ""))));
+  return section("Call history", number ? body : h("p", { class: "muted" }, "no number"));
+}
+
+async function dial(number) {
+  try {
+    const out = await api("POST", "/api/dial", { number });
+    toast(`Calling ${out.number}: your phone (ext ${out.extension}) rings first`);
+  } catch (err) { toast(err.message, true); }
+}
+
+$("#dial-form").addEventListener("submit", (ev) => {
+  ev.preventDefault(); const n = $("#dial-number").value.trim(); if (n) dial(n);
+});
+
+// ---- keyboard -------------------------------------------------------------------------------
+document.addEventListener("keydown", (ev) => {
+  const typing = ["INPUT", "TEXTAREA", "SELECT"].includes(document.activeElement.tagName);
+  if (ev.altKey && /^[1-9]$/.test(ev.key)) {
+    const id = S.order[Number(ev.key) - 1]; if (id) { S.selected = id; render(); ev.preventDefault(); }
+  } else if (ev.key === "Escape") {
+    if (typing) document.activeElement.blur(); else { S.selected = null; render(); }
+  } else if (ev.key === "Enter" && ev.ctrlKey && document.activeElement.id === "note") {
+    $("#wrapup").requestSubmit();
+  } else if (!typing && ev.key === "/") { ev.preventDefault(); $("#dial-number").focus(); }
+  else if (!typing && ev.key === "n" && $("#note")) { ev.preventDefault(); $("#note").focus(); }
+});
+
+if (S.token) showDesk(); else showLogin();

@@ -1,0 +1,69 @@
+"""The aiohttp application: settings, event bus, store, middlewares and the ``/api`` routes.
+
+Other features add their own routes and ``cleanup_ctx`` entries to the app this returns
+(screen-pop ``/ws`` and pages, AMI connections); everything they add is behind the same
+token check unless they put a path on the public allow-list (:func:`cti.web.auth.allow_public`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+from argon2 import PasswordHasher
+
+from cti.bus import EventBus
+from cti.config import Settings
+from cti.crm_store.store import Store
+from cti.crm_store.users import UserService
+from cti.web import (
+    http_contacts,
+    http_deals,
+    http_notes,
+    http_tasks,
+    http_tickets,
+    http_users,
+    openapi,
+)
+from cti.web.auth import PUBLIC_PATHS, USERS, PublicPaths, auth_middleware
+from cti.web.keys import BUS, SETTINGS, STORE
+from cti.web.middleware import error_middleware
+
+API_MODULES = (http_users, http_contacts, http_deals, http_tickets, http_tasks, http_notes, openapi)
+
+
+def create_app(
+    settings: Settings,
+    *,
+    store: Store | None = None,
+    password_hasher: PasswordHasher | None = None,
+) -> web.Application:
+    """The application; opens (and closes) its own store unless ``store`` is given."""
+    app = web.Application(middlewares=[error_middleware, auth_middleware])
+    app[SETTINGS] = settings
+    app[BUS] = EventBus()
+    app[PUBLIC_PATHS] = PublicPaths()
+
+    def attach(opened: Store) -> None:
+        app[STORE] = opened
+        app[USERS] = UserService(opened, settings.auth, hasher=password_hasher)
+        http_contacts.attach_lookup(app)
+
+    if store is not None:
+        attach(store)
+    else:
+
+        async def store_ctx(app: web.Application) -> AsyncIterator[None]:
+            opened = await Store.open(settings.db_url, settings.phone)
+            attach(opened)
+            try:
+                yield
+            finally:
+                await opened.close()
+
+        app.cleanup_ctx.append(store_ctx)
+
+    app.cleanup_ctx.append(http_contacts.lookup_ctx)
+    for module in API_MODULES:
+        module.ROUTES.install(app)
+    return app

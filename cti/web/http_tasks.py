@@ -1,0 +1,72 @@
+"""``/api/tasks``: operators see their own (and unassigned) tasks; supervisors see all."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from cti.crm_store.schemas.common import Page
+from cti.crm_store.schemas.tasks import TaskIn, TaskOut, TaskPatch, TaskQuery
+from cti.crm_store.tasks import TaskService
+from cti.web.auth import own_scope, request_user
+from cti.web.keys import STORE
+from cti.web.routing import RouteTable, json_model, no_content, path_id, read_body, read_query
+
+ROUTES = RouteTable("tasks")
+_ID = r"{id:\d+}"
+
+
+def _tasks(request: web.Request) -> TaskService:
+    return TaskService(request.app[STORE])
+
+
+@ROUTES.get(
+    "/api/tasks",
+    summary="Search tasks (operators: their own and unassigned ones)",
+    query=TaskQuery,
+    response=Page[TaskOut],
+)
+async def list_tasks(request: web.Request) -> web.Response:
+    scope = own_scope(await request_user(request))
+    query = read_query(request, TaskQuery)
+    return json_model(await _tasks(request).search(query, scope=scope))
+
+
+@ROUTES.post(
+    "/api/tasks",
+    summary="Create a task or callback (assigned to the caller unless assignee_id is sent)",
+    body=TaskIn,
+    response=TaskOut,
+    status=201,
+)
+async def create_task(request: web.Request) -> web.Response:
+    user = await request_user(request)
+    data = await read_body(request, TaskIn)
+    if "assignee_id" not in data.model_fields_set and data.queue is None:
+        data = data.model_copy(update={"assignee_id": user.id})
+    return json_model(await _tasks(request).create(data), status=201)
+
+
+@ROUTES.get(f"/api/tasks/{_ID}", summary="One task", response=TaskOut, errors=(403,))
+async def get_task(request: web.Request) -> web.Response:
+    scope = own_scope(await request_user(request))
+    return json_model(await _tasks(request).get(path_id(request), scope=scope))
+
+
+@ROUTES.patch(
+    f"/api/tasks/{_ID}",
+    summary="Change a task (done: true closes it)",
+    body=TaskPatch,
+    response=TaskOut,
+    errors=(403,),
+)
+async def update_task(request: web.Request) -> web.Response:
+    scope = own_scope(await request_user(request))
+    data = await read_body(request, TaskPatch)
+    return json_model(await _tasks(request).update(path_id(request), data, scope=scope))
+
+
+@ROUTES.delete(f"/api/tasks/{_ID}", summary="Delete a task", errors=(403,))
+async def delete_task(request: web.Request) -> web.Response:
+    scope = own_scope(await request_user(request))
+    await _tasks(request).delete(path_id(request), scope=scope)
+    return no_content()

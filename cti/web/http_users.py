@@ -1,0 +1,106 @@
+"""Login, logout, the current user, and user management (supervisors and managers)."""
+
+from __future__ import annotations
+
+from aiohttp import web
+from pydantic import Field
+
+from cti.crm_store.schemas.common import Page, PageParams
+from cti.crm_store.schemas.users import LoginIn, LoginOut, Role, UserIn, UserOut, UserPatch
+from cti.errors import ForbiddenError
+from cti.web.auth import SUPERVISOR_ROLES, USERS, AuthUser, request_user, token_from
+from cti.web.routing import RouteTable, json_model, no_content, path_id, read_body, read_query
+
+ROUTES = RouteTable("users")
+
+
+def _check_grant(actor: AuthUser, *roles: str | None) -> None:
+    """Only a manager may create, change or hand out the manager role."""
+    if actor.role != "manager" and "manager" in roles:
+        raise ForbiddenError(
+            "only a manager may manage manager accounts", details={"role": actor.role}
+        )
+
+
+class UserQuery(PageParams):
+    q: str | None = Field(default=None, max_length=64, description="username prefix")
+    role: Role | None = None
+
+
+@ROUTES.post(
+    "/api/login",
+    summary="Log in: trade username and password for a bearer token",
+    body=LoginIn,
+    response=LoginOut,
+    public=True,
+    errors=(401,),
+)
+async def login(request: web.Request) -> web.Response:
+    data = await read_body(request, LoginIn)
+    token, user = await request.app[USERS].login(data.username, data.password.get_secret_value())
+    return json_model(LoginOut(token=token.token, expires_at=token.expires_at, user=user))
+
+
+@ROUTES.post("/api/logout", summary="Revoke the token used for this request")
+async def logout(request: web.Request) -> web.Response:
+    await request_user(request)
+    token = token_from(request)
+    if token is not None:
+        await request.app[USERS].revoke_token(token)
+    return no_content()
+
+
+@ROUTES.get("/api/me", summary="The logged-in user", response=UserOut)
+async def me(request: web.Request) -> web.Response:
+    user = await request_user(request)
+    return json_model(await request.app[USERS].get(user.id))
+
+
+@ROUTES.get(
+    "/api/users",
+    summary="List users",
+    query=UserQuery,
+    response=Page[UserOut],
+    roles=SUPERVISOR_ROLES,
+)
+async def list_users(request: web.Request) -> web.Response:
+    query = read_query(request, UserQuery)
+    params = PageParams(page=query.page, per_page=query.per_page)
+    page = await request.app[USERS].search(q=query.q, role=query.role, params=params)
+    return json_model(page)
+
+
+@ROUTES.post(
+    "/api/users",
+    summary="Create a user",
+    body=UserIn,
+    response=UserOut,
+    status=201,
+    roles=SUPERVISOR_ROLES,
+    errors=(409,),
+)
+async def create_user(request: web.Request) -> web.Response:
+    data = await read_body(request, UserIn)
+    _check_grant(await request_user(request), data.role)
+    return json_model(await request.app[USERS].create(data), status=201)
+
+
+@ROUTES.get(r"/api/users/{id:\d+}", summary="One user", response=UserOut, roles=SUPERVISOR_ROLES)
+async def get_user(request: web.Request) -> web.Response:
+    return json_model(await request.app[USERS].get(path_id(request)))
+
+
+@ROUTES.patch(
+    r"/api/users/{id:\d+}",
+    summary="Change a user (role, extensions, password, active)",
+    body=UserPatch,
+    response=UserOut,
+    roles=SUPERVISOR_ROLES,
+    errors=(409,),
+)
+async def update_user(request: web.Request) -> web.Response:
+    data = await read_body(request, UserPatch)
+    users = request.app[USERS]
+    target = await users.get(path_id(request))
+    _check_grant(await request_user(request), data.role, target.role)
+    return json_model(await users.update(target.id, data))

@@ -1,0 +1,139 @@
+"""AmiParser: incremental, tolerant splitting of AMI bytes into messages."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from cti.ami.parser import MAX_PENDING, AmiParser, parse_bytes
+from tests.ami.tracehelp import TRACES, needs_traces, trace_files, trace_id
+
+EVENT = b"Event: Hangup\r\nChannel: SIP/201-0001\r\nUniqueid: 1.1\r\nCause: 16\r\n\r\n"
+
+
+def test_splits_messages_and_keeps_partial_data() -> None:
+    parser = AmiParser()
+    assert parser.feed(EVENT[:20]) == []
+    assert parser.feed(EVENT[20:-1]) == []  # the very last LF still missing
+    [msg] = parser.feed(EVENT[-1:])
+    assert msg == {"Event": "Hangup", "Channel": "SIP/201-0001", "Uniqueid": "1.1", "Cause": "16"}
+    assert parser.close() == []
+    assert parser.errors == 0
+
+
+def test_byte_by_byte_equals_whole_stream() -> None:
+    data = b"Asterisk Call Manager/11.0.0\r\n" + EVENT * 3 + EVENT.replace(b"\r\n", b"\n")
+    whole = parse_bytes(data)
+    parser = AmiParser()
+    pieces = [m for i in range(len(data)) for m in parser.feed(data[i : i + 1])]
+    assert pieces + parser.close() == whole
+    assert len(whole) == 4
+    assert parser.version == "11.0.0"
+
+
+def test_greeting_line_before_first_response() -> None:
+    parser = AmiParser()
+    data = b"Asterisk Call Manager/6.0.0\r\nResponse: Success\r\nActionID: login\r\n\r\n"
+    assert parser.feed(data) == [{"Response": "Success", "ActionID": "login"}]
+    assert parser.version == "6.0.0"
+    assert parser.errors == 0
+
+
+def test_garbage_lines_are_counted_and_skipped() -> None:
+    data = b"\x00\x01 junk without colon\r\nEvent: Newstate\r\nUniqueid: 2.2\r\n\r\n\r\n\r\n"
+    parser = AmiParser()
+    assert parser.feed(data) == [{"Event": "Newstate", "Uniqueid": "2.2"}]
+    assert parser.errors == 1
+    assert parser.first_error is not None and "junk without colon" in parser.first_error
+
+
+def test_non_utf8_bytes_are_replaced_never_raise() -> None:
+    data = b"Event: Newchannel\r\nCallerIDName: \xff\xfe Ivan \xd0\r\nUniqueid: 3.3\r\n\r\n"
+    [msg] = parse_bytes(data)
+    assert msg["Uniqueid"] == "3.3"
+    assert "\ufffd" in msg["CallerIDName"]
+
+
+def test_multibyte_char_split_across_feeds() -> None:
+    data = "Event: NewCallerid\r\nCallerIDName: Иван\r\n\r\n".encode()
+    cut = data.index("И".encode()) + 1  # in the middle of a two-byte character
+    parser = AmiParser()
+    assert parser.feed(data[:cut]) == []
+    assert parser.feed(data[cut:]) == [{"Event": "NewCallerid", "CallerIDName": "Иван"}]
+
+
+def test_duplicate_keys_keep_first_and_variables_are_all_kept() -> None:
+    data = (
+        b"Action: Originate\r\nChannel: Local/1@a\r\nChannel: Local/2@b\r\n"
+        b"Variable: CAMPAIGN=spring\r\nVariable: LEAD_ID=7741\r\n"
+        b"ChanVariable: FROM_DID=\r\nChanVariable: SIPURI=sip:42@10.0.0.1\r\n\r\n"
+    )
+    [msg] = parse_bytes(data)
+    assert msg["Channel"] == "Local/1@a"
+    assert msg["Variable"] == "CAMPAIGN=spring"
+    assert msg["Variable(CAMPAIGN)"] == "spring"
+    assert msg["Variable(LEAD_ID)"] == "7741"
+    assert msg["ChanVariable(FROM_DID)"] == ""
+    assert msg["ChanVariable(SIPURI)"] == "sip:42@10.0.0.1"
+
+
+def test_response_follows_body_and_output_lines() -> None:
+    old = (
+        b"Response: Follows\r\nPrivilege: Command\r\nActionID: c1\r\n"
+        b"Channel              Location\r\n0 active channels\r\n--END COMMAND--\r\n\r\n"
+    )
+    new = b"Response: Success\r\nActionID: c2\r\nOutput: line one\r\nOutput: line two\r\n\r\n"
+    parser = AmiParser()
+    first, second = parser.feed(old + new)
+    assert first["ActionID"] == "c1"
+    assert first["Output"].splitlines() == [
+        "Channel              Location",
+        "0 active channels",
+        "--END COMMAND--",
+    ]
+    assert second["Output"] == "line one\nline two"
+    assert parser.errors == 0
+
+
+def test_key_without_space_and_empty_values() -> None:
+    [msg] = parse_bytes(b"Event: Cdr\r\nAccountCode:\r\nUserField: \r\nUniqueID: 9.9\r\n\r\n")
+    assert msg == {"Event": "Cdr", "AccountCode": "", "UserField": "", "UniqueID": "9.9"}
+
+
+def test_close_returns_a_message_missing_only_its_blank_line() -> None:
+    parser = AmiParser()
+    assert parser.feed(EVENT + EVENT[:-2]) != []
+    [last] = parser.close()
+    assert last["Cause"] == "16"
+    assert not parser.truncated
+
+
+def test_close_reports_a_truncated_message() -> None:
+    parser = AmiParser()
+    parser.feed(EVENT + b"Event: Hangup\r\nUniqueid: 4.4\r\nCau")
+    [partial] = parser.close()
+    assert partial == {"Event": "Hangup", "Uniqueid": "4.4"}
+    assert parser.truncated
+    assert parser.errors == 1
+
+
+def test_endless_message_is_dropped_not_buffered_forever() -> None:
+    parser = AmiParser()
+    line = b"Key: " + b"x" * 1000 + b"\r\n"
+    for _ in range(MAX_PENDING // len(line) + 2):
+        assert parser.feed(line) == []
+    assert parser.errors == 1
+    assert parser.feed(b"\r\n" + EVENT) == [parse_bytes(EVENT)[0]]
+
+
+@needs_traces
+@pytest.mark.parametrize("path", trace_files(TRACES, "**/*.ami"), ids=trace_id)
+def test_every_recorded_trace_parses_cleanly(path: Path) -> None:
+    data = path.read_bytes()
+    parser = AmiParser()
+    messages = parser.feed(data) + parser.close()
+    blocks = [b for b in data.replace(b"\r\n", b"\n").split(b"\n\n") if b.strip()]
+    assert len(messages) == len(blocks)
+    assert all(("Event" in m) or ("Response" in m) for m in messages)
+    assert parser.errors == 0

@@ -1,0 +1,232 @@
+"""The call log on the real store (SQLite and PostgreSQL): idempotent writes, replays applied
+twice, partial → complete, contact and agent matching, callbacks opened and closed."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from argon2 import PasswordHasher
+from sqlalchemy import func, select
+
+from cti.ami.events import CallRecord, OriginateInfo
+from cti.ami.replay import replay_bytes
+from cti.calllog.schemas import CallFilter
+from cti.calllog.service import CallLog
+from cti.crm_store.contacts import ContactService
+from cti.crm_store.models.calls import Call
+from cti.crm_store.models.tasks import Task
+from cti.crm_store.schemas.contacts import ContactIn, PhoneIn
+from cti.crm_store.schemas.users import UserIn
+from cti.crm_store.store import Store
+from cti.crm_store.users import UserService
+
+TRACES = Path("/work/shared/ami-traces/asterisk22")
+T0 = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
+IVAN = "+74951234567"
+FAST = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+
+
+def call(linkedid: str, status: str = "answered", **kw: object) -> CallRecord:
+    """An inbound call from Ivan at ``T0`` (fields overridable)."""
+    fields: dict[str, object] = {
+        "pbx": "lab",
+        "linkedid": linkedid,
+        "direction": "inbound",
+        "from_number": "84951234567",
+        "from_name": "Ivan Petrov",
+        "to_number": "101",
+        "queue": None,
+        "agents_rung": ("101",),
+        "agent": "101" if status == "answered" else None,
+        "status": status,
+        "started_at": T0,
+        "answered_at": T0 + timedelta(seconds=2) if status == "answered" else None,
+        "ended_at": T0 + timedelta(seconds=10),
+        "ring_seconds": 2.0,
+        "talk_seconds": 8.0 if status == "answered" else None,
+        "hangup_cause": 16,
+    }
+    fields.update(kw)
+    return CallRecord(**fields)  # type: ignore[arg-type]
+
+
+async def count(store: Store, model: type[Call] | type[Task]) -> int:
+    async with store.sessions() as session:
+        return int(await session.scalar(select(func.count()).select_from(model)) or 0)
+
+
+async def callbacks(store: Store) -> list[Task]:
+    async with store.sessions() as session:
+        rows = await session.scalars(select(Task).where(Task.kind == "callback").order_by(Task.id))
+        return list(rows)
+
+
+async def user(store: Store, name: str, *exts: str) -> int:
+    created = await UserService(store, hasher=FAST).create(
+        UserIn.model_validate(
+            {"username": name, "password": "pw-123456789", "extensions": list(exts)}
+        )
+    )
+    return created.id
+
+
+@pytest.fixture(scope="module")
+def trace_records() -> list[CallRecord]:
+    """Every recorded Asterisk 22 call, through the same parser + tracker as the live path."""
+    records: list[CallRecord] = []
+    for path in sorted(TRACES.glob("*.ami")):
+        if path.name != "login.ami":
+            records += replay_bytes(path.read_bytes(), pbx="lab")
+    return records
+
+
+async def test_a_replayed_trace_applied_twice_stores_each_call_once(
+    store: Store, trace_records: list[CallRecord]
+) -> None:
+    log = CallLog(store)
+    records = trace_records
+    assert len(records) >= 7
+    first = [await log.record(r) for r in records]
+    second = [await log.record(r) for r in records]
+    assert all(first) and not any(second)
+    assert await count(store, Call) == len({r.linkedid for r in records})
+    assert (await log.search(CallFilter(campaign="spring-promo"))).total == 3
+    outbound = (await log.search(CallFilter(campaign="spring-promo", number="79161110001"))).items
+    assert len(outbound) == 1
+    assert outbound[0].external_number == "+79161110001"
+    assert outbound[0].originate_variables and outbound[0].originate_variables["LEAD_ID"] == "7741"
+
+
+async def test_complete_record_replaces_a_partial_one_but_not_the_reverse(store: Store) -> None:
+    log = CallLog(store)
+    partial = call("1.1", status="missed", partial=True, agent=None)
+    assert await log.record(partial)
+    assert await log.record(call("1.1"))  # the full trace arrived later: it wins
+    assert not await log.record(partial)  # a partial never overwrites a complete one
+    rows = (await log.search(CallFilter())).items
+    assert [(r.linkedid, r.status, r.partial) for r in rows] == [("1.1", "answered", False)]
+
+
+async def test_external_number_contact_agent_and_campaign_are_filled(store: Store) -> None:
+    contact = await ContactService(store).create(
+        ContactIn(
+            first_name="Ivan", last_name="Petrov", phones=[PhoneIn(number="+7 495 123-45-67")]
+        )
+    )
+    agent_id = await user(store, "anna", "101")
+    log = CallLog(store)
+    orig = OriginateInfo("cti-orig-1", {"CAMPAIGN": "spring"}, "acc-7")
+    await log.record(call("2.1", originate=orig))
+    (row,) = (await log.search(CallFilter())).items
+    assert row.external_number == IVAN
+    assert row.contact_id == contact.id
+    assert row.agent_user_id == agent_id
+    assert (row.campaign, row.account, row.originate_action_id) == ("spring", "acc-7", "cti-orig-1")
+    assert [c.linkedid for c in await log.recent_calls("8 (495) 123-45-67")] == ["2.1"]
+    assert await log.recent_calls("+74950000000") == []
+
+
+async def test_missed_call_opens_a_callback_for_the_single_rung_agent(store: Store) -> None:
+    agent_id = await user(store, "anna", "101")
+    log = CallLog(store)
+    await log.record(call("3.1", status="missed"))
+    (task,) = await callbacks(store)
+    assert task.assignee_id == agent_id and task.phone == IVAN and not task.done
+    assert task.phone_tail == IVAN[-7:]
+    assert "Ivan Petrov" in task.title
+    # a second miss notes itself on the open callback instead of adding another
+    await log.record(call("3.2", status="missed", started_at=T0 + timedelta(minutes=5)))
+    (task,) = await callbacks(store)
+    assert "3.2" in task.description
+
+
+async def test_abandoned_queue_call_goes_to_the_queue(store: Store) -> None:
+    await user(store, "anna", "201")
+    await user(store, "boris", "202")
+    log = CallLog(store)
+    await log.record(call("4.1", status="abandoned", queue="support", agents_rung=("201", "202")))
+    (task,) = await callbacks(store)
+    assert task.assignee_id is None and task.queue == "support"
+    assert "201, 202" in task.description
+
+
+async def test_answered_call_closes_open_callbacks(store: Store) -> None:
+    log = CallLog(store)
+    await log.record(call("5.1", status="missed"))
+    outbound_back = call(
+        "5.2",
+        direction="outbound",
+        from_number="101",
+        to_number=IVAN,
+        started_at=T0 + timedelta(hours=1),
+    )
+    await log.record(outbound_back)
+    (task,) = await callbacks(store)
+    assert task.done and task.done_at is not None
+    assert task.done_reason == "answered outbound call lab/5.2"
+
+
+async def test_no_callback_when_a_later_answered_call_already_happened(store: Store) -> None:
+    log = CallLog(store)
+    await log.record(call("6.2", started_at=T0 + timedelta(hours=1)))  # replayed first
+    await log.record(call("6.1", status="missed"))
+    assert await callbacks(store) == []
+
+
+async def test_an_earlier_answered_call_does_not_close_a_later_miss(store: Store) -> None:
+    log = CallLog(store)
+    await log.record(call("7.2", status="missed", started_at=T0 + timedelta(hours=1)))
+    await log.record(call("7.1"))  # answered, but before the miss
+    (task,) = await callbacks(store)
+    assert not task.done
+
+
+async def test_internal_and_outbound_misses_open_no_callback(store: Store) -> None:
+    log = CallLog(store)
+    await log.record(call("8.1", status="missed", direction="internal", from_number="102"))
+    await log.record(call("8.2", status="no-answer", direction="outbound", to_number=IVAN))
+    assert await callbacks(store) == []
+
+
+async def test_search_filters_and_pagination(store: Store) -> None:
+    log = CallLog(store)
+    for i in range(5):
+        await log.record(
+            call(
+                f"9.{i}",
+                started_at=T0 + timedelta(minutes=i),
+                agents_rung=(f"10{i % 2}",),
+                agent=f"10{i % 2}",
+            )
+        )
+    await log.record(call("9.9", status="missed", from_number="+79160000000"))
+    page = await log.search(CallFilter(per_page=2, page=2))
+    assert page.total == 6 and [c.linkedid for c in page.items] == ["9.2", "9.1"]
+    assert (await log.search(CallFilter(status="missed"))).total == 1
+    assert (await log.search(CallFilter(number="89160000000"))).total == 1
+    assert (await log.search(CallFilter(agent="101"))).total == 3  # 9.1, 9.3 and the miss 9.9
+    since = T0 + timedelta(minutes=3)
+    assert {
+        c.linkedid for c in (await log.search(CallFilter.model_validate({"from": since}))).items
+    } == {"9.3", "9.4"}
+    mine = await log.search(CallFilter(), extensions=["100"])
+    assert {c.linkedid for c in mine.items} == {"9.0", "9.2", "9.4"}
+    assert (await log.search(CallFilter(), extensions=[])).total == 0
+
+
+def test_filter_validation_names_the_field() -> None:
+    with pytest.raises(ValueError, match="number"):
+        CallFilter.model_validate({"number": "abc"})
+    with pytest.raises(ValueError, match="after 'to'"):
+        CallFilter.model_validate({"from": "2026-03-02T10:00:00Z", "to": "2026-03-01T10:00:00Z"})
+    with pytest.raises(ValueError, match="status"):
+        CallFilter.model_validate({"status": "lost"})
+
+
+async def test_oversized_caller_id_is_cut_to_fit(store: Store) -> None:
+    log = CallLog(store)
+    assert await log.record(call("10.1", from_name="N" * 500, from_number="9" * 100))
+    (row,) = (await log.search(CallFilter())).items
+    assert row.from_name == "N" * 200 and row.from_number == "9" * 64

@@ -1,0 +1,32 @@
+"""The migration chain builds the models' schema on both backends and matches them exactly."""
+
+from __future__ import annotations
+
+from cti.crm_store.migrate import (
+    current_revision,
+    head_revision,
+    revision_is_current,
+    schema_diff,
+    upgrade_database,
+)
+
+
+async def test_upgrade_empty_database_reaches_head_and_matches_models(empty_db_url: str) -> None:
+    assert await current_revision(empty_db_url) is None
+    assert not await revision_is_current(empty_db_url)
+
+    await upgrade_database(empty_db_url)
+
+    assert await current_revision(empty_db_url) == head_revision()
+    assert await revision_is_current(empty_db_url)
+    assert await schema_diff(empty_db_url) == []
+
+
+async def test_upgrade_twice_is_harmless(db_url: str) -> None:
+    await upgrade_database(db_url)
+    assert await revision_is_current(db_url)
+    assert await schema_diff(db_url) == []
+
+
+def test_single_head() -> None:
+    assert head_revision() is not None

@@ -1,0 +1,35 @@
+"""``cti pbxsim`` argument validation (the server itself is covered by the other tests)."""
+
+from __future__ import annotations
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from cti.errors import ValidationError
+from cti.pbxsim.cli import register
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--port", "1"], "give --secret or set CTI_PBXSIM_SECRET"),
+        (["--secret", "x", "--rate", "-1"], "--rate must be >= 0"),
+        (["--secret", "x", "--queue", "support"], "expected NAME=EXT"),
+        (["--secret", "x", "--port", "70000"], "is not a TCP port"),
+    ],
+)
+def test_bad_arguments_fail_with_a_clear_error(
+    args: list[str], message: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("CTI_PBXSIM_SECRET", raising=False)
+    app = typer.Typer()
+    register(app)
+
+    @app.callback()
+    def _root() -> None:
+        """Keep ``pbxsim`` a sub-command."""
+
+    result = CliRunner().invoke(app, ["pbxsim", *args])
+    assert isinstance(result.exception, ValidationError)
+    assert message in result.exception.message

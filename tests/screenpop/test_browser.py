@@ -1,0 +1,113 @@
+"""The operator page in headless Chromium (Debian's package, driven by Playwright).
+
+Skipped, with the reason, where ``/usr/bin/chromium`` is absent (``.ci/run`` installs it).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from cti.pbxsim.calls import InboundCall, QueueCall
+from tests.screenpop.conftest import IVAN, PASSWORD, MakeEnv
+
+CHROMIUM = os.environ.get("CTI_CHROMIUM", "/usr/bin/chromium")
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+SCREENSHOT = Path(os.environ.get("CTI_SCREENSHOT_DIR", "/tmp")) / "cti-operator-page.png"
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(
+        shutil.which(CHROMIUM) is None,
+        reason=f"Chromium not found at {CHROMIUM} (apt-get install chromium)",
+    ),
+]
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Any]:
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as pw:
+        chromium = await pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
+        try:
+            yield chromium
+        finally:
+            await chromium.close()
+
+
+async def test_operator_logs_in_and_sees_the_caller_on_the_card(
+    make_env: MakeEnv, browser: Any
+) -> None:
+    from playwright.async_api import expect
+
+    env = await make_env(budget=5.0, card_budget=5.0)
+    page = await browser.new_page(viewport={"width": 1280, "height": 900})
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    await page.goto(str(env.client.make_url("/")))
+    await page.fill("#login-form [name=username]", "alice")
+    await page.fill("#login-form [name=password]", PASSWORD)
+    await page.press("#login-form [name=password]", "Enter")
+    await expect(page.locator("#link")).to_have_text("live")
+    await expect(page.locator("#who")).to_contain_text("alice")
+
+    # a queue call first (answered by bob: alice's card says "answered elsewhere") …
+    await env.sim.place_call(QueueCall(caller="+79161112233", answered_by="102", talk_seconds=3600))
+    await expect(page.locator(".calls li")).to_have_count(1)
+    await expect(page.locator(".calls li .badge").first).to_have_text("answered elsewhere")
+    # … then Ivan calls alice directly and keeps ringing
+    await env.sim.place_call(
+        InboundCall(
+            caller=IVAN, caller_name="Ivan Petrov", to="101", answer=False, ring_seconds=3600
+        )
+    )
+    await expect(page.locator(".calls li")).to_have_count(2)
+    await page.keyboard.press("Alt+1")  # newest call first
+    card = page.locator("#card")
+    await expect(page.locator("#caller-name")).to_have_text("Ivan Petrov")
+    await expect(card).to_contain_text("Acme Ltd")
+    await expect(card).to_contain_text("Spring upgrade")
+    await expect(card).to_contain_text("Router keeps rebooting")
+    await expect(card).to_contain_text("Support follow-up")  # the script for an open ticket
+    await expect(card.locator(".state .badge")).to_have_text("ringing")
+    await page.screenshot(path=str(SCREENSHOT), full_page=True)
+    assert errors == []
+
+
+async def test_unknown_caller_becomes_a_contact_with_a_note(
+    make_env: MakeEnv, browser: Any
+) -> None:
+    from playwright.async_api import expect
+
+    from cti.crm_store.schemas.tasks import NoteQuery
+    from cti.crm_store.tasks import NoteService
+
+    env = await make_env(budget=5.0, card_budget=5.0)
+    page = await browser.new_page()
+    await page.goto(str(env.client.make_url("/")))
+    await page.fill("#login-form [name=username]", "bob")
+    await page.fill("#login-form [name=password]", PASSWORD)
+    await page.press("#login-form [name=password]", "Enter")
+    await expect(page.locator("#link")).to_have_text("live")
+    await env.sim.place_call(
+        InboundCall(caller="+79035550199", to="102", answer=False, ring_seconds=3600)
+    )
+    form = page.locator("#new-contact")
+    await expect(form.locator("[name=phone]")).to_have_value("+79035550199")  # prefilled
+    await form.locator("[name=first_name]").fill("Olga")
+    await form.locator("[name=last_name]").fill("New")
+    await form.locator("[name=last_name]").press("Enter")
+    await expect(page.locator("#caller-name")).to_have_text("Olga New")
+    await page.keyboard.press("n")  # keyboard: focus the note
+    await page.keyboard.type("Wants a quote for 20 seats")
+    await page.keyboard.press("Control+Enter")
+    await expect(page.locator(".toast").last).to_have_text("Wrap-up saved")
+    notes = await NoteService(env.store).search(NoteQuery())
+    assert [n.body for n in notes.items] == ["Wants a quote for 20 seats"]
+    assert notes.items[0].contact_id is not None

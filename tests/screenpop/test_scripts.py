@@ -1,0 +1,47 @@
+"""Script files and the rules that choose one per call."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from cti.errors import ConfigError
+from cti.screenpop.scripts import CallFacts, ScriptBook
+
+
+def test_the_shipped_scripts_follow_the_rules() -> None:
+    book = ScriptBook.load()
+    assert {"default", "support", "sales", "survey"} <= set(book.scripts)
+
+    def pick(**facts: object) -> str | None:
+        script = book.choose(CallFacts(**facts))  # type: ignore[arg-type]
+        return script.name if script else None
+
+    assert pick() == "default"
+    assert pick(match_status="exact", open_deals=1) == "sales"
+    assert pick(match_status="exact", open_tickets=2) == "support"
+    assert pick(open_tickets=1, open_deals=1) == "support"  # higher priority wins
+    assert pick(campaign="spring-promo") == "survey"  # any dialer call: the survey
+    assert pick(campaign="spring-promo", open_tickets=1) == "survey"  # campaign first
+    for script in book.scripts.values():
+        assert script.questions and all(q.text for q in script.questions)
+
+
+def test_campaign_file_names_its_script_and_bad_files_fail_loudly(tmp_path: Path) -> None:
+    (tmp_path / "scripts").mkdir()
+    (tmp_path / "scripts" / "default.yaml").write_text("questions: []\n")
+    (tmp_path / "scripts" / "nps.yaml").write_text(
+        'title: NPS\nwhen: {campaign: other}\nquestions:\n  - {id: score, text: "Score?"}\n'
+    )
+    (tmp_path / "spring.yaml").write_text("name: spring\nscript: nps\n")
+    book = ScriptBook.load(tmp_path)
+    chosen = book.choose(CallFacts(campaign="spring"))
+    assert chosen is not None and chosen.name == "nps"
+    assert chosen.to_json()["questions"] == [
+        {"id": "score", "text": "Score?", "kind": "text", "options": []}
+    ]
+    assert book.choose(CallFacts(campaign="unknown")).name == "default"  # type: ignore[union-attr]
+    (tmp_path / "scripts" / "broken.yaml").write_text("questions:\n  - {id: x, kind: essay}\n")
+    with pytest.raises(ConfigError, match=r"broken.yaml: questions.0"):
+        ScriptBook.load(tmp_path)

@@ -1,0 +1,36 @@
+"""Tokens never reach the access log."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+
+from cti.web.accesslog import TokenSafeAccessLogger, mask_tokens
+from tests.web.conftest import Client, Login
+
+
+def test_mask_tokens() -> None:
+    assert mask_tokens("/ws?token=abc.def-1&x=1") == "/ws?token=***&x=1"
+    assert mask_tokens("/api/me?x=1&TOKEN=zzz") == "/api/me?x=1&TOKEN=***"
+    assert mask_tokens("/api/me?tokens=1") == "/api/me?tokens=1"
+
+
+async def test_access_log_masks_the_query_token(
+    app: web.Application,
+    operator: Login,
+    aiohttp_client: Callable[..., Awaitable[Client]],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    server = TestServer(app)
+    await server.start_server(access_log_class=TokenSafeAccessLogger)
+    client = await aiohttp_client(server)
+    with caplog.at_level(logging.INFO, logger="aiohttp.access"):
+        resp = await client.get("/api/me", params={"token": operator.token})
+        assert resp.status == 200
+    lines = [r.getMessage() for r in caplog.records if r.name == "aiohttp.access"]
+    assert any("/api/me?token=***" in line for line in lines), lines
+    assert not any(operator.token in line for line in lines)
