@@ -1,16 +1,15 @@
 """The pop card: who is calling and what we know about them, built once per call.
 
 One ringing call may ring many agents (queue ringall, ring groups); the card is built once
-per call (one lookup) and shared. It is built in phases (match, then deals / tickets /
-history / tasks side by side) into a mutable :class:`Card`, so when the time budget runs out
-the pop goes out "with what is known" and a ``pop.update`` follows with the rest.
+per call (one lookup) and shared. It is built in two phases (the match, then deals /
+tickets / history / tasks in one store call) into a mutable :class:`Card`, so when the time
+budget runs out the pop goes out "with what is known" and a ``pop.update`` follows.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -22,6 +21,8 @@ log = logging.getLogger(__name__)
 JsonList = list[dict[str, Any]]
 #: how many candidate contacts of a "multiple" match get their deals/tickets/tasks loaded
 MAX_CONTACTS = 3
+#: the card's parts after the match (one ``CardSource.details`` call)
+_PARTS = ("deals", "tickets", "calls", "tasks")
 
 
 class CardSource(Protocol):
@@ -30,17 +31,10 @@ class CardSource(Protocol):
     async def match(self, number: str) -> dict[str, Any]:
         """The caller-ID match: ``status`` and ranked ``contacts`` (``id``, ``name`` …)."""
 
-    async def deals(self, contact_ids: list[int]) -> JsonList:
-        """Open deals of these contacts."""
-
-    async def tickets(self, contact_ids: list[int]) -> JsonList:
-        """Open tickets of these contacts, with SLA due times and breached flags."""
-
-    async def calls(self, number: str) -> JsonList:
-        """The last 5 calls with this number."""
-
-    async def tasks(self, contact_ids: list[int], number: str) -> JsonList:
-        """Open tasks of these contacts, and callbacks to this number."""
+    async def details(self, contact_ids: list[int], number: str) -> dict[str, JsonList]:
+        """The rest of the card in one call: ``deals`` and ``tickets`` (open, with SLA due
+        times and breached flags) and ``tasks`` of these contacts (callbacks to ``number``
+        when there are none), and ``calls``: the last 5 with this number."""
 
 
 @dataclass
@@ -134,7 +128,7 @@ class CardBuilder:
         if self._source is None or not number:
             # nothing to look up (internal call, hidden number, no store): done at once
             job.card.match = {"status": "none", "contacts": []}
-            for name in ("deals", "tickets", "calls", "tasks"):
+            for name in _PARTS:
                 setattr(job.card, name, [])
             self._finish(job)
         else:
@@ -183,22 +177,12 @@ class CardBuilder:
             card.match = await source.match(number)
             job.matched.set()
             await job.wanted.wait()
-            ids = contact_ids(card.match)
-
-            async def part(name: str, load: Callable[[], Awaitable[JsonList]]) -> None:
-                setattr(card, name, await load())
-
-            parts = [part("calls", lambda: source.calls(number))]
-            if ids:
-                parts += [
-                    part("deals", lambda: source.deals(ids)),
-                    part("tickets", lambda: source.tickets(ids)),
-                    part("tasks", lambda: source.tasks(ids, number)),
-                ]
-            else:
-                card.deals, card.tickets = [], []
-                parts.append(part("tasks", lambda: source.tasks([], number)))
-            await asyncio.gather(*parts)
+            # let the pop that asked for the rest go out first: on SQLite the details are
+            # read on the loop thread, and the ringing frame must not wait for them
+            await asyncio.sleep(0)
+            parts = await source.details(contact_ids(card.match), number)
+            for name in _PARTS:
+                setattr(card, name, parts.get(name, []))
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # the pop must go out even when the store fails

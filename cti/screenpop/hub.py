@@ -77,7 +77,7 @@ class Hub:
 
     ``budget`` is how long a pop may wait for the caller's match (a few indexed reads);
     ``card_budget`` how much longer it may wait for the rest of the card (deals, tickets,
-    history, tasks: several store round trips). Past them the pop goes out with what is
+    history, tasks: one store call). Past them the pop goes out with what is
     known and ``pop.update`` follows. ``queue_size`` bounds each client's backlog.
     """
 

@@ -28,7 +28,7 @@ from cti.web.keys import AMI, BUS, SETTINGS, STORE
 DIALER = web.AppKey("screenpop_dialer", ClickToDial)
 REMINDERS = web.AppKey("screenpop_reminders", Reminders)
 #: how long a pop may wait for the caller's match before it goes out with the call info only
-#: (the rest of the card, several store round trips, follows as ``pop.update``)
+#: (the rest of the card, one store call, follows as ``pop.update``)
 DEFAULT_BUDGET = 0.002
 
 SourceFactory = Callable[[web.Application], CardSource]
