@@ -78,10 +78,13 @@ async def _store(records: Sequence[CallRecord], settings: Settings) -> int:
     db = await Store.open(settings.db_url, settings.phone)
     try:
         calllog = CallLog(db)
-        new = 0
-        for record in records:
-            if await calllog.record(record):
-                new += 1
-        return new
+        try:
+            new = 0
+            for record in records:
+                if await calllog.record(record):
+                    new += 1
+            return new
+        finally:
+            calllog.close()
     finally:
         await db.close()

@@ -71,6 +71,8 @@ class CallLogConsumer:
             event = await self.queue.get()
             try:
                 if isinstance(event, CallEnded):
+                    # let what the same AMI batch woke (the screen-pop's frames) go first
+                    await asyncio.sleep(0)
                     await self._store(event.record)
             finally:
                 self.queue.task_done()

@@ -17,6 +17,7 @@ it: callers get :class:`~cti.calllog.schemas.CallOut`.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -40,6 +41,8 @@ log = logging.getLogger(__name__)
 
 UNANSWERED_INBOUND = frozenset({"missed", "abandoned"})
 MAX_NUMBER = 32
+#: seconds an extension's owner (or its absence) is reused before it is read again
+USER_TTL = 30.0
 
 
 class CallLog:
@@ -48,7 +51,12 @@ class CallLog:
     def __init__(self, store: Store) -> None:
         self.store = store
         self._users = UserService(store)
-        self._lookup = CallerLookup(store, direct_sqlite=False)  # write path: no extra handle
+        # the indexed match on the read-only direct connection (SQLite file), as the pop
+        # does: no ORM session or aiosqlite thread hop per finished call
+        self._lookup = CallerLookup(store)
+        #: extension -> its owner's user id (None: nobody), read at ``_owners_at``
+        self._owners: dict[str, int | None] = {}
+        self._owners_at = float("-inf")
 
     def close(self) -> None:
         """Release the caller lookup's read connection (SQLite)."""
@@ -84,6 +92,7 @@ class CallLog:
                 await session.rollback()
                 if await self._exists(session, record):  # a concurrent writer was first
                     return False
+                self.forget_users()  # e.g. a cached owner was deleted: read again on retry
                 raise
             if number and record.status == "answered":
                 await self._close_callbacks(session, call, number)
@@ -153,8 +162,23 @@ class CallLog:
         return ids.pop() if len(ids) == 1 else None
 
     async def _user_id(self, extension: str) -> int | None:
+        """The extension's active owner: from a map of all owners read at most every
+        :data:`USER_TTL` seconds (one query), a miss checked once on its own until then."""
+        now = time.monotonic()
+        if now - self._owners_at >= USER_TTL:
+            self._owners = dict(await self._users.extension_owners())
+            self._owners_at = now
+        if extension in self._owners:
+            return self._owners[extension]
         user = await self._users.user_for_extension(extension)
-        return None if user is None else user.id
+        user_id = None if user is None else user.id
+        self._owners[extension] = user_id
+        return user_id
+
+    def forget_users(self) -> None:
+        """Drop the cached extension owners (read again on the next record)."""
+        self._owners.clear()
+        self._owners_at = float("-inf")
 
     def _same_number(self, number: str) -> Any:
         """Rows of ``calls`` with this external number (through the indexed tail)."""

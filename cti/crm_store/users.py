@@ -135,6 +135,16 @@ class UserService:
             )
             return list(rows)
 
+    async def extension_owners(self) -> dict[str, int]:
+        """Every extension of an active user → that user's id (one lean query)."""
+        async with self.store.sessions() as session:
+            rows = await session.execute(
+                select(UserExtension.extension, UserExtension.user_id)
+                .join(User, UserExtension.user_id == User.id)
+                .where(User.active.is_(True))
+            )
+            return {ext: user_id for ext, user_id in rows.all()}
+
     async def extension_map(self) -> dict[str, UserOut]:
         """Every extension of an active user → that user (to cache routing in memory)."""
         async with self.store.sessions() as session:

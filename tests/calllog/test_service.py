@@ -18,7 +18,7 @@ from cti.crm_store.contacts import ContactService
 from cti.crm_store.models.calls import Call
 from cti.crm_store.models.tasks import Task
 from cti.crm_store.schemas.contacts import ContactIn, PhoneIn
-from cti.crm_store.schemas.users import UserIn
+from cti.crm_store.schemas.users import UserIn, UserPatch
 from cti.crm_store.store import Store
 from cti.crm_store.users import UserService
 
@@ -230,3 +230,20 @@ async def test_oversized_caller_id_is_cut_to_fit(store: Store) -> None:
     assert await log.record(call("10.1", from_name="N" * 500, from_number="9" * 100))
     (row,) = (await log.search(CallFilter())).items
     assert row.from_name == "N" * 200 and row.from_number == "9" * 64
+
+
+async def test_agent_owner_cache_sees_new_users_and_is_dropped_on_demand(store: Store) -> None:
+    log = CallLog(store)
+    anna = await user(store, "anna", "101")
+    await log.record(call("9.1"))  # reads the map of all owners once
+    boris = await user(store, "boris", "102")  # not in the map: checked on its own
+    await log.record(call("9.2", agents_rung=("102",), agent="102"))
+    await log.record(call("9.3", agents_rung=("103",), agent="103"))  # nobody's
+    rows = {c.linkedid: c.agent_user_id for c in (await log.search(CallFilter())).items}
+    assert rows == {"9.1": anna, "9.2": boris, "9.3": None}
+    assert await UserService(store).extension_owners() == {"101": anna, "102": boris}
+    log.forget_users()
+    await UserService(store).update(boris, UserPatch(active=False))
+    await log.record(call("9.4", agents_rung=("102",), agent="102"))
+    assert (await log.search(CallFilter(agent="102"))).items[0].agent_user_id is None
+    log.close()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import pytest
 
+from cti.ami import replay
 from tests.pbxsim.amiclient import AmiClient, field_names, split_messages
 from tests.pbxsim.conftest import A22, lab_simulator
 
@@ -96,7 +97,6 @@ async def test_timestamps_are_the_only_extra_header() -> None:
 
 @pytest.mark.parametrize("name", SCENARIOS)
 async def test_same_call_record_as_recorded(name: str) -> None:
-    replay = pytest.importorskip("cti.ami.replay", reason="cti.ami.replay not written yet")
     data = await run_scenario(name)
     simulated = replay.replay_bytes(data)
     recorded = replay.replay_bytes((A22 / f"{name}.ami").read_bytes())

@@ -8,6 +8,7 @@ from statistics import mean
 
 import pytest
 
+from cti.ami import replay
 from cti.errors import ValidationError
 from cti.pbxsim.calls import (
     CallSpec,
@@ -105,7 +106,6 @@ def test_numbers_file(tmp_path: Path) -> None:
 
 async def test_generated_calls_play_out_as_planned() -> None:
     """Every planned call ends; replayed, the records show the planned outcomes."""
-    replay = pytest.importorskip("cti.ami.replay", reason="cti.ami.replay not written yet")
     profile = TrafficProfile(
         calls_per_second=5, numbers=NUMBERS, names={NUMBERS[0]: "Ivan Petrov"},
         talk_mean=3, ring_mean=2, seed=11, max_calls=40,

@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import pytest
+import openapi_spec_validator
 from aiohttp import web
 
 from cti.config import Settings
 from cti.web.app import create_app
 from cti.web.openapi import build_openapi
 from tests.web.conftest import Client, Login
-
-openapi_spec_validator = pytest.importorskip(
-    "openapi_spec_validator", reason="openapi-spec-validator is not installed"
-)
 
 
 def _api_routes(app: web.Application) -> set[tuple[str, str]]:
