@@ -37,7 +37,7 @@ SourceFactory = Callable[[web.Application], CardSource]
 def _store_source(app: web.Application) -> CardSource:
     from cti.screenpop.source import StoreCardSource
 
-    return StoreCardSource(app[STORE], app[SETTINGS].crm)
+    return StoreCardSource(app[STORE])
 
 
 def _connected_pbxes(app: web.Application) -> Mapping[str, ActionSender]:

@@ -9,7 +9,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from cti.config import CrmConfig
 from cti.crm_store.cards import CardLoader
 from cti.crm_store.lookup import CallerLookup, Match
 from cti.crm_store.store import Store
@@ -48,8 +47,7 @@ class StoreCardSource:
     reads on one connection (:class:`~cti.crm_store.cards.CardLoader`).
     """
 
-    def __init__(self, store: Store, crm: CrmConfig | None = None) -> None:
-        # ``crm`` (the pipeline) is not needed to read a card; kept for the factory's call
+    def __init__(self, store: Store) -> None:
         self.lookup = CallerLookup(store)
         self.loader = CardLoader(store)
 
