@@ -25,7 +25,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.append(str(Path(__file__).resolve().parent.parent))  # cti, when not installed
 
 from cti.crm_store.contacts import company_key, name_keys
 from cti.crm_store.lookup import CallerLookup

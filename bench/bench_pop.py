@@ -1,13 +1,15 @@
 """Screen-pop latency: AMI bytes that make an agent ring → ``call.ringing`` at its WebSocket.
 
     .venv/bin/python bench/bench_pop.py [--contacts 1000000] [--operators 1000] [--rate 50]
-                                        [--probes 1000] [--budget-ms 3] [--write-docs]
+        [--probes 1000] [--budget-ms 2] [--no-card] [--no-pin] [--trace]
+        [--daemon-from OTHER_CHECKOUT] [--write-docs]
 
-Setup (not measured): a SQLite store of N contacts (cached under ``bench/out/``; some have
-open deals and tickets), 1,000 operators each with an extension and a token, the PBX
-simulator (this process) and the cti daemon (a separate process, as in production: store,
-AMI connection, tracker, call log, screen-pop hub) connected to it, and one real WebSocket
-client per operator (this process).
+Setup (not measured): a SQLite store of N contacts (built once under ``bench/out/``, each run
+works on a fresh copy; some contacts have open deals and tickets), 1,000 operators each with
+an extension and a token, the PBX simulator (this process) and the cti daemon (a separate
+process, as in production: store, AMI connection, tracker, call log, screen-pop hub)
+connected to it, and one real WebSocket client per operator (this process). The daemon runs
+on one core of its own, the simulator and the clients on the other(s) (``--no-pin``: shared).
 
 Measured: probe calls from contacts of the store ring one operator each while the simulator
 generates ``--rate`` calls/s of background traffic (direct, queue, missed, transfers, IVR,
@@ -22,15 +24,21 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import collections
+import gc
+import itertools
 import json
 import os
 import random
+import shutil
 import signal
 import socket
 import sqlite3
 import statistics
 import sys
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,7 +47,11 @@ import aiohttp
 from argon2 import PasswordHasher
 from pydantic import SecretStr
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+# the daemon under test may come from another checkout (``--daemon-from``: before/after runs);
+# then this checkout's editable install must not answer for ``cti`` first
+if os.environ.get("CTI_BENCH_DAEMON_FROM"):
+    sys.meta_path[:] = [f for f in sys.meta_path if "__editable__" not in f.__module__]
+sys.path.insert(0, os.environ.get("CTI_BENCH_DAEMON_FROM") or str(Path(__file__).parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_lookup import fill_sqlite, machine_facts, write_section
@@ -120,15 +132,153 @@ async def operators(url: str, n: int) -> tuple[dict[str, str], list[str]]:
 
 
 # -- the daemon under test (a child process) ---------------------------------------------------
+class LoopWatch:
+    """Stalls of this process: event-loop lag over 2 ms and garbage-collector passes over
+    0.5 ms, each as (start, milliseconds[, generation]) on the shared monotonic clock."""
+
+    def __init__(self) -> None:
+        self.lags: list[tuple[float, float]] = []
+        self.gcs: list[tuple[float, float, int, int]] = []
+        self._gc_start = 0.0
+        gc.callbacks.append(self._on_gc)
+
+    def _on_gc(self, phase: str, info: dict[str, int]) -> None:
+        now = time.perf_counter()
+        if phase == "start":
+            self._gc_start = now
+        elif (now - self._gc_start) > 0.0005:
+            took = (now - self._gc_start) * 1000
+            self.gcs.append((self._gc_start, took, info["generation"], info["collected"]))
+
+    async def run(self) -> None:
+        self._tick = time.perf_counter()
+        while True:
+            t = time.perf_counter()
+            await asyncio.sleep(0.001)
+            self._tick = now = time.perf_counter()
+            lag = now - t - 0.001
+            if lag > 0.002:
+                self.lags.append((t + 0.001, lag * 1000))
+
+    def sample_stalls(self, over: float = 0.004) -> None:
+        """Watch from a thread: while the loop has not ticked for ``over`` seconds, sample
+        what the loop thread runs (every 2 ms), to name the code behind long stalls."""
+        self.stacks: collections.Counter[str] = collections.Counter()
+        self._tick = time.perf_counter()
+        main = threading.main_thread().ident or 0
+
+        def watch() -> None:
+            while True:
+                time.sleep(0.003)
+                if time.perf_counter() - self._tick > over:
+                    frame = sys._current_frames().get(main)
+                    names = []
+                    while frame is not None:
+                        code = frame.f_code
+                        where = "/".join(code.co_filename.rsplit("/", 2)[-2:])
+                        names.append(f"{where}:{code.co_name}:{frame.f_lineno}")
+                        frame = frame.f_back
+                    ours = [n for n in names[3:] if n.startswith(("cti/", "screenpop/", "ami/"))]
+                    self.stacks[" < ".join(names[:3] + ours[:3])] += 1
+
+        threading.Thread(target=watch, daemon=True, name="stall-sampler").start()
+
+    def dump(self) -> dict[str, Any]:
+        stacks = getattr(self, "stacks", collections.Counter())
+        return {"lags": self.lags, "gcs": self.gcs, "stacks": stacks.most_common(25)}
+
+
+def trace_daemon(path: str) -> Callable[[], None]:
+    """Bench only: stamp, per call, when the AMI bytes that made it ring were read, when its
+    ``call.ringing`` frame was built and when it was written to the first WebSocket; the
+    returned function writes them (and the daemon's stalls) to ``path`` as JSON."""
+    from cti.ami.events import AgentRinging
+    from cti.ami.parser import AmiParser
+    from cti.screenpop.clients import Client
+    from cti.screenpop.hub import Hub
+
+    read_at = [0.0]
+    rang: dict[str, float] = {}
+    built: dict[str, float] = {}
+    sent: dict[str, float] = {}
+    feed, handle, frame, write = AmiParser.feed, Hub.handle, Hub._ringing_frame, Client.write
+    marker = b'{"type": "call.ringing", "call_id": "'
+    chunks: list[tuple[float, int, int, float]] = []
+
+    def traced_feed(self: AmiParser, data: bytes) -> list[dict[str, str]]:
+        read_at[0] = t = time.perf_counter()
+        out = feed(self, data)
+        chunks.append((t, len(data), len(out), time.perf_counter() - t))
+        return out
+
+    def traced_handle(self: Hub, event: Any) -> None:
+        if isinstance(event, AgentRinging):
+            rang.setdefault(event.call.call_id, read_at[0])
+        handle(self, event)
+
+    def traced_frame(self: Hub, live: Any, job: Any) -> dict[str, Any]:
+        built.setdefault(live.info.call_id, time.perf_counter())
+        return frame(self, live, job)
+
+    def traced_write(self: Client, data: bytes) -> bool:
+        kept = write(self, data)
+        at = data.find(marker, 0, 10 + len(marker))
+        if at >= 0:
+            start = at + len(marker)
+            sent.setdefault(data[start : data.index(b'"', start)].decode(), time.perf_counter())
+        return kept
+
+    AmiParser.feed = traced_feed  # type: ignore[method-assign]
+    Hub.handle = traced_handle  # type: ignore[method-assign]
+    Hub._ringing_frame = traced_frame  # type: ignore[method-assign]
+    Client.write = traced_write  # type: ignore[method-assign]
+    watch = LoopWatch()
+    watch.sample_stalls()
+    from cti.crm_store import cards as card_store
+
+    read, loads = card_store._read, []
+
+    def timed_read(*a: Any, **kw: Any) -> Any:
+        t = time.perf_counter()
+        try:
+            return read(*a, **kw)
+        finally:
+            loads.append((time.perf_counter() - t) * 1000)
+
+    card_store._read = timed_read
+
+    def dump() -> None:
+        calls = {c: [rang.get(c), built.get(c), sent.get(c)] for c in built}
+        Path(path).write_text(
+            json.dumps({"calls": calls, "chunks": chunks, "loads": loads, **watch.dump()})
+        )
+
+    async def start(app: Any) -> None:
+        tasks.append(asyncio.get_running_loop().create_task(watch.run()))
+
+    tasks: list[asyncio.Task[None]] = []
+
+    trace_daemon.start = start  # type: ignore[attr-defined]
+    return dump
+
+
 def serve_child(args: argparse.Namespace) -> None:
     """``--serve``: run cti's daemon with the screen-pop (the budget set from the command line)."""
     from cti.config import load_settings
     from cti.daemon import serve
     from cti.screenpop import setup
 
+    if args.cpu is not None:
+        os.sched_setaffinity(0, {args.cpu})  # before any thread starts: they inherit it
+    import cti.daemon
+
+    print(f"daemon: cti from {Path(cti.daemon.__file__).parent}", file=sys.stderr, flush=True)
     settings = load_settings()
+    dump = trace_daemon(args.trace) if args.trace else None
 
     def hook(app: Any) -> None:
+        if dump is not None:
+            app.on_startup.append(trace_daemon.start)  # type: ignore[attr-defined]
         slow = os.environ.get("CTI_BENCH_SLOW_MS")  # with PYTHONASYNCIODEBUG=1: log long steps
         if slow:
             asyncio.get_running_loop().slow_callback_duration = float(slow) / 1000
@@ -145,7 +295,11 @@ def serve_child(args: argparse.Namespace) -> None:
             asyncio.run(serve(settings, "127.0.0.1", args.port, extra_setup=[hook]))
         prof.dump_stats(profile_to)
         return
-    asyncio.run(serve(settings, "127.0.0.1", args.port, extra_setup=[hook]))
+    try:
+        asyncio.run(serve(settings, "127.0.0.1", args.port, extra_setup=[hook]))
+    finally:
+        if dump is not None:
+            dump()
 
 
 def free_port() -> int:
@@ -247,7 +401,11 @@ def _finish(tally: Tally, probe: Probe) -> None:
 
 
 async def run(args: argparse.Namespace) -> list[str]:
-    db = await bench_db(args.contacts)
+    base = await bench_db(args.contacts)
+    db = base.with_name(base.stem + "-run.db")  # each run starts from the same store
+    for old in OUT.glob(db.name + "*"):
+        old.unlink()
+    shutil.copyfile(base, db)
     url = f"sqlite+aiosqlite:///{db}"
     tokens, numbers = await operators(url, args.operators)
     exts = list(tokens)
@@ -271,16 +429,27 @@ async def run(args: argparse.Namespace) -> list[str]:
 
     sim.place_call = counted  # type: ignore[method-assign]
     port = free_port()
+    trace = OUT / "pop-trace.json" if args.trace else None
+    cpus = sorted(os.sched_getaffinity(0))
+    pin = args.pin and len(cpus) > 1
+    if pin:  # the daemon gets the last core to itself, the PBX and the clients the others
+        os.sched_setaffinity(0, set(cpus[:-1]))
     env = {
         **os.environ,
         "CTI_DATABASE_URL": url,
         "CTI_AMI_URL": f"ami://cti:{SECRET}@127.0.0.1:{sim.port}",
         "CTI_LOG_LEVEL": "WARNING",
     }
+    if args.daemon_from:
+        env["CTI_BENCH_DAEMON_FROM"] = args.daemon_from
     child = await asyncio.create_subprocess_exec(
         sys.executable, __file__, "--serve", "--port", str(port), "--budget-ms",
-        str(args.budget_ms), *(["--no-card"] if args.no_card else []), env=env,
+        str(args.budget_ms), *(["--no-card"] if args.no_card else []),
+        *(["--trace", str(trace)] if trace else []),
+        *(["--cpu", str(cpus[-1])] if pin else []), env=env,
     )  # fmt: skip
+    watch = LoopWatch()
+    watcher = asyncio.create_task(watch.run())
     base = f"http://127.0.0.1:{port}"
     try:
         connector = aiohttp.TCPConnector(limit=0)  # one connection per operator
@@ -307,6 +476,11 @@ async def run(args: argparse.Namespace) -> list[str]:
                 failed = [t.exception() for t in readers if t.done() and t.exception()]
                 raise RuntimeError(f"clients did not connect: {failed[:3]}") from None
             print(f"{len(exts)} operators connected; traffic {args.rate} calls/s", flush=True)
+            # the driver's own full collections (1,000 client connections) would stall the
+            # clients' clocks: it runs under the daemon's GC policy too
+            from cti.runtime import GcPolicy  # this checkout's, whatever the daemon runs
+
+            driver_gc = asyncio.create_task(GcPolicy(full_every=3600).run())
             sim.start_traffic(
                 TrafficProfile(
                     calls_per_second=args.rate, numbers=background, talk_mean=8.0, seed=11
@@ -336,6 +510,7 @@ async def run(args: argparse.Namespace) -> list[str]:
             frames = tally.frames - frames0
             placed.append(placed[0] - calls0)
             await sim.stop_traffic()
+            driver_gc.cancel()
             for task in readers:
                 task.cancel()
             await asyncio.gather(*readers, return_exceptions=True)
@@ -347,6 +522,7 @@ async def run(args: argparse.Namespace) -> list[str]:
             except TimeoutError:
                 child.kill()
         await sim.stop()
+        watcher.cancel()
     done = [p for p in tally.by_call.values() if p.t0 is not None and p.t2 is not None]
     ring = [(p.t1 - p.t0) * 1000 for p in done if p.t1 is not None and p.t0 is not None]
     full = [(p.t2 - p.t0) * 1000 for p in done if p.t2 is not None and p.t0 is not None]
@@ -372,6 +548,60 @@ async def run(args: argparse.Namespace) -> list[str]:
         f"({cpu:.1f} s CPU in {wall:.1f} s); calls placed while measured (background and "
         f"probes): {placed[1]:,}.",
     ]
+    if trace is not None:
+        daemon = json.loads(trace.read_text())
+        rows += ["", *breakdown(daemon, done, watch)]
+        loads = sorted(daemon["loads"])
+        if loads:
+            rows.append(
+                f"card reads: {len(loads)}, p50 {statistics.median(loads):.2f} ms, "
+                f"p99 {pct(loads, 0.99):.2f} ms, max {loads[-1]:.2f} ms"
+            )
+        rows += ["", "daemon stall samples (loop thread, innermost first):"]
+        rows += [f"  {n:5d}  {stack}" for stack, n in daemon["stacks"]]
+    return rows
+
+
+def breakdown(daemon: dict[str, Any], done: list[Probe], driver: LoopWatch) -> list[str]:
+    """Where the time went (``--trace``): the segments of each probe's pop, and the stalls
+    of either process during the slowest ones."""
+    legs: dict[str, list[float]] = {k: [] for k in ("bench→read", "read→built", "built→sent",
+                                                   "sent→client")}  # fmt: skip
+    slow: list[tuple[float, Probe, list[float]]] = []
+    for p in done:
+        stamps = daemon["calls"].get(p.call_id or "")
+        if not stamps or None in stamps or p.t0 is None or p.t1 is None:
+            continue
+        points = [p.t0, *stamps, p.t1]
+        parts = [(b - a) * 1000 for a, b in itertools.pairwise(points)]
+        for key, value in zip(legs, parts, strict=True):
+            legs[key].append(value)
+        slow.append(((p.t1 - p.t0) * 1000, p, parts))
+    rows = ["| segment of `call.ringing` | p50 | p99 | max |", "|---|---:|---:|---:|"]
+    for key, values in legs.items():
+        if values:
+            rows.append(f"| {key} | {statistics.median(values):.2f} ms "
+                        f"| {pct(values, 0.99):.2f} ms | {max(values):.2f} ms |")  # fmt: skip
+    rows.append("")
+    rows.append("slowest probes (total: segments ms; stalls overlapping [t0, t1])")
+    for total, probe, parts in sorted(slow, key=lambda x: -x[0])[:12]:
+        t0, t1 = probe.t0 or 0.0, probe.t1 or 0.0
+
+        def near(items: list[Any], t0: float = t0, t1: float = t1) -> str:
+            hits = [i for i in items if i[0] <= t1 and i[0] + i[1] / 1000 >= t0]
+            return ",".join(f"{i[1]:.0f}" + (f"/g{i[2]}" if len(i) > 2 else "") for i in hits)
+
+        rows.append(
+            f"  {total:7.2f} = " + " + ".join(f"{x:.2f}" for x in parts)
+            + f"  daemon lag [{near(daemon['lags'])}] gc [{near(daemon['gcs'])}]"
+            + f"  driver lag [{near(driver.lags)}] gc [{near(driver.gcs)}]"
+        )  # fmt: skip
+    rows.append(
+        f"stalls over the run: daemon {len(daemon['lags'])} lags > 2 ms "
+        f"(max {max([x[1] for x in daemon['lags']] or [0]):.0f} ms), "
+        f"{len(daemon['gcs'])} gc > 0.5 ms; driver {len(driver.lags)} lags "
+        f"(max {max([x[1] for x in driver.lags] or [0]):.0f} ms), {len(driver.gcs)} gc"
+    )
     return rows
 
 
@@ -388,12 +618,28 @@ def main() -> None:
     parser.add_argument(
         "--no-card", action="store_true", help="pop the call info only (no store reads)"
     )
+    parser.add_argument(
+        "--trace", nargs="?", const=True, default=None,
+        help="also print where the time went (daemon-side stamps, stalls of both processes)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--no-pin", dest="pin", action="store_false",
+        help="let the daemon and this driver share all cores (default: one core each)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--daemon-from", metavar="DIR", default=None,
+        help="run the daemon's code from this checkout of cti (e.g. a git worktree of an "
+        "older commit), the simulator and clients from this one: a same-run baseline",
+    )  # fmt: skip
+    parser.add_argument("--cpu", type=int, default=None, help=argparse.SUPPRESS)
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
         serve_child(args)
         return
+    if args.daemon_from:
+        args.daemon_from = os.path.abspath(args.daemon_from)
     rows = asyncio.run(run(args))
     print("\n".join(rows))
     if args.write_docs:
@@ -401,8 +647,8 @@ def main() -> None:
             "Screen-pop latency",
             [
                 "`.venv/bin/python bench/bench_pop.py` (options `--contacts`, `--operators`, "
-                "`--rate`, `--probes`, `--budget-ms`; the 1 M-contact store is built once into "
-                "`bench/out/` and reused).",
+                "`--rate`, `--probes`, `--budget-ms`, `--no-card`, `--no-pin`, `--trace`, "
+                "`--daemon-from`; the 1 M-contact store is built once into `bench/out/`).",
                 "",
                 *(__doc__ or "").split("\n\n", 2)[2].strip().splitlines(),
                 "",

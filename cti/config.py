@@ -131,6 +131,9 @@ class Settings(_Strict):
     crm: CrmConfig = CrmConfig()
     pbx: dict[str, PbxConfig] = Field(default_factory=dict)
     log_level: str = "INFO"
+    #: seconds between the daemon's full garbage-collector sweeps (``cti.runtime``); in
+    #: between, survivors are frozen so collections stay short; 0 = CPython's default GC
+    gc_sweep_every: float = Field(default=600.0, ge=0)
 
     @property
     def db_url(self) -> str:
@@ -160,6 +163,7 @@ _ENV_KEYS: dict[str, tuple[str, ...]] = {
     "CTI_HTTP_PORT": ("http", "port"),
     "CTI_PHONE_REGION": ("phone", "default_region"),
     "CTI_LOG_LEVEL": ("log_level",),
+    "CTI_GC_SWEEP_EVERY": ("gc_sweep_every",),
 }
 
 

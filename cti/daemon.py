@@ -17,6 +17,7 @@ import asyncio
 import importlib
 import logging
 import signal
+import sys
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Annotated
 
@@ -30,6 +31,7 @@ from cti.calllog.http import CALLLOG
 from cti.config import Settings, mask_url
 from cti.crm_store.store import Store
 from cti.errors import ConfigError
+from cti.runtime import SWITCH_INTERVAL, GcPolicy
 from cti.web.accesslog import TokenSafeAccessLogger
 from cti.web.app import create_app
 from cti.web.keys import AMI, BUS
@@ -140,6 +142,9 @@ async def serve(
     signals = (signal.SIGINT, signal.SIGTERM)
     for sig in signals:
         loop.add_signal_handler(sig, stop.set)
+    gc_task: asyncio.Task[None] | None = None
+    switch = sys.getswitchinterval()
+    sys.setswitchinterval(SWITCH_INTERVAL)
     try:
         await runner.setup()
         site = web.TCPSite(runner, host, port)
@@ -152,6 +157,8 @@ async def serve(
             mask_url(settings.db_url),
             ", ".join(settings.pbx) or "none",
         )
+        if settings.gc_sweep_every > 0:
+            gc_task = asyncio.create_task(GcPolicy(settings.gc_sweep_every).run(), name="gc")
         if on_ready is not None:
             on_ready(bound)
         await stop.wait()
@@ -159,7 +166,11 @@ async def serve(
     finally:
         for sig in signals:
             loop.remove_signal_handler(sig)
+        if gc_task is not None:
+            gc_task.cancel()
+            await asyncio.gather(gc_task, return_exceptions=True)
         await runner.cleanup()
+        sys.setswitchinterval(switch)
 
 
 def _bound_port(runner: web.AppRunner, fallback: int) -> int:

@@ -4,8 +4,10 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import signal
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
@@ -24,6 +26,7 @@ from cti.daemon import CONSUMER, build_app, load_hooks, serve
 from cti.errors import ConfigError
 from cti.pbxsim.calls import InboundCall
 from cti.pbxsim.server import PbxSimulator
+from cti.runtime import SWITCH_INTERVAL
 from cti.web.auth import USERS
 from cti.web.keys import AMI
 
@@ -86,8 +89,14 @@ async def test_serve_stops_cleanly_on_sigterm(sim: PbxSimulator, tmp_path: Path)
     settings = settings_for(sim, f"sqlite+aiosqlite:///{tmp_path / 'cti.db'}")
     ready: asyncio.Future[int] = asyncio.get_running_loop().create_future()
     before = asyncio.all_tasks()
+    switch = sys.getswitchinterval()
     server = asyncio.create_task(serve(settings, "127.0.0.1", 0, on_ready=ready.set_result))
     port = await ready
+    # while serving, the loop thread gets the GIL back fast and startup objects are frozen
+    assert sys.getswitchinterval() == pytest.approx(SWITCH_INTERVAL)
+    async with asyncio.timeout(5):
+        while gc.get_freeze_count() == 0:  # noqa: ASYNC110 (no event to wait on)
+            await asyncio.sleep(0.01)
     async with (
         aiohttp.ClientSession() as session,
         session.get(f"http://127.0.0.1:{port}/api/calls") as resp,
@@ -97,6 +106,7 @@ async def test_serve_stops_cleanly_on_sigterm(sim: PbxSimulator, tmp_path: Path)
     await server  # returns: the signal became a graceful shutdown
     leftover = {t for t in asyncio.all_tasks() - before if t is not asyncio.current_task()}
     assert not [t.get_name() for t in leftover if not t.done()]
+    assert sys.getswitchinterval() == switch and gc.get_freeze_count() == 0  # as it was
 
 
 def test_setup_hooks_are_resolved_or_named_in_the_error() -> None:

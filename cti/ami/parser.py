@@ -9,6 +9,12 @@ wins, and every ``Variable: NAME=VALUE`` / ``ChanVariable: NAME=VALUE`` line is 
 available as ``Variable(NAME)`` / ``ChanVariable(NAME)`` so that repeated ones lose nothing.
 ``Output:`` lines and the raw body of ``Response: Follows`` are joined with ``\\n`` under
 ``Output``.
+
+``events``: a live Asterisk sends ~110 events per call, and most of them (``Newexten``,
+``NewConnectedLine``, ``DialState``, ``QueueMemberStatus`` …) change nothing cti follows.
+Given the set of event names its consumer handles, the parser drops the others after reading
+their first line, before splitting them into fields. Answers to our own actions (an
+``ActionID``), responses and anything not starting with ``Event:`` are always kept.
 """
 
 from __future__ import annotations
@@ -26,10 +32,23 @@ _MULTI_VALUE = frozenset({"Variable", "ChanVariable"})
 class AmiParser:
     """Split an AMI byte stream into messages; keeps partial data across :meth:`feed` calls."""
 
-    __slots__ = ("_pending", "errors", "first_error", "messages", "truncated", "version")
+    __slots__ = (
+        "_events",
+        "_pending",
+        "errors",
+        "first_error",
+        "messages",
+        "skipped",
+        "truncated",
+        "version",
+    )
 
-    def __init__(self) -> None:
+    def __init__(self, events: frozenset[str] | None = None) -> None:
         self._pending = b""
+        #: event names to parse (None: all)
+        self._events = events
+        #: events dropped unparsed because their name is not in ``events``
+        self.skipped = 0
         #: malformed lines (no ``Key: value`` shape) and dropped oversize/truncated data
         self.errors = 0
         #: the first malformed line (80 characters at most), to show where the input is bad
@@ -83,9 +102,16 @@ class AmiParser:
     def _parse_blocks(self, blocks: list[str]) -> list[dict[str, str]]:
         out: list[dict[str, str]] = []
         append = out.append
+        wanted = self._events
         for block in blocks:
             if not block:
                 continue
+            if wanted is not None and block.startswith("Event: "):
+                end = block.find("\n")
+                name = block[7:end] if end > 0 else block[7:]
+                if name not in wanted and "\nActionID:" not in block:
+                    self.skipped += 1
+                    continue
             pairs = [line.split(": ", 1) for line in block.split("\n")]
             try:
                 msg = dict(pairs)  # fast path: every line is a ``Key: value`` pair
@@ -94,7 +120,7 @@ class AmiParser:
             else:
                 if (
                     len(msg) != len(pairs)  # a repeated key
-                    or "Variable" in msg
+                    or "=" in msg.get("Variable", "")  # NAME=VALUE (not VarSet's bare NAME)
                     or "ChanVariable" in msg
                     or "Output" in msg
                     or msg.get("Response") == "Follows"

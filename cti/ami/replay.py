@@ -24,8 +24,8 @@ class Replayer:
     """One parser + one tracker (one PBX); feed bytes, collect finished call records."""
 
     def __init__(self, *, pbx: str = "default", config: PbxConfig | None = None) -> None:
-        self.parser = AmiParser()
         self.tracker = CallTracker(pbx, config)
+        self.parser = AmiParser(self.tracker.events)  # as the live connection parses
 
     def _apply(self, messages: list[dict[str, str]]) -> list[CallRecord]:
         records: list[CallRecord] = []

@@ -1,10 +1,14 @@
 """The long-lived task that writes every finished call to the call log.
 
 It drains its own :meth:`EventBus.subscribe_queue` queue, so a slow disk never delays the
-screen-pop. A store error never loses a record: the record is kept and retried with capped
-exponential backoff (one ERROR line per outage, one INFO line when it recovers) while later
-records wait behind it in order. Only a record the store can never take (a bug, not an
-outage) is logged in full and skipped, so it cannot block the log forever.
+screen-pop. A finished call waits up to ``linger`` seconds for the calls ending after it,
+and what is queued then (up to ``max_batch``) is written in one transaction
+(:meth:`CallLog.record_many`): at tens of calls per second that saves most of the ORM work
+on the event loop the pop shares. A store error never loses a record: the batch
+is kept and retried with capped exponential backoff (one ERROR line per outage, one INFO
+line when it recovers) while later records wait behind it in order. When the store refuses
+a batch (a bug, not an outage) its records are written one by one, so only the record it
+can never take is logged in full and skipped and cannot block the log forever.
 """
 
 from __future__ import annotations
@@ -13,7 +17,8 @@ import asyncio
 import json
 import logging
 import random
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Sequence
 
 from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
 
@@ -29,6 +34,9 @@ TRANSIENT: tuple[type[BaseException], ...] = (SQLAlchemyError, OSError, TimeoutE
 #: 23 integrity violation): retrying forever would block the whole log behind it
 PERMANENT_SQLSTATE = ("22", "23")
 PERMANENT_TRIES = 3
+#: seconds a finished call waits for others to share its write: one transaction per call
+#: costs ~4 ms of the event loop's CPU, one per 10-20 calls well under 1 ms per call
+LINGER = 0.2
 
 
 class _Rejected(Exception):
@@ -50,11 +58,15 @@ class CallLogConsumer:
         calllog: CallLog,
         queue: asyncio.Queue[CallEvent],
         *,
+        max_batch: int = 100,
+        linger: float = LINGER,
         retry_min: float = 0.5,
         retry_max: float = 30.0,
     ) -> None:
         self.calllog = calllog
         self.queue = queue
+        self.max_batch = max(1, max_batch)
+        self.linger = linger
         self.retry_min = retry_min
         self.retry_max = retry_max
         #: calls written / already present (duplicates) / failed attempts / skipped as bad
@@ -64,18 +76,34 @@ class CallLogConsumer:
         self.skipped = 0
         self._changed = asyncio.Condition()
         self._rng = random.Random()
+        #: records taken from the queue and not yet stored or skipped (logged by ``drain``)
+        self._unwritten: deque[CallRecord] = deque()
 
     async def run(self) -> None:
         """Drain the queue forever (cancel to stop; see :meth:`drain` for a clean stop)."""
         while True:
-            event = await self.queue.get()
+            events = [await self.queue.get()]
             try:
-                if isinstance(event, CallEnded):
-                    # let what the same AMI batch woke (the screen-pop's frames) go first
-                    await asyncio.sleep(0)
-                    await self._store(event.record)
+                self._take_queued(events)
+                if any(isinstance(event, CallEnded) for event in events):
+                    # let the calls ending meanwhile join this write (and the pops woken by
+                    # the same AMI bytes go out first)
+                    await asyncio.sleep(self.linger)
+                    self._take_queued(events)
+                    await self._store_batch(
+                        [event.record for event in events if isinstance(event, CallEnded)]
+                    )
             finally:
-                self.queue.task_done()
+                for _ in events:
+                    self.queue.task_done()
+
+    def _take_queued(self, events: list[CallEvent]) -> None:
+        """Add what is queued already (never waiting) to ``events``, up to ``max_batch``."""
+        while len(events) < self.max_batch:
+            try:
+                events.append(self.queue.get_nowait())
+            except asyncio.QueueEmpty:
+                return
 
     async def drain(self, grace: float) -> int:
         """Wait up to ``grace`` seconds for queued records to be written; return how many
@@ -86,6 +114,9 @@ class CallLogConsumer:
             return 0
         except TimeoutError:
             left = 0
+            for record in self._unwritten:  # taken by a write still being retried
+                left += 1
+                log.error("call log: not stored at shutdown: %s", _as_json(record))
             while not self.queue.empty():
                 event = self.queue.get_nowait()
                 self.queue.task_done()
@@ -98,6 +129,68 @@ class CallLogConsumer:
         """Wait until ``predicate()`` holds (checked after every write attempt)."""
         async with self._changed:
             await self._changed.wait_for(predicate)
+
+    async def _store_batch(self, records: Sequence[CallRecord]) -> None:
+        self._unwritten = deque(records)
+        try:
+            if len(records) > 1 and await self._store_together(records):
+                return
+            # one record, or the store refuses something in this batch: one by one, so that
+            # only the record it can never take is skipped
+            while self._unwritten:
+                await self._store(self._unwritten[0])
+                self._unwritten.popleft()
+        finally:
+            self._unwritten = deque()
+
+    async def _store_together(self, records: Sequence[CallRecord]) -> bool:
+        """Write ``records`` in one transaction, retrying through outages; False when the
+        store refused the batch (then nothing of it is written)."""
+        first = records[0]
+        more = f" and {len(records) - 1} more" if len(records) > 1 else ""
+        attempt = 0
+        while True:
+            try:
+                written = await self.calllog.record_many(records)
+            except TRANSIENT as exc:
+                if _permanent(exc):
+                    break
+                self.failures += len(records)
+                if attempt == 0:
+                    log.error(
+                        "call log: cannot store call %s/%s%s (%s); keeping it and retrying",
+                        first.pbx,
+                        first.linkedid,
+                        more,
+                        _short(exc),
+                    )
+                await self._notify()
+                await self._backoff(attempt)
+                attempt += 1
+                continue
+            except Exception:  # a bug, not the store: the records one by one will tell which
+                log.warning("call log: batch failed; writing it one by one", exc_info=True)
+                break
+            if attempt:
+                log.info(
+                    "call log: store is back; call %s/%s%s stored", first.pbx, first.linkedid, more
+                )
+            self.stored += sum(written)
+            self.duplicates += len(written) - sum(written)
+            await self._notify()
+            return True
+        if attempt:
+            log.info(
+                "call log: store is back; storing call %s/%s%s one by one",
+                first.pbx,
+                first.linkedid,
+                more,
+            )
+        return False
+
+    async def _backoff(self, attempt: int) -> None:
+        cap = min(self.retry_max, self.retry_min * 2.0 ** min(attempt, 30))
+        await asyncio.sleep(self._rng.uniform(self.retry_min, max(self.retry_min, cap)))
 
     async def _write(self, record: CallRecord) -> bool:
         try:
@@ -130,9 +223,8 @@ class CallLogConsumer:
                         _short(exc),
                     )
                 await self._notify()
-                cap = min(self.retry_max, self.retry_min * 2.0 ** min(attempt, 30))
+                await self._backoff(attempt)
                 attempt += 1
-                await asyncio.sleep(self._rng.uniform(self.retry_min, max(self.retry_min, cap)))
                 continue
             except Exception:
                 self.skipped += 1

@@ -9,8 +9,6 @@ code, it cannot see an HTTP status); a plain HTTP request gets 401.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
 import logging
 from pathlib import Path
@@ -135,8 +133,13 @@ async def _who(request: web.Request) -> AuthUser | None:
 
 async def ws_handler(request: web.Request) -> web.StreamResponse:
     """The operator's live feed (see the module doc for auth)."""
+    # no compression: the hub writes ready-made frames straight to the transport
     ws = web.WebSocketResponse(
-        heartbeat=HEARTBEAT, max_msg_size=MAX_MESSAGE, timeout=2.0, protocols=(BEARER_PROTOCOL,)
+        heartbeat=HEARTBEAT,
+        max_msg_size=MAX_MESSAGE,
+        timeout=2.0,
+        protocols=(BEARER_PROTOCOL,),
+        compress=False,
     )
     if not ws.can_prepare(request).ok:
         await authenticate_request(request)  # 401 without a token
@@ -147,9 +150,12 @@ async def ws_handler(request: web.Request) -> web.StreamResponse:
         await ws.send_json(error_message("unauthorized", "missing or invalid token"))
         await ws.close(code=CLOSE_UNAUTHORIZED, message=b"unauthorized")
         return ws
+    transport = request.transport
+    if transport is None:  # the peer left during the handshake
+        return ws
     hub = request.app[HUB]
-    client = hub.connect(Operator(user.id, user.username, user.role, user.extensions), ws)
-    pump = asyncio.create_task(client.pump(), name=f"ws-pump:{client.id}")
+    operator = Operator(user.id, user.username, user.role, user.extensions)
+    client = hub.connect(operator, ws, transport)
     try:
         async for msg in ws:
             if client.closed:
@@ -160,9 +166,6 @@ async def ws_handler(request: web.Request) -> web.StreamResponse:
                 hub.send([client], error_message("bad-message", "binary frames are not accepted"))
     finally:
         hub.disconnect(client)
-        pump.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await pump
     return ws
 
 

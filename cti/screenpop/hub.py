@@ -2,9 +2,10 @@
 
 Never a broadcast: a frame goes to the clients of the extensions a call rang (direct, queue,
 ring group, dialer connect, transfer target) and to supervisors subscribed to all calls or
-to the call's queue. Handling is synchronous (the bus calls :meth:`Hub.handle`), each frame
-is serialized once, and every client has a bounded queue drained by its own task, so a slow
-or dead client never delays anyone: when its queue overflows it is dropped and closed.
+to the call's queue. Handling is synchronous (the bus calls :meth:`Hub.handle`): each frame
+is serialized and framed once and written to every recipient's socket at once, in the same
+event-loop step as the AMI event. A slow or dead client never delays anyone: its unsent bytes
+wait in its own transport buffer, and past its backlog limit it is dropped and closed.
 """
 
 from __future__ import annotations
@@ -31,7 +32,15 @@ from cti.ami.events import (
     PbxRestarted,
 )
 from cti.screenpop.cards import CardBuilder, CardJob
-from cti.screenpop.clients import CLOSE_TOO_SLOW, Client, Operator, Socket
+from cti.screenpop.clients import (
+    CLOSE_TOO_SLOW,
+    DEFAULT_BACKLOG,
+    Client,
+    Operator,
+    Socket,
+    Transport,
+    text_frame,
+)
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +87,7 @@ class Hub:
     ``budget`` is how long a pop may wait for the caller's match (a few indexed reads);
     ``card_budget`` how much longer it may wait for the rest of the card (deals, tickets,
     history, tasks: one store call). Past them the pop goes out with what is
-    known and ``pop.update`` follows. ``queue_size`` bounds each client's backlog.
+    known and ``pop.update`` follows. ``backlog`` bounds each client's unsent bytes.
     """
 
     def __init__(
@@ -87,12 +96,12 @@ class Hub:
         *,
         budget: float = 0.002,
         card_budget: float = 0.0,
-        queue_size: int = 256,
+        backlog: int = DEFAULT_BACKLOG,
     ) -> None:
         self.cards = cards
         self.budget = budget
         self.card_budget = card_budget
-        self.queue_size = queue_size
+        self.backlog = backlog
         self.stats = HubStats()
         self.calls: dict[str, LiveCall] = {}
         self._by_ext: dict[str, set[Client]] = {}
@@ -110,9 +119,9 @@ class Hub:
     def clients(self) -> list[Client]:
         return list(self._clients.values())
 
-    def connect(self, operator: Operator, ws: Socket) -> Client:
-        """Register a connection, queue its ``hello`` and the calls live for it now."""
-        client = Client(operator=operator, ws=ws, queue=asyncio.Queue(self.queue_size))
+    def connect(self, operator: Operator, ws: Socket, transport: Transport) -> Client:
+        """Register a connection, send its ``hello`` and the calls live for it now."""
+        client = Client(operator, ws, transport, self.backlog)
         self._clients[client.id] = client
         for ext in operator.extensions:
             self._by_ext.setdefault(ext, set()).add(client)
@@ -123,7 +132,7 @@ class Hub:
             "user": {"id": operator.user_id, "username": operator.username, "role": operator.role},
             "extensions": list(operator.extensions),
         }
-        self._push(client, json.dumps(hello))
+        self._push(client, text_frame(json.dumps(hello)))
         mine = set(operator.extensions)
         for live in list(self.calls.values()):
             if (live.ringing & mine) or (live.answered_by in mine):
@@ -163,8 +172,8 @@ class Hub:
             self._watchers.discard(client)
 
     def send(self, clients: Iterable[Client], message: dict[str, Any]) -> None:
-        """Serialize ``message`` once and queue it to each client."""
-        frame = json.dumps(message)
+        """Serialize and frame ``message`` once and write it to each client."""
+        frame = text_frame(json.dumps(message))
         for client in clients:
             self._push(client, frame)
 
@@ -177,22 +186,20 @@ class Hub:
     def clients_of_user(self, user_id: int) -> list[Client]:
         return [c for c in self._clients.values() if c.operator.user_id == user_id]
 
-    def _push(self, client: Client, frame: str) -> None:
+    def _push(self, client: Client, frame: bytes) -> None:
         if client.closed:
             return
-        try:
-            client.queue.put_nowait(frame)
-        except asyncio.QueueFull:
+        if client.write(frame):
+            self.stats.frames += 1
+        else:
             self._drop(client)
-            return
-        self.stats.frames += 1
 
     def _drop(self, client: Client) -> None:
         """A client that cannot keep up: unregister now, close in the background."""
         log.warning(
-            "dropping slow WebSocket client of %s (%d frames queued)",
+            "dropping slow WebSocket client of %s (%d bytes unsent)",
             client.operator.username,
-            client.queue.qsize(),
+            client.transport.get_write_buffer_size(),
         )
         self.stats.dropped_clients += 1
         self.disconnect(client)
@@ -202,11 +209,14 @@ class Hub:
 
     @staticmethod
     async def _close_slow(client: Client) -> None:
-        # aiohttp closes the transport itself when the close frame cannot be written in time
+        # the close frame queues behind the backlog; whatever the client makes of it, the
+        # connection and its buffered bytes are gone half a second later
         with contextlib.suppress(TimeoutError, ConnectionError, RuntimeError):
             await asyncio.wait_for(
                 client.ws.close(code=CLOSE_TOO_SLOW, message=b"too slow", drain=False), 0.5
             )
+        if not client.transport.is_closing():
+            client.transport.abort()
 
     def _spawn(self, coro: Any, name: str) -> None:
         task: asyncio.Task[None] = asyncio.get_running_loop().create_task(coro, name=name)

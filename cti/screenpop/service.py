@@ -16,7 +16,7 @@ from aiohttp import WSCloseCode, web
 
 from cti.ami.actions import ActionSender
 from cti.screenpop.cards import CardBuilder, CardSource
-from cti.screenpop.clients import Client
+from cti.screenpop.clients import DEFAULT_BACKLOG, Client
 from cti.screenpop.dial import ClickToDial
 from cti.screenpop.http import HUB, ROUTES, STATIC_DIR, index_handler, ws_handler
 from cti.screenpop.hub import Hub
@@ -52,7 +52,7 @@ def setup(
     *,
     budget: float = DEFAULT_BUDGET,
     card_budget: float = 0.0,
-    queue_size: int = 256,
+    backlog: int = DEFAULT_BACKLOG,
     campaigns_dir: Path | None = None,
     source: SourceFactory | None = _store_source,
     reminder_interval: float = 30.0,
@@ -76,7 +76,7 @@ def setup(
             CardBuilder(card_source, scripts),
             budget=budget,
             card_budget=card_budget,
-            queue_size=queue_size,
+            backlog=backlog,
         )
         app[HUB] = hub
         unsubscribe = app[BUS].subscribe(hub.handle)

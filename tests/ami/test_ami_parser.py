@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from cti.ami.parser import MAX_PENDING, AmiParser, parse_bytes
+from cti.ami.replay import Replayer
 from tests.ami.tracehelp import TRACES, needs_traces, trace_files, trace_id
 
 EVENT = b"Event: Hangup\r\nChannel: SIP/201-0001\r\nUniqueid: 1.1\r\nCause: 16\r\n\r\n"
@@ -137,3 +138,41 @@ def test_every_recorded_trace_parses_cleanly(path: Path) -> None:
     assert len(messages) == len(blocks)
     assert all(("Event" in m) or ("Response" in m) for m in messages)
     assert parser.errors == 0
+
+
+def test_event_filter_drops_only_unwanted_events() -> None:
+    wanted = frozenset({"Hangup", "FullyBooted"})
+    data = (
+        b"Asterisk Call Manager/6.0.0\r\n"
+        b"Response: Success\r\nActionID: 1\r\n\r\n"
+        b"Event: Newexten\r\nChannel: SIP/201-0001\r\nApplication: Dial\r\n\r\n"
+        + EVENT
+        + b"Event: CoreShowChannel\r\nActionID: 2\r\nChannel: SIP/201-0001\r\n\r\n"
+        b"Event: FullyBooted\r\n\r\n"  # one line: its name is the whole block
+        b"Event: Newexten\r\nActionID: 3\r\n\r\n"  # an answer to our action: kept
+        b"Event: Newstate\r\n\r\n"
+    )
+    parser = AmiParser(wanted)
+    kept = parser.feed(data) + parser.close()
+    assert [m.get("Event", m.get("Response")) for m in kept] == [
+        "Success",
+        "Hangup",
+        "CoreShowChannel",
+        "FullyBooted",
+        "Newexten",
+    ]
+    assert parser.skipped == 2 and parser.errors == 0 and parser.version == "6.0.0"
+    assert kept == [m for m in parse_bytes(data) if m in kept]  # the same messages, whole
+
+
+@needs_traces
+@pytest.mark.parametrize("path", trace_files(TRACES, "**/*.ami"), ids=trace_id)
+def test_event_filter_changes_no_call_record(path: Path) -> None:
+    """The tracker's event set loses nothing it needs: every trace gives the same records
+    through the filtered parser (the live and replay path) as through the unfiltered one."""
+    data = path.read_bytes()
+    filtered = Replayer()
+    whole = Replayer()
+    whole.parser = AmiParser()
+    got = filtered.feed(data) + filtered.end_of_file() + filtered.finish()
+    assert got == whole.feed(data) + whole.end_of_file() + whole.finish()

@@ -1,13 +1,15 @@
-"""The call log consumer keeps a record through a store outage and writes it once it is back."""
+"""The call log consumer keeps a record through a store outage and writes it once it is back;
+it writes what is queued in one transaction, and a record the store refuses costs only itself."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
 
 from cti.ami.events import CallEnded, CallEvent, CallInfo, CallRecord, CallStarted, PbxRestarted
 from cti.calllog.consumer import CallLogConsumer
@@ -98,3 +100,129 @@ async def test_a_record_the_store_refuses_is_logged_and_skipped_not_retried_fore
     assert [c.linkedid for c in (await log.search(CallFilter())).items] == ["3.1"]
     skipped = [r for r in caplog.records if "skipped" in r.getMessage()]
     assert len(skipped) == 1 and '"linkedid": "bad"' in skipped[0].getMessage()
+
+
+async def reject(store: Store, linkedid: str) -> None:
+    """Make the (SQLite) store refuse the call with this linkedid, as a bad record would be."""
+    async with store.engine.begin() as conn:
+        await conn.execute(
+            text(
+                f"CREATE TRIGGER reject_{linkedid} BEFORE INSERT ON calls "
+                f"WHEN NEW.linkedid = '{linkedid}' "
+                "BEGIN SELECT RAISE(ABORT, 'rejected by the store'); END"
+            )
+        )
+
+
+async def run_until(consumer: CallLogConsumer, predicate: Callable[[], bool]) -> None:
+    """Run ``consumer`` until ``predicate`` holds, then stop it."""
+    task = asyncio.create_task(consumer.run())
+    try:
+        await consumer.until(predicate)
+        assert await consumer.drain(5.0) == 0
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+
+@pytest.mark.parametrize(("calls", "max_batch", "commits"), [(50, 100, 1), (25, 10, 3)])
+async def test_what_is_queued_is_written_in_one_transaction_per_batch(
+    sqlite_store: Store, calls: int, max_batch: int, commits: int
+) -> None:
+    log = CallLog(sqlite_store)
+    queue: asyncio.Queue[CallEvent] = asyncio.Queue()
+    consumer = CallLogConsumer(log, queue, max_batch=max_batch)
+    for i in range(calls):
+        queue.put_nowait(ended(f"4.{i}"))
+    queue.put_nowait(PbxRestarted("lab", None))  # not a call: only acknowledged
+    seen: list[object] = []
+
+    def committed(conn: object) -> None:
+        seen.append(conn)
+
+    event.listen(sqlite_store.engine.sync_engine, "commit", committed)
+    try:
+        await run_until(consumer, lambda: consumer.stored == calls)
+    finally:
+        event.remove(sqlite_store.engine.sync_engine, "commit", committed)
+    assert len(seen) == commits
+    assert (consumer.stored, consumer.duplicates, consumer.failures, consumer.skipped) == (
+        calls,
+        0,
+        0,
+        0,
+    )
+    assert (await log.search(CallFilter())).total == calls
+
+
+async def test_a_refused_record_is_skipped_and_the_rest_of_its_batch_stored(
+    sqlite_store: Store, caplog: pytest.LogCaptureFixture
+) -> None:
+    await reject(sqlite_store, "bad")
+    log = CallLog(sqlite_store)
+    queue: asyncio.Queue[CallEvent] = asyncio.Queue()
+    consumer = CallLogConsumer(log, queue, retry_min=0.001, retry_max=0.004)
+    for linkedid in ("5.1", "5.2", "bad", "5.3", "5.1"):
+        queue.put_nowait(ended(linkedid))
+    await run_until(consumer, lambda: consumer.stored + consumer.duplicates == 4)
+    assert (consumer.stored, consumer.duplicates, consumer.skipped, consumer.failures) == (
+        3,
+        1,
+        1,
+        0,
+    )
+    page = await log.search(CallFilter())
+    assert [c.linkedid for c in page.items] == ["5.3", "5.2", "5.1"]  # in order, newest first
+    skipped = [r for r in caplog.records if "skipped" in r.getMessage()]
+    assert len(skipped) == 1 and '"linkedid": "bad"' in skipped[0].getMessage()
+
+
+async def test_a_batch_kept_through_an_outage_is_stored_once_in_order(
+    sqlite_store: Store, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="cti.calllog.consumer")
+    log = CallLog(sqlite_store)
+    assert await log.record(ended("6.0").record)
+    queue: asyncio.Queue[CallEvent] = asyncio.Queue()
+    consumer = CallLogConsumer(log, queue, retry_min=0.001, retry_max=0.004)
+    linkedids = ["6.1", "6.0", "6.2", "6.3", "6.2", "6.4"]
+    for linkedid in linkedids:
+        queue.put_nowait(ended(linkedid))
+    await rename(sqlite_store, "calls", "calls_away")
+    task = asyncio.create_task(consumer.run())
+    try:
+        await consumer.until(lambda: consumer.failures >= 2 * len(linkedids))
+        assert consumer.stored == 0
+        await rename(sqlite_store, "calls_away", "calls")
+        await consumer.until(lambda: consumer.stored + consumer.duplicates == len(linkedids))
+        assert await consumer.drain(5.0) == 0
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    assert (consumer.stored, consumer.duplicates, consumer.skipped) == (4, 2, 0)
+    page = await log.search(CallFilter())
+    assert [c.linkedid for c in page.items] == ["6.4", "6.3", "6.2", "6.1", "6.0"]
+    errors = [r for r in caplog.records if r.levelno == logging.ERROR]
+    assert len(errors) == 1 and "6.1 and 5 more" in errors[0].getMessage()
+    assert sum("store is back" in r.getMessage() for r in caplog.records) == 1
+
+
+async def test_drain_reports_a_batch_still_being_retried(
+    sqlite_store: Store, caplog: pytest.LogCaptureFixture
+) -> None:
+    queue: asyncio.Queue[CallEvent] = asyncio.Queue()
+    consumer = CallLogConsumer(CallLog(sqlite_store), queue, retry_min=0.001, retry_max=0.004)
+    await rename(sqlite_store, "calls", "calls_away")
+    for linkedid in ("7.1", "7.2"):
+        queue.put_nowait(ended(linkedid))
+    task = asyncio.create_task(consumer.run())
+    try:
+        await consumer.until(lambda: consumer.failures >= 2)  # both taken, being retried
+        queue.put_nowait(ended("7.3"))
+        assert await consumer.drain(0.01) == 3
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    logged = [r.getMessage() for r in caplog.records if "not stored at shutdown" in r.getMessage()]
+    assert [m.count('"linkedid": "7.') for m in logged] == [1, 1, 1]
+    assert all(any(f'"7.{i}"' in m for m in logged) for i in (1, 2, 3))

@@ -1,5 +1,6 @@
 """The call log on the real store (SQLite and PostgreSQL): idempotent writes, replays applied
-twice, partial → complete, contact and agent matching, callbacks opened and closed."""
+twice, partial → complete, contact and agent matching, callbacks opened and closed; batches
+(``record_many``) with the same outcome as writing their records one by one."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ from pathlib import Path
 
 import pytest
 from argon2 import PasswordHasher
-from sqlalchemy import func, select
+from sqlalchemy import delete, event, func, select
+from sqlalchemy.exc import IntegrityError
 
 from cti.ami.events import CallRecord, OriginateInfo
 from cti.ami.replay import replay_bytes
@@ -17,6 +19,7 @@ from cti.calllog.service import CallLog
 from cti.crm_store.contacts import ContactService
 from cti.crm_store.models.calls import Call
 from cti.crm_store.models.tasks import Task
+from cti.crm_store.models.users import User
 from cti.crm_store.schemas.contacts import ContactIn, PhoneIn
 from cti.crm_store.schemas.users import UserIn, UserPatch
 from cti.crm_store.store import Store
@@ -247,3 +250,123 @@ async def test_agent_owner_cache_sees_new_users_and_is_dropped_on_demand(store: 
     await log.record(call("9.4", agents_rung=("102",), agent="102"))
     assert (await log.search(CallFilter(agent="102"))).items[0].agent_user_id is None
     log.close()
+
+
+# ---- batches ---------------------------------------------------------------------------------
+
+
+async def test_a_batch_reports_each_record_and_stores_each_call_once(store: Store) -> None:
+    log = CallLog(store)
+    assert await log.record(call("20.0"))
+    batch = [call("20.1"), call("20.0"), call("20.2"), call("20.1")]
+    assert await log.record_many(batch) == [True, False, True, False]
+    assert await log.record_many(batch) == [False] * 4
+    assert await log.record_many([]) == []
+    assert await count(store, Call) == 3
+
+
+async def test_partial_then_complete_of_one_call_in_one_batch(store: Store) -> None:
+    log = CallLog(store)
+    partial = call("21.1", status="missed", partial=True, agent=None)
+    assert await log.record_many([partial, call("21.1"), partial]) == [True, True, False]
+    assert await log.record_many([call("21.2"), call("21.2", partial=True)]) == [True, False]
+    rows = (await log.search(CallFilter())).items
+    assert sorted((r.linkedid, r.status, r.partial) for r in rows) == [
+        ("21.1", "answered", False),
+        ("21.2", "answered", False),
+    ]
+    # the partial miss opened a callback; its own complete (answered) record closed it
+    (task,) = await callbacks(store)
+    assert task.done and task.done_reason == "answered inbound call lab/21.1"
+
+
+async def test_missed_then_answered_in_one_batch_closes_the_callback(store: Store) -> None:
+    log = CallLog(store)
+    back = call("22.2", direction="outbound", to_number=IVAN, started_at=T0 + timedelta(hours=1))
+    assert await log.record_many([call("22.1", status="missed"), back]) == [True, True]
+    (task,) = await callbacks(store)
+    assert task.done and task.done_reason == "answered outbound call lab/22.2"
+    ids = {c.linkedid: c.id for c in (await log.search(CallFilter())).items}
+    assert task.call_id == ids["22.1"] and task.phone == IVAN
+
+
+async def test_answered_later_then_missed_in_one_batch_opens_no_callback(store: Store) -> None:
+    log = CallLog(store)
+    later = call("23.2", started_at=T0 + timedelta(hours=1))
+    await log.record_many([later, call("23.1", status="missed")])  # replayed out of order
+    assert await callbacks(store) == []
+    # an answer *before* the miss closes nothing, in one batch as one by one
+    await log.record_many(
+        [
+            call("23.3", status="missed", started_at=T0 + timedelta(hours=2)),
+            call("23.4", started_at=T0 + timedelta(minutes=90)),
+        ]
+    )
+    (task,) = await callbacks(store)
+    assert not task.done and "23.3" in task.description
+
+
+async def test_two_misses_of_one_number_in_a_batch_give_one_callback(store: Store) -> None:
+    agent_id = await user(store, "anna", "101")
+    log = CallLog(store)
+    await log.record_many(
+        [
+            call("24.1", status="missed"),
+            call("24.2", status="missed", started_at=T0 + timedelta(minutes=5)),
+        ]
+    )
+    (task,) = await callbacks(store)
+    assert task.assignee_id == agent_id and not task.done
+    assert "24.1" in task.description and "again: missed call lab/24.2" in task.description
+    # a third miss in a later batch notes itself on the same task
+    await log.record_many([call("24.3", status="missed", started_at=T0 + timedelta(minutes=9))])
+    (task,) = await callbacks(store)
+    assert "again: missed call lab/24.3" in task.description
+
+
+async def test_a_batch_costs_a_few_statements_not_a_few_per_call(store: Store) -> None:
+    log = CallLog(store)
+    await log.record(call("25.0", status="missed"))  # warms the owner map; opens a callback
+    batch = [
+        call(
+            f"25.{i}",
+            status="missed" if i % 3 else "answered",
+            started_at=T0 + timedelta(minutes=i),
+            from_number=f"+7916000{i % 4:04d}",
+        )
+        for i in range(1, 31)
+    ]
+    statements: list[str] = []
+
+    def seen(*args: object) -> None:
+        statements.append(str(args[2]))
+
+    event.listen(store.engine.sync_engine, "before_cursor_execute", seen)
+    try:
+        assert all(await log.record_many(batch))
+    finally:
+        event.remove(store.engine.sync_engine, "before_cursor_execute", seen)
+    # one-by-one: ~5 per call (150 here); batched: reads, INSERTs and UPDATEs, COMMIT
+    assert len(statements) <= 10, statements
+    assert await count(store, Call) == 31
+
+
+async def test_a_refused_batch_is_rolled_back_whole_and_then_written(store: Store) -> None:
+    await user(store, "anna", "101")
+    log = CallLog(store)
+    await log.record(call("26.0"))  # the owner map now says 101 is anna's
+    async with store.sessions() as session:  # anna leaves behind the cache's back
+        await session.execute(delete(User))
+        await session.commit()
+    batch = [
+        call("26.1", status="missed", from_number="+79160000001", agents_rung=("102",)),
+        call("26.2"),  # answered by 101: the cached owner no longer exists
+        call("26.3", status="missed", agents_rung=("102",), agent=None),
+    ]
+    with pytest.raises(IntegrityError):
+        await log.record_many(batch)
+    assert await count(store, Call) == 1 and await count(store, Task) == 0  # nothing half-written
+    assert await log.record_many(batch) == [True, True, True]  # the owners are read again
+    rows = {c.linkedid: c.agent_user_id for c in (await log.search(CallFilter())).items}
+    assert rows == {"26.0": None, "26.1": None, "26.2": None, "26.3": None}
+    assert len(await callbacks(store)) == 2

@@ -162,3 +162,32 @@ async def test_direct_path_falls_back_when_sqlite_fails(sqlite_store: Store) -> 
         loader.close()
     assert [d.title for d in card.deals] == ["Fleet"]
     assert replace(card, deals=[]) == CardData(deals=[], tickets=[], tasks=[], calls=[])
+
+
+async def test_the_direct_path_reads_exactly_what_the_engine_reads(sqlite_store: Store) -> None:
+    """The precompiled SQLite statements give the same values and types (Decimal, date,
+    aware datetimes, None) as SQLAlchemy's own execution of the same statements."""
+    anna = await _contact(sqlite_store)
+    deals = DealService(sqlite_store)
+    await deals.create(
+        DealIn(title="Fleet", contact_id=anna, amount=Decimal("12.30"), expected_close=T0.date())
+    )
+    await deals.create(DealIn(title="No amount", contact_id=anna))
+    await TicketService(sqlite_store).create(TicketIn(subject="Line down", contact_id=anna))
+    await TaskService(sqlite_store).create(TaskIn(title="Call back", contact_id=anna, due_at=T0))
+    calllog = CallLog(sqlite_store)
+    await calllog.record_many([_call(f"d{i}", NUMBER, i) for i in range(3)])
+    calllog.close()
+    direct, engine = CardLoader(sqlite_store), CardLoader(sqlite_store, direct_sqlite=False)
+    try:
+        for ids, number in (([anna], NUMBER), ([], NUMBER), ([anna], None)):
+            now = utcnow()
+            got = await direct.load(ids, number, now=now)
+            assert got == await engine.load(ids, number, now=now)
+            assert direct._conn is not None  # it really read directly
+    finally:
+        direct.close()
+        engine.close()
+    fleet = next(d for d in got.deals if d.title == "Fleet")
+    assert fleet.amount == Decimal("12.30") and fleet.expected_close == T0.date()
+    assert {d.amount for d in got.deals} == {Decimal("12.30"), None}

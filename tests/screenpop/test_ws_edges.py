@@ -17,6 +17,7 @@ from cti.crm_store.schemas.tasks import TaskIn
 from cti.crm_store.tasks import TaskService
 from cti.crm_store.users import UserService
 from cti.pbxsim.calls import InboundCall, QueueCall
+from cti.screenpop.clients import text_frame
 from cti.screenpop.http import CLOSE_UNAUTHORIZED, HUB
 from cti.screenpop.service import REMINDERS
 from cti.screenpop.source import StoreCardSource
@@ -84,6 +85,37 @@ async def test_malformed_messages_get_errors_not_a_crash(make_env: MakeEnv) -> N
     assert pong["type"] == "pong" and pong["ref"] == 7
 
 
+async def test_frames_of_every_length_arrive_whole_beside_aiohttps_own(make_env: MakeEnv) -> None:
+    """The hub frames messages itself (7-, 16- and 64-bit lengths, UTF-8 text) and writes
+    them beside aiohttp's pongs: a real client reads each one intact and in order."""
+    env = await make_env(source=None)
+    hub = env.app[HUB]
+    alice = await env.connect("alice")
+    (client,) = hub.clients
+    sizes = [0, 1, 100, 125, 126, 1000, 65_535, 65_536, 200_000]
+    for n in sizes:
+        hub.send(
+            [client], {"type": "test", "call_id": None, "text": "я" * (n // 2) + "x" * (n % 2)}
+        )
+        await alice.ws.ping()  # aiohttp's control frames interleave with the hub's frames
+    for n in sizes:
+        frame = await alice.recv()
+        assert frame["type"] == "test" and len(frame["text"].encode()) == n
+    assert await alice.barrier() == []
+
+
+def test_text_frame_headers_follow_rfc_6455() -> None:
+    for size, head in [
+        (0, b"\x81\x00"),
+        (125, b"\x81\x7d"),
+        (126, b"\x81\x7e\x00\x7e"),
+        (65_535, b"\x81\x7e\xff\xff"),
+        (65_536, b"\x81\x7f\x00\x00\x00\x00\x00\x01\x00\x00"),
+    ]:
+        frame = text_frame("a" * size)
+        assert frame[: len(head)] == head and len(frame) == len(head) + size
+
+
 def _call(n: int, ext: str, name: str = "Caller") -> CallInfo:
     return CallInfo("default", f"c{ext}-{n}", "inbound", f"+7495000{n:04d}", name, ext)
 
@@ -109,7 +141,7 @@ async def _raw_ws_that_never_reads(port: int, token: str) -> socket.socket:
 
 
 async def test_a_client_that_never_reads_is_dropped_and_delays_nobody(make_env: MakeEnv) -> None:
-    env = await make_env(queue_size=16, source=None)
+    env = await make_env(backlog=64 * 1024, source=None)
     hub = env.app[HUB]
     port = env.client.port
     assert port is not None

@@ -58,6 +58,11 @@ class CallTracker(CallHandlers):
         }
 
     # ----------------------------------------------------------------- public API
+    @property
+    def events(self) -> frozenset[str]:
+        """The AMI event names :meth:`feed` acts on (the parser may drop all others)."""
+        return frozenset(self._handlers)
+
     def feed(self, msg: Msg) -> list[CallEvent]:
         """Apply one AMI message; return the domain events it caused (often none)."""
         handler = self._handlers.get(msg.get("Event", ""))

@@ -1,0 +1,199 @@
+"""Call log write cost: ``CallLog.record()`` one by one against ``record_many()`` in batches.
+
+    .venv/bin/python bench/bench_calllog.py [--contacts 5000] [--records 5000] [--batches 1,10,50]
+
+A temporary SQLite store (migrated, filled with ``--contacts`` contacts and a few agents)
+is copied once per run, so every run writes the same ``--records`` generated calls into the
+same starting state: inbound answered and missed/abandoned calls, outbound calls, from
+numbers of existing contacts (in international and national spelling) and unknown ones, with
+repeats so that callbacks are opened, noted again and closed. Measured per run: records/s
+(wall clock, in-process) and CPU seconds of the whole process (event loop plus aiosqlite's
+thread) per 1,000 records; the caller match and extension-owner map are included, as in
+the daemon.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from argon2 import PasswordHasher
+from bench_lookup import fill_sqlite, machine_facts
+from sqlalchemy import func, select
+
+from cti.ami.events import CallRecord
+from cti.calllog.service import CallLog
+from cti.crm_store.models.calls import Call
+from cti.crm_store.models.tasks import Task
+from cti.crm_store.schemas.users import UserIn
+from cti.crm_store.seed import Person, demo_people
+from cti.crm_store.store import Store
+from cti.crm_store.users import UserService
+
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+AGENTS = [str(ext) for ext in range(101, 121)]
+FAST = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+
+
+def records(people: list[Person], n: int, seed: int = 7) -> list[CallRecord]:
+    """``n`` finished calls, a second apart: ~55 % inbound answered, ~20 % inbound missed or
+    abandoned, ~25 % outbound; a third from unknown numbers; numbers repeat (callbacks)."""
+    rng = random.Random(seed)
+    known = [p.phone for p in rng.sample(people, min(len(people), max(1, n // 8)))]
+    unknown = [f"+7999{rng.randrange(10**7):07d}" for _ in range(max(1, n // 16))]
+    out = []
+    for i in range(n):
+        number = rng.choice(unknown) if rng.random() < 0.33 else rng.choice(known)
+        if rng.random() < 0.5:
+            number = "8" + number[2:]  # national spelling
+        start = T0 + timedelta(seconds=i)
+        agent = rng.choice(AGENTS)
+        kind = rng.random()
+        if kind < 0.75:
+            direction, from_number, to_number = "inbound", number, "700"
+            status = "answered" if kind < 0.55 else rng.choice(["missed", "abandoned"])
+        else:
+            direction, from_number, to_number = "outbound", agent, number
+            status = "answered" if rng.random() < 0.6 else "no-answer"
+        answered = status == "answered"
+        out.append(
+            CallRecord(
+                pbx="bench",
+                linkedid=f"{1_772_000_000 + i}.{i}",
+                direction=direction,  # type: ignore[arg-type]
+                from_number=from_number,
+                from_name="Caller" if direction == "inbound" else None,
+                to_number=to_number,
+                queue="support" if direction == "inbound" else None,
+                agents_rung=(agent,) if rng.random() < 0.7 else (agent, rng.choice(AGENTS)),
+                agent=agent if answered else None,
+                status=status,  # type: ignore[arg-type]
+                started_at=start,
+                answered_at=start + timedelta(seconds=5) if answered else None,
+                ended_at=start + timedelta(seconds=65),
+                ring_seconds=5.0,
+                talk_seconds=60.0 if answered else None,
+                hangup_cause=16,
+            )
+        )
+    return out
+
+
+async def prepare(path: Path, people: list[Person]) -> None:
+    await fill_sqlite(path, people)
+    store = await Store.open(f"sqlite+aiosqlite:///{path}", upgrade=False)
+    try:
+        users = UserService(store, hasher=FAST)
+        for i, ext in enumerate(AGENTS):
+            data = {"username": f"agent{i}", "password": "pw-123456789", "extensions": [ext]}
+            await users.create(UserIn.model_validate(data))
+    finally:
+        await store.close()
+
+
+async def one_by_one(log: CallLog, recs: Sequence[CallRecord]) -> int:
+    return sum([await log.record(r) for r in recs])
+
+
+def in_batches(size: int) -> Callable[[CallLog, Sequence[CallRecord]], Awaitable[int]]:
+    async def write(log: CallLog, recs: Sequence[CallRecord]) -> int:
+        written = 0
+        for i in range(0, len(recs), size):
+            written += sum(await log.record_many(recs[i : i + size]))
+        return written
+
+    return write
+
+
+async def measure(
+    template: Path,
+    workdir: Path,
+    recs: list[CallRecord],
+    write: Callable[[CallLog, Sequence[CallRecord]], Awaitable[int]],
+) -> dict[str, float]:
+    path = workdir / "run.db"
+    shutil.copyfile(template, path)
+    store = await Store.open(f"sqlite+aiosqlite:///{path}", upgrade=False)
+    log = CallLog(store)
+    try:
+        await log.record(recs[0])  # connections, owner map, statement caches
+        rest = recs[1:]
+        cpu0, wall0 = time.process_time(), time.perf_counter()
+        written = await write(log, rest)
+        cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
+        async with store.sessions() as session:
+            calls = await session.scalar(select(func.count()).select_from(Call))
+            opened = await session.scalar(select(func.count()).select_from(Task))
+            closed = await session.scalar(select(func.count()).where(Task.done.is_(True)))
+    finally:
+        log.close()
+        await store.close()
+        path.unlink()
+    return {
+        "rate": len(rest) / wall,
+        "cpu": cpu / len(rest) * 1000,
+        "written": written,
+        "calls": calls or 0,
+        "tasks": opened or 0,
+        "closed": closed or 0,
+    }
+
+
+async def run(contacts: int, count: int, batches: list[int]) -> list[str]:
+    people = list(demo_people(contacts, seed=1))
+    recs = records(people, count)
+    runs: list[tuple[str, Callable[[CallLog, Sequence[CallRecord]], Awaitable[int]]]] = [
+        ("`record()` one by one", one_by_one)
+    ]
+    runs += [(f"`record_many()`, batches of {size}", in_batches(size)) for size in batches]
+    lines = [
+        f"{count:,} generated calls into a SQLite store with {contacts:,} contacts and "
+        f"{len(AGENTS)} agents, in-process, one run each from the same starting state",
+        "",
+        "| path | records/s | CPU s per 1,000 records | calls / callbacks (closed) |",
+        "|---|---:|---:|---:|",
+    ]
+    with tempfile.TemporaryDirectory(prefix="cti-bench-calllog-") as tmp:
+        template = Path(tmp) / "template.db"
+        t0 = time.perf_counter()
+        await prepare(template, people)
+        print(f"sqlite filled in {time.perf_counter() - t0:.1f}s", file=sys.stderr)
+        seen: set[tuple[float, float, float]] = set()
+        for label, write in runs:
+            m = await measure(template, Path(tmp), recs, write)
+            seen.add((m["calls"], m["tasks"], m["closed"]))
+            lines.append(
+                f"| {label} | {m['rate']:,.0f} | {m['cpu']:.3f} "
+                f"| {m['calls']:,.0f} / {m['tasks']:,.0f} ({m['closed']:,.0f}) |"
+            )
+            print(lines[-1], file=sys.stderr)
+        if len(seen) != 1:
+            lines.append("")
+            lines.append("**The runs disagree on what was stored: a bug.**")
+    return lines
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--contacts", type=int, default=5_000)
+    parser.add_argument("--records", type=int, default=5_000)
+    parser.add_argument("--batches", default="1,10,50", help="comma-separated batch sizes")
+    args = parser.parse_args()
+    batches = [int(b) for b in args.batches.split(",") if b.strip()]
+    lines = asyncio.run(run(args.contacts, args.records, batches))
+    print("\n".join([*lines, "", machine_facts()]))
+
+
+if __name__ == "__main__":
+    main()
