@@ -203,13 +203,10 @@ def trace_daemon(path: str) -> Callable[[], None]:
     sent: dict[str, float] = {}
     feed, handle, frame, write = AmiParser.feed, Hub.handle, Hub._ringing_frame, Client.write
     marker = b'{"type": "call.ringing", "call_id": "'
-    chunks: list[tuple[float, int, int, float]] = []
 
     def traced_feed(self: AmiParser, data: bytes) -> list[dict[str, str]]:
-        read_at[0] = t = time.perf_counter()
-        out = feed(self, data)
-        chunks.append((t, len(data), len(out), time.perf_counter() - t))
-        return out
+        read_at[0] = time.perf_counter()
+        return feed(self, data)
 
     def traced_handle(self: Hub, event: Any) -> None:
         if isinstance(event, AgentRinging):
@@ -249,9 +246,7 @@ def trace_daemon(path: str) -> Callable[[], None]:
 
     def dump() -> None:
         calls = {c: [rang.get(c), built.get(c), sent.get(c)] for c in built}
-        Path(path).write_text(
-            json.dumps({"calls": calls, "chunks": chunks, "loads": loads, **watch.dump()})
-        )
+        Path(path).write_text(json.dumps({"calls": calls, "loads": loads, **watch.dump()}))
 
     async def start(app: Any) -> None:
         tasks.append(asyncio.get_running_loop().create_task(watch.run()))

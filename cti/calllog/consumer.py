@@ -147,7 +147,7 @@ class CallLogConsumer:
         """Write ``records`` in one transaction, retrying through outages; False when the
         store refused the batch (then nothing of it is written)."""
         first = records[0]
-        more = f" and {len(records) - 1} more" if len(records) > 1 else ""
+        more = f" and {len(records) - 1} more"
         attempt = 0
         while True:
             try:

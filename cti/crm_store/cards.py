@@ -27,7 +27,7 @@ from sqlalchemy import Connection, Executable, Select, bindparam, select
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import Dialect
 
-from cti.crm_store.lookup import _sqlite_file
+from cti.crm_store.lookup import readonly_sqlite, sqlite_file
 from cti.crm_store.models.calls import Call
 from cti.crm_store.models.sales import Deal
 from cti.crm_store.models.tasks import Task
@@ -293,7 +293,7 @@ class CardLoader:
     def __init__(self, store: Store, *, direct_sqlite: bool = True) -> None:
         """``direct_sqlite=False`` forces the async-engine path on SQLite too."""
         self.store = store
-        self._sqlite_path = _sqlite_file(store.url) if direct_sqlite else None
+        self._sqlite_path = sqlite_file(store.url) if direct_sqlite else None
         self._conn: sqlite3.Connection | None = None
 
     def close(self) -> None:
@@ -303,10 +303,7 @@ class CardLoader:
 
     def _direct_rows(self, path: str) -> Rows:
         if self._conn is None:
-            conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
-            conn.execute("PRAGMA busy_timeout=0")
-            conn.execute("PRAGMA query_only=ON")
-            self._conn = conn
+            self._conn = readonly_sqlite(path)
         conn = self._conn
         return lambda stmt, params: _PRECOMPILED[id(stmt)].rows(conn, params)
 
@@ -348,5 +345,4 @@ def _through(
     now: datetime,
 ) -> CardData:
     """:func:`_read` on a SQLAlchemy connection (the async engine's ``run_sync``)."""
-    return _read(lambda stmt, params: conn.execute(stmt, params), contact_ids, number,
-                 number_tail, now)  # fmt: skip
+    return _read(conn.execute, contact_ids, number, number_tail, now)

@@ -92,7 +92,17 @@ def _common_suffix(a: str, b: str) -> int:
     return n
 
 
-def _sqlite_file(url: str) -> str | None:
+def readonly_sqlite(path: str) -> sqlite3.Connection:
+    """A read-only connection for reads on the event-loop thread: it never waits on a lock
+    (``busy_timeout=0``; the caller falls back to the async engine on any SQLite error)."""
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
+    conn.execute("PRAGMA busy_timeout=0")
+    conn.execute("PRAGMA query_only=ON")
+    return conn
+
+
+def sqlite_file(url: str) -> str | None:
+    """The file of a SQLite URL (None: another backend, in-memory, or a ``file:`` URI)."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
         return None
@@ -112,7 +122,7 @@ class CallerLookup:
     def __init__(self, store: Store, *, direct_sqlite: bool = True) -> None:
         """``direct_sqlite=False`` forces the async-engine path on SQLite too."""
         self.store = store
-        self._sqlite_path = _sqlite_file(store.url) if direct_sqlite else None
+        self._sqlite_path = sqlite_file(store.url) if direct_sqlite else None
         self._asyncpg = store.engine.dialect.driver == "asyncpg"
         self._conn: sqlite3.Connection | None = None
 
@@ -123,12 +133,7 @@ class CallerLookup:
 
     def _sync_conn(self) -> sqlite3.Connection:
         if self._conn is None:
-            conn = sqlite3.connect(
-                f"file:{self._sqlite_path}?mode=ro", uri=True, check_same_thread=False
-            )
-            conn.execute("PRAGMA busy_timeout=0")
-            conn.execute("PRAGMA query_only=ON")
-            self._conn = conn
+            self._conn = readonly_sqlite(str(self._sqlite_path))
         return self._conn
 
     async def lookup(self, number: str) -> Match:
