@@ -63,7 +63,7 @@ def chunks(data: bytes) -> list[bytes]:
 
 def run_cti(parts: list[bytes]) -> int:
     tracker = CallTracker("bench")
-    parser = AmiParser(tracker.events)  # as the live connection: unused events skipped
+    parser = AmiParser(tracker.events, tracker.prefilters)  # as the live connection
     feed = tracker.feed
     calls = 0
     for part in parts:

@@ -3,8 +3,9 @@
 Every long-lived task is owned by an aiohttp ``cleanup_ctx`` entry: started when the app
 starts, cancelled *and awaited* when it stops. Order matters on the way down (cleanup runs in
 reverse): the AMI connections stop first (no new events), then the call log consumer writes
-what is still queued (bounded by a grace period; anything left is logged as JSON), then the
-store closes. ``cti serve`` turns SIGINT/SIGTERM into that graceful shutdown.
+what is still queued (bounded by a grace period; anything left is logged as JSON) through
+its writer thread (:mod:`cti.calllog.writer`: the ORM work never runs on the event loop that
+pops), then the store closes. ``cti serve`` turns SIGINT/SIGTERM into that graceful shutdown.
 
 Features that add routes or pages (screen-pop ``/ws``, operator pages) plug in through
 ``extra_setup`` hooks, called with the app after the built-in parts; ``cti serve`` loads the
@@ -27,14 +28,14 @@ from aiohttp import web
 from cti.ami.connection import AmiConnection, AmiConnections
 from cti.calllog import http as calllog_http
 from cti.calllog.consumer import CallLogConsumer
-from cti.calllog.http import CALLLOG
+from cti.calllog.writer import CallLogWriter
 from cti.config import Settings, mask_url
 from cti.crm_store.store import Store
 from cti.errors import ConfigError
 from cti.runtime import SWITCH_INTERVAL, GcPolicy
 from cti.web.accesslog import TokenSafeAccessLogger
 from cti.web.app import create_app
-from cti.web.keys import AMI, BUS
+from cti.web.keys import AMI, BUS, STORE
 
 log = logging.getLogger(__name__)
 
@@ -67,9 +68,12 @@ def build_app(
     queue = app[BUS].subscribe_queue(maxsize=CALLLOG_QUEUE)
 
     async def calllog_ctx(app: web.Application) -> AsyncIterator[None]:
-        calllog = app[CALLLOG]
+        # the writes run on a thread of their own: the pops' event loop never waits for them
+        store = app[STORE]
+        writer = CallLogWriter(store.url, store.phone)
+        await writer.start()
         consumer = CallLogConsumer(
-            calllog, queue, retry_min=store_retry[0], retry_max=store_retry[1]
+            writer, queue, retry_min=store_retry[0], retry_max=store_retry[1]
         )
         app[CONSUMER] = consumer
         task = asyncio.create_task(consumer.run(), name="calllog-consumer")
@@ -82,6 +86,7 @@ def build_app(
                     log.error("call log: %d call(s) not stored at shutdown (logged)", left)
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
+            await writer.close()
 
     async def ami_ctx(app: web.Application) -> AsyncIterator[None]:
         connections = AmiConnections()

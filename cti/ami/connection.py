@@ -206,7 +206,7 @@ class AmiConnection:
             asyncio.open_connection(cfg.host, cfg.port), _CONNECT_TIMEOUT
         )
         self._writer = writer
-        parser = AmiParser(self.tracker.events)
+        parser = AmiParser(self.tracker.events, self.tracker.prefilters)
         read_task = asyncio.create_task(self._read_loop(reader, parser), name=f"ami-{self.name}-r")
         ctl_task = asyncio.create_task(self._control(), name=f"ami-{self.name}-ctl")
         try:

@@ -13,13 +13,16 @@ available as ``Variable(NAME)`` / ``ChanVariable(NAME)`` so that repeated ones l
 ``events``: a live Asterisk sends ~110 events per call, and most of them (``Newexten``,
 ``NewConnectedLine``, ``DialState``, ``QueueMemberStatus`` …) change nothing cti follows.
 Given the set of event names its consumer handles, the parser drops the others after reading
-their first line, before splitting them into fields. Answers to our own actions (an
-``ActionID``), responses and anything not starting with ``Event:`` are always kept.
+their first line, before splitting them into fields; ``prefilters`` can drop more of one
+kind on a look at the raw text (most ``VarSet`` events concern nothing cti follows). Answers
+to our own actions (an ``ActionID``), responses and anything not starting with ``Event:`` are
+always kept.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Mapping
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +38,7 @@ class AmiParser:
     __slots__ = (
         "_events",
         "_pending",
+        "_prefilters",
         "errors",
         "first_error",
         "messages",
@@ -43,10 +47,16 @@ class AmiParser:
         "version",
     )
 
-    def __init__(self, events: frozenset[str] | None = None) -> None:
+    def __init__(
+        self,
+        events: frozenset[str] | None = None,
+        prefilters: Mapping[str, Callable[[str], bool]] | None = None,
+    ) -> None:
         self._pending = b""
         #: event names to parse (None: all)
         self._events = events
+        #: per event name, a test of the raw block (lines joined by ``\n``): False drops it
+        self._prefilters = dict(prefilters or {})
         #: events dropped unparsed because their name is not in ``events``
         self.skipped = 0
         #: malformed lines (no ``Key: value`` shape) and dropped oversize/truncated data
@@ -103,13 +113,15 @@ class AmiParser:
         out: list[dict[str, str]] = []
         append = out.append
         wanted = self._events
+        prefilters = self._prefilters
         for block in blocks:
             if not block:
                 continue
             if wanted is not None and block.startswith("Event: "):
                 end = block.find("\n")
                 name = block[7:end] if end > 0 else block[7:]
-                if name not in wanted and "\nActionID:" not in block:
+                unused = name not in wanted or ((test := prefilters.get(name)) and not test(block))
+                if unused and "\nActionID:" not in block:
                     self.skipped += 1
                     continue
             pairs = [line.split(": ", 1) for line in block.split("\n")]

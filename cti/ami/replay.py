@@ -25,7 +25,8 @@ class Replayer:
 
     def __init__(self, *, pbx: str = "default", config: PbxConfig | None = None) -> None:
         self.tracker = CallTracker(pbx, config)
-        self.parser = AmiParser(self.tracker.events)  # as the live connection parses
+        # as the live connection parses
+        self.parser = AmiParser(self.tracker.events, self.tracker.prefilters)
 
     def _apply(self, messages: list[dict[str, str]]) -> list[CallRecord]:
         records: list[CallRecord] = []

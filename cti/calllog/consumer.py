@@ -3,8 +3,10 @@
 It drains its own :meth:`EventBus.subscribe_queue` queue, so a slow disk never delays the
 screen-pop. A finished call waits up to ``linger`` seconds for the calls ending after it,
 and what is queued then (up to ``max_batch``) is written in one transaction
-(:meth:`CallLog.record_many`): at tens of calls per second that saves most of the ORM work
-on the event loop the pop shares. A store error never loses a record: the batch
+(:meth:`CallLog.record_many`): at tens of calls per second that saves most of the ORM work.
+In the daemon the writes themselves run on the call log's own thread
+(:class:`~cti.calllog.writer.CallLogWriter`), not on the event loop the pops share. A store
+error never loses a record: the batch
 is kept and retried with capped exponential backoff (one ERROR line per outage, one INFO
 line when it recovers) while later records wait behind it in order. When the store refuses
 a batch (a bug, not an outage) its records are written one by one, so only the record it
@@ -19,11 +21,11 @@ import logging
 import random
 from collections import deque
 from collections.abc import Callable, Sequence
+from typing import Protocol
 
 from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
 
 from cti.ami.events import CallEnded, CallEvent, CallRecord
-from cti.calllog.service import CallLog
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +39,15 @@ PERMANENT_TRIES = 3
 #: seconds a finished call waits for others to share its write: one transaction per call
 #: costs ~4 ms of the event loop's CPU, one per 10-20 calls well under 1 ms per call
 LINGER = 0.2
+
+
+class CallWriter(Protocol):
+    """Where records go: a :class:`~cti.calllog.service.CallLog`, or the daemon's
+    :class:`~cti.calllog.writer.CallLogWriter` (the same on its own thread)."""
+
+    async def record(self, record: CallRecord) -> bool: ...
+
+    async def record_many(self, records: Sequence[CallRecord]) -> list[bool]: ...
 
 
 class _Rejected(Exception):
@@ -55,7 +66,7 @@ class CallLogConsumer:
 
     def __init__(
         self,
-        calllog: CallLog,
+        calllog: CallWriter,
         queue: asyncio.Queue[CallEvent],
         *,
         max_batch: int = 100,

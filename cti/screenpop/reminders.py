@@ -94,6 +94,7 @@ class Reminders:
                 },
             )
             delivered.append(task.id)
+            await asyncio.sleep(0)  # a pop that rang meanwhile goes out between two reminders
         if delivered:
             await self.tasks.mark_reminded(delivered, now)
             self.sent += len(delivered)

@@ -165,6 +165,26 @@ def test_event_filter_drops_only_unwanted_events() -> None:
     assert kept == [m for m in parse_bytes(data) if m in kept]  # the same messages, whole
 
 
+def test_prefilter_drops_events_on_their_raw_text() -> None:
+    def down(block: str) -> bool:
+        return "\nChannelState: 0\n" in block
+
+    data = (
+        b"Event: VarSet\r\nChannelState: 6\r\nVariable: BRIDGEPEER\r\nValue: x\r\n\r\n"
+        b"Event: VarSet\r\nChannelState: 0\r\nVariable: LEAD_ID\r\nValue: 7\r\n\r\n"
+        b"Event: VarSet\r\nActionID: 9\r\nChannelState: 6\r\nVariable: X\r\n\r\n"
+        b"Event: Hangup\r\nChannelState: 6\r\n\r\n"
+    )
+    parser = AmiParser(frozenset({"VarSet", "Hangup"}), {"VarSet": down})
+    kept = parser.feed(data)
+    assert [(m["Event"], m.get("Variable")) for m in kept] == [
+        ("VarSet", "LEAD_ID"),
+        ("VarSet", "X"),  # an answer to our own action: always kept
+        ("Hangup", None),
+    ]
+    assert parser.skipped == 1
+
+
 @needs_traces
 @pytest.mark.parametrize("path", trace_files(TRACES, "**/*.ami"), ids=trace_id)
 def test_event_filter_changes_no_call_record(path: Path) -> None:

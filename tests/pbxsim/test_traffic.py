@@ -9,6 +9,7 @@ from statistics import mean
 import pytest
 
 from cti.ami import replay
+from cti.ami.parser import AmiParser
 from cti.errors import ValidationError
 from cti.pbxsim.calls import (
     CallSpec,
@@ -127,6 +128,13 @@ async def test_generated_calls_play_out_as_planned() -> None:
     plan = [spec for _, spec in plan_calls(profile, agents, queues, dialer_agent=sim.dialer_agent)]
     records = replay.replay_bytes(bytes(ami.recorded))
     assert len(records) == 40
+    # the parser's filters (unused events, VarSets that change nothing) lose nothing
+    whole = replay.Replayer()
+    whole.parser = AmiParser()
+    data = bytes(ami.recorded)
+    assert records == whole.feed(data) + whole.end_of_file() + whole.finish()
+    dialed = [r.originate for r in records if r.direction == "outbound"]
+    assert dialed and all(o and o.variables.get("CAMPAIGN") == "pbxsim" for o in dialed)
     assert Counter(r.status for r in records) == Counter(expected_status(s) for s in plan)
     assert not any(r.partial for r in records)
     assert Counter(r.transfers[0].kind for r in records if r.transfers) == Counter(

@@ -24,6 +24,7 @@ from cti.ami.events import (
 )
 from cti.ami.tracker.base import Msg, log
 from cti.ami.tracker.calls import CallHandlers
+from cti.ami.tracker.handlers import varset_matters
 from cti.ami.tracker.state import Call
 from cti.config import PbxConfig
 
@@ -62,6 +63,12 @@ class CallTracker(CallHandlers):
     def events(self) -> frozenset[str]:
         """The AMI event names :meth:`feed` acts on (the parser may drop all others)."""
         return frozenset(self._handlers)
+
+    @property
+    def prefilters(self) -> dict[str, Callable[[str], bool]]:
+        """Per event name, a test of the raw block: False means :meth:`feed` would ignore
+        it (the parser may drop it before splitting it into fields)."""
+        return {"VarSet": varset_matters}
 
     def feed(self, msg: Msg) -> list[CallEvent]:
         """Apply one AMI message; return the domain events it caused (often none)."""
