@@ -32,11 +32,16 @@ class EventBus:
 
         return unsubscribe
 
-    def subscribe_queue(self, maxsize: int = 10_000) -> asyncio.Queue[CallEvent]:
-        """A queue that receives every event (the owner drains it in its own task)."""
+    def subscribe_queue(
+        self, maxsize: int = 10_000, *, kinds: tuple[type[CallEvent], ...] | None = None
+    ) -> asyncio.Queue[CallEvent]:
+        """A queue that receives every event, or only those of ``kinds`` (the owner drains
+        it in its own task, which then wakes only for what it uses)."""
         queue: asyncio.Queue[CallEvent] = asyncio.Queue(maxsize=maxsize)
 
         def put(event: CallEvent) -> None:
+            if kinds is not None and not isinstance(event, kinds):
+                return
             try:
                 queue.put_nowait(event)
             except asyncio.QueueFull:

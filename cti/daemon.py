@@ -26,6 +26,7 @@ import typer
 from aiohttp import web
 
 from cti.ami.connection import AmiConnection, AmiConnections
+from cti.ami.events import CallEnded
 from cti.calllog import http as calllog_http
 from cti.calllog.consumer import CallLogConsumer
 from cti.calllog.writer import CallLogWriter
@@ -43,7 +44,7 @@ SetupHook = Callable[[web.Application], None]
 #: hooks ``cti serve`` adds to the app, as ``"module:function"`` (features append theirs)
 SETUP_HOOKS: tuple[str, ...] = ("cti.screenpop:setup",)
 CONSUMER = web.AppKey("calllog_consumer", CallLogConsumer)
-#: events the call log may hold while the store is down (≈ 5 per call)
+#: finished calls the call log may hold while the store is down
 CALLLOG_QUEUE = 1_000_000
 #: seconds the call log may take at shutdown to write what is still queued
 SHUTDOWN_GRACE = 10.0
@@ -65,7 +66,7 @@ def build_app(
     calllog_http.setup(app)
     # subscribed now, so no event is missed before start; deep, so a long store outage
     # (records kept and retried in order) does not make the bus drop finished calls
-    queue = app[BUS].subscribe_queue(maxsize=CALLLOG_QUEUE)
+    queue = app[BUS].subscribe_queue(maxsize=CALLLOG_QUEUE, kinds=(CallEnded,))
 
     async def calllog_ctx(app: web.Application) -> AsyncIterator[None]:
         # the writes run on a thread of their own: the pops' event loop never waits for them
