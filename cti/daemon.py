@@ -28,9 +28,11 @@ from aiohttp import web
 from cti.ami.connection import AmiConnection, AmiConnections
 from cti.ami.events import CallEnded
 from cti.calllog import http as calllog_http
-from cti.calllog.consumer import CallLogConsumer
+from cti.calllog.consumer import CallLogConsumer, CallWriter
+from cti.calllog.http import CALLLOG
 from cti.calllog.writer import CallLogWriter
 from cti.config import Settings, mask_url
+from cti.crm_store.lookup import sqlite_file
 from cti.crm_store.store import Store
 from cti.errors import ConfigError
 from cti.runtime import SWITCH_INTERVAL, GcPolicy
@@ -69,10 +71,14 @@ def build_app(
     queue = app[BUS].subscribe_queue(maxsize=CALLLOG_QUEUE, kinds=(CallEnded,))
 
     async def calllog_ctx(app: web.Application) -> AsyncIterator[None]:
-        # the writes run on a thread of their own: the pops' event loop never waits for them
+        # the writes run on a thread of their own, off the event loop the pops share; an
+        # in-memory SQLite store exists only in its own engine, so it is written in place
         store = app[STORE]
-        writer = CallLogWriter(store.url, store.phone)
-        await writer.start()
+        writer: CallWriter = app[CALLLOG]
+        own: CallLogWriter | None = None
+        if not (store.is_sqlite and sqlite_file(store.url) is None):
+            writer = own = CallLogWriter(store.url, store.phone)
+            await own.start()
         consumer = CallLogConsumer(
             writer, queue, retry_min=store_retry[0], retry_max=store_retry[1]
         )
@@ -87,7 +93,8 @@ def build_app(
                     log.error("call log: %d call(s) not stored at shutdown (logged)", left)
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
-            await writer.close()
+            if own is not None:
+                await own.close()
 
     async def ami_ctx(app: web.Application) -> AsyncIterator[None]:
         connections = AmiConnections()

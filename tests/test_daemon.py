@@ -8,6 +8,7 @@ import gc
 import os
 import signal
 import sys
+import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
@@ -17,9 +18,11 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 from pydantic import SecretStr
 
+import cti.crm_store.models  # noqa: F401 (every table in Base.metadata)
 from cti.calllog.http import CALLLOG
 from cti.calllog.schemas import CallFilter
 from cti.config import PbxConfig, Settings
+from cti.crm_store.base import Base
 from cti.crm_store.schemas.users import UserIn
 from cti.crm_store.store import Store
 from cti.daemon import CONSUMER, build_app, load_hooks, serve
@@ -145,3 +148,26 @@ async def test_several_pbxes_at_once_each_record_names_its_pbx(
     rows = (await app[CALLLOG].search(CallFilter())).items
     got = {(c.pbx, c.linkedid) for c in rows}
     assert got == {("lab", calls[0].linkedid), ("branch", calls[1].linkedid)}
+
+
+async def test_an_in_memory_store_gets_its_calls_written_in_place(
+    sim: PbxSimulator, aiohttp_client: Callable[[web.Application], Awaitable[Client]]
+) -> None:
+    """Only the store's own engine sees an in-memory SQLite database: no writer thread."""
+    store = await Store.open("sqlite+aiosqlite://", upgrade=False)
+    try:
+        async with store.engine.begin() as conn:
+            await conn.run_sync(Base.metadata.create_all)
+        app = build_app(settings_for(sim), store=store)
+        await aiohttp_client(app)
+        await app[AMI]["lab"].wait_connected()
+        handle = await sim.place_call(InboundCall(caller="+74951234567", to="101"))
+        await handle
+        consumer = app[CONSUMER]
+        async with asyncio.timeout(10):  # written elsewhere, it would never show up here
+            await consumer.until(lambda: consumer.stored >= 1)
+        rows = (await app[CALLLOG].search(CallFilter())).items
+        assert [c.linkedid for c in rows] == [handle.linkedid]
+        assert not [t for t in threading.enumerate() if t.name == "calllog-writer"]
+    finally:
+        await store.close()

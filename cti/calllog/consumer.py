@@ -6,11 +6,11 @@ and what is queued then (up to ``max_batch``) is written in one transaction
 (:meth:`CallLog.record_many`): at tens of calls per second that saves most of the ORM work.
 In the daemon the writes themselves run on the call log's own thread
 (:class:`~cti.calllog.writer.CallLogWriter`), not on the event loop the pops share. A store
-error never loses a record: the batch
-is kept and retried with capped exponential backoff (one ERROR line per outage, one INFO
-line when it recovers) while later records wait behind it in order. When the store refuses
-a batch (a bug, not an outage) its records are written one by one, so only the record it
-can never take is logged in full and skipped and cannot block the log forever.
+error never loses a record: the batch is kept and retried with capped exponential backoff
+(one ERROR line per outage, one INFO line when it recovers) while later records wait behind
+it in order. When the store refuses a batch (a bug, not an outage) its records are written
+one by one, so only the record it can never take is logged in full and skipped and cannot
+block the log forever.
 """
 
 from __future__ import annotations
