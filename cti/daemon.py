@@ -4,7 +4,7 @@ Every long-lived task is owned by an aiohttp ``cleanup_ctx`` entry: started when
 starts, cancelled *and awaited* when it stops. Order matters on the way down (cleanup runs in
 reverse): the AMI connections stop first (no new events), then the call log consumer writes
 what is still queued (bounded by a grace period; anything left is logged as JSON) through
-its writer thread (:mod:`cti.calllog.writer`: the ORM work never runs on the event loop that
+its writer thread (:mod:`cti.calllog.writer`: the ORM work stays off the event loop that
 pops), then the store closes. ``cti serve`` turns SIGINT/SIGTERM into that graceful shutdown.
 
 Features that add routes or pages (screen-pop ``/ws``, operator pages) plug in through
@@ -72,7 +72,8 @@ def build_app(
 
     async def calllog_ctx(app: web.Application) -> AsyncIterator[None]:
         # the writes run on a thread of their own, off the event loop the pops share; an
-        # in-memory SQLite store exists only in its own engine, so it is written in place
+        # in-memory SQLite store (or a ``file:`` URI) is written in place: a second engine
+        # might not see the same database
         store = app[STORE]
         writer: CallWriter = app[CALLLOG]
         own: CallLogWriter | None = None

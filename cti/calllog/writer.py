@@ -23,8 +23,7 @@ import logging
 import os
 import sys
 import threading
-from collections.abc import Coroutine, Sequence
-from typing import Any, TypeVar
+from collections.abc import Sequence
 
 from cti.ami.events import CallRecord
 from cti.calllog.service import CallLog
@@ -36,8 +35,6 @@ log = logging.getLogger(__name__)
 #: how much lower the writer thread's CPU priority is (Linux nice increment; the database
 #: driver's worker thread, started from it, inherits it)
 NICE = 10
-
-T = TypeVar("T")
 
 
 class CallLogWriter:
@@ -74,9 +71,11 @@ class CallLogWriter:
 
     async def record_many(self, records: Sequence[CallRecord]) -> list[bool]:
         """:meth:`CallLog.record_many` on the writer's thread."""
-        if self._calllog is None:
+        calllog, loop = self._calllog, self._loop
+        if calllog is None or loop is None or loop.is_closed():
             raise RuntimeError("call log writer is not running")
-        return await self._run(self._calllog.record_many(list(records)))
+        coro = calllog.record_many(list(records))
+        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coro, loop))
 
     async def close(self) -> None:
         """Cancel what is still being written, close the connections, end the thread."""
@@ -88,13 +87,6 @@ class CallLogWriter:
                 loop.call_soon_threadsafe(loop.stop)
         await asyncio.to_thread(thread.join)
         self._thread = None
-
-    async def _run(self, coro: Coroutine[Any, Any, T]) -> T:
-        loop = self._loop
-        if loop is None or loop.is_closed():
-            coro.close()
-            raise RuntimeError("call log writer is not running")
-        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coro, loop))
 
     # -- the writer's thread --------------------------------------------------------------
     def _main(self, ready: concurrent.futures.Future[None]) -> None:
