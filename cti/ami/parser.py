@@ -4,6 +4,10 @@ Our own parser rather than panoramisk's so that the live connection and ``cti re
 share one tolerant, fast path. It never raises on bad input: garbage lines are counted in
 :attr:`AmiParser.errors`, bytes that are not UTF-8 are decoded with replacement characters.
 
+Asterisk ends each line with CRLF; a stream that does is split as it came, without a
+normalizing copy, and lines ending in a bare LF (hand-written traces, some command output)
+take a slower path that gives the same messages.
+
 Shape of a message: header keys as sent (case kept), the *first* value of a repeated key
 wins, and every ``Variable: NAME=VALUE`` / ``ChanVariable: NAME=VALUE`` line is also
 available as ``Variable(NAME)`` / ``ChanVariable(NAME)`` so that repeated ones lose nothing.
@@ -21,7 +25,9 @@ always kept.
 
 from __future__ import annotations
 
+import codecs
 import logging
+import re
 from collections.abc import Callable, Mapping
 
 log = logging.getLogger(__name__)
@@ -30,12 +36,16 @@ GREETING = "Asterisk Call Manager/"
 #: a partial message longer than this is dropped (a peer that never sends a blank line)
 MAX_PENDING = 1 << 20
 _MULTI_VALUE = frozenset({"Variable", "ChanVariable"})
+#: a message end when line ends are mixed: a blank line after CRLF or LF lines
+_MESSAGE_END = re.compile("\r?\n\r?\n")
 
 
 class AmiParser:
     """Split an AMI byte stream into messages; keeps partial data across :meth:`feed` calls."""
 
     __slots__ = (
+        "_decode",
+        "_discarding",
         "_events",
         "_pending",
         "_prefilters",
@@ -52,10 +62,14 @@ class AmiParser:
         events: frozenset[str] | None = None,
         prefilters: Mapping[str, Callable[[str], bool]] | None = None,
     ) -> None:
-        self._pending = b""
+        self._pending = ""
+        self._decode = codecs.getincrementaldecoder("utf-8")("replace").decode
+        #: an oversize message was dropped: its rest is dropped up to its end
+        self._discarding = False
         #: event names to parse (None: all)
         self._events = events
-        #: per event name, a test of the raw block (lines joined by ``\n``): False drops it
+        #: per event name, a test of the raw block (lines joined by ``\r\n`` as sent, or by
+        #: ``\n``): False drops it
         self._prefilters = dict(prefilters or {})
         #: events dropped unparsed because their name is not in ``events``
         self.skipped = 0
@@ -72,36 +86,47 @@ class AmiParser:
 
     def feed(self, data: bytes) -> list[dict[str, str]]:
         """Add ``data``; return the messages it completed (possibly none)."""
-        buf = self._pending + data if self._pending else data
-        if b"\r" in buf:
-            # a CR at the very end may be the first half of CRLF CRLF: keep it for next time
-            buf = buf.replace(b"\r\n", b"\n")
-        cut = buf.rfind(b"\n\n")
-        if cut < 0:
-            if len(buf) > MAX_PENDING:
-                self._error(f"dropped {len(buf)} bytes without a message end")
-                log.warning("AMI: dropped %d bytes without a message end", len(buf))
-                buf = b""
-            self._pending = buf
-            return []
-        self._pending = buf[cut + 2 :]
-        text = buf[:cut].decode("utf-8", "replace")
-        return self._parse_blocks(text.split("\n\n"))
+        text = self._decode(data)  # keeps a UTF-8 sequence cut between reads for the next
+        if self._pending:
+            text = self._pending + text
+        # Asterisk ends every line with CRLF: then the text is split as it is, without a
+        # copy to normalize it (a CR at the end is the first half of a CRLF cut by the read).
+        # Single-character counts are cheap; a two-character search costs as much as a copy.
+        cr = text.count("\r")
+        if cr == text.count("\n") + text.endswith("\r"):
+            blocks = text.split("\r\n\r\n")
+            eol = "\r\n"
+        else:  # bare LFs (a hand-written trace, a body): the slow, tolerant split
+            blocks = _MESSAGE_END.split(text)
+            eol = "\n"
+            if cr:
+                blocks[:-1] = [block.replace("\r\n", "\n") for block in blocks[:-1]]
+        pending = blocks.pop()  # what follows the last message end: kept as it came
+        if self._discarding and blocks:  # the end of an oversize message: drop it too
+            self._discarding = False
+            del blocks[0]
+        if len(pending) > MAX_PENDING or self._discarding:
+            if not self._discarding:
+                self._error(f"dropped {len(pending)} characters without a message end")
+                log.warning("AMI: dropped %d characters without a message end", len(pending))
+                self._discarding = True  # … and the rest of that message when it ends
+            pending = pending[-3:]  # may hold the start of the blank line that ends it
+        self._pending = pending
+        return self._parse_blocks(blocks, eol) if blocks else []
 
     def close(self) -> list[dict[str, str]]:
         """End of stream: parse what is left (a trailing message without its blank line)."""
-        rest = self._pending.replace(b"\r\n", b"\n")
-        self._pending = b""
-        complete = rest.endswith(b"\n")  # only the blank line after it is missing
-        rest = rest.strip(b"\r\n")
-        if not rest:
+        rest = (self._pending + self._decode(b"", True)).replace("\r\n", "\n")
+        self._pending = ""
+        complete = rest.endswith("\n")  # only the blank line after it is missing
+        text = rest.strip("\r\n")
+        if not text:
             return []
-        text = rest.decode("utf-8", "replace")
         if not complete:  # the stream stopped inside a line: that line is lost
             self.truncated = True
             text, _, last = text.rpartition("\n")
             self._error(f"truncated last line {last[:80]!r}")
-        return self._parse_blocks(text.split("\n\n")) if text else []
+        return self._parse_blocks(text.split("\n\n"), "\n") if text else []
 
     def _error(self, what: str) -> None:
         self.errors += 1
@@ -109,7 +134,7 @@ class AmiParser:
             self.first_error = what
         log.debug("AMI parser: %s", what)
 
-    def _parse_blocks(self, blocks: list[str]) -> list[dict[str, str]]:
+    def _parse_blocks(self, blocks: list[str], eol: str) -> list[dict[str, str]]:
         out: list[dict[str, str]] = []
         append = out.append
         wanted = self._events
@@ -118,13 +143,13 @@ class AmiParser:
             if not block:
                 continue
             if wanted is not None and block.startswith("Event: "):
-                end = block.find("\n")
+                end = block.find(eol)
                 name = block[7:end] if end > 0 else block[7:]
                 unused = name not in wanted or ((test := prefilters.get(name)) and not test(block))
                 if unused and "\nActionID:" not in block:
                     self.skipped += 1
                     continue
-            pairs = [line.split(": ", 1) for line in block.split("\n")]
+            pairs = [line.split(": ", 1) for line in block.split(eol)]
             try:
                 msg = dict(pairs)  # fast path: every line is a ``Key: value`` pair
             except ValueError:

@@ -317,6 +317,20 @@ def test_mixmonitor_recording_is_on_the_record() -> None:
     assert record.recording == "/var/spool/asterisk/monitor/1795421459.0.wav"
 
 
+@pytest.mark.parametrize("eol", ["\r\n", "\n"])
+def test_varset_prefilter_reads_the_raw_block(eol: str) -> None:
+    matters = CallTracker().prefilters["VarSet"]
+
+    def block(*lines: str) -> str:
+        return eol.join(["Event: VarSet", *lines])
+
+    assert matters(block("ChannelState: 0", "Variable: LEAD_ID", "Value: 7"))
+    assert matters(block("Variable: LEAD_ID", "ChannelState: 0"))  # the last line
+    assert not matters(block("ChannelState: 6", "Variable: BRIDGEPEER", "Value: x"))
+    assert not matters(block("ChannelState: 06", "Variable: X"))
+    assert matters(block("ChannelState: 6", "Variable: MIXMONITOR_FILENAME", "Value: /a.wav"))
+
+
 def test_resync_drops_a_ringing_leg_that_is_gone() -> None:
     tracker = CallTracker()
     messages = load("queue-answered")

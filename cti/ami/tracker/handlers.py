@@ -11,16 +11,15 @@ _SYSTEM_VARS = ("SIP", "PJSIP", "RTP", "BRIDGE", "DIAL", "MIXMONITOR", "CDR(", "
 
 
 def varset_matters(block: str) -> bool:
-    """Whether a raw ``VarSet`` block (lines joined by ``\\n``) can change what
-    :meth:`ChannelHandlers._varset` follows: a recording's file name, or a variable set on a
-    channel that is still down (originate variables). The parser drops the others unsplit:
-    every ``Set()`` of a dialplan emits one (in the simulator's traffic, 38 % of the events
-    the tracker handles). Keep the two in step."""
+    """Whether a raw ``VarSet`` block (its lines joined by ``\r\n`` as sent, or by ``\n``)
+    can change what :meth:`ChannelHandlers._varset` follows: a recording's file name, or a
+    variable set on a channel that is still down (originate variables). The parser drops the
+    others unsplit: every ``Set()`` of a dialplan emits one (in the simulator's traffic, 38 %
+    of the events the tracker handles). Keep the two in step."""
+    at = block.find("\nChannelState: 0")
     return (
-        "\nChannelState: 0\n" in block
-        or block.endswith("\nChannelState: 0")
-        or "\nVariable: MIXMONITOR_FILENAME" in block
-    )
+        at >= 0 and block[at + 16 : at + 17] in ("", "\r", "\n")
+    ) or "\nVariable: MIXMONITOR_FILENAME" in block
 
 
 class ChannelHandlers(TrackerBase):
