@@ -3,9 +3,13 @@
 Never a broadcast: a frame goes to the clients of the extensions a call rang (direct, queue,
 ring group, dialer connect, transfer target) and to supervisors subscribed to all calls or
 to the call's queue. Handling is synchronous (the bus calls :meth:`Hub.handle`): each frame
-is serialized and framed once and written to every recipient's socket at once, in the same
-event-loop step as the AMI event. A slow or dead client never delays anyone: its unsent bytes
-wait in its own transport buffer, and past its backlog limit it is dropped and closed.
+is serialized and framed once for all its recipients. A pop is written to the sockets at
+once, in the same event-loop step as the AMI event; the other call frames (answered, ended,
+transferred …) wait for the end of that step, so a burst of AMI traffic does not hold back
+the pop behind it with their JSON and socket writes. Each client still gets its frames in
+order: a pop first writes what waits for that client. A slow or dead client never delays
+anyone: its unsent bytes wait in its own transport buffer, and past its backlog limit it is
+dropped and closed.
 """
 
 from __future__ import annotations
@@ -73,6 +77,19 @@ def call_json(call: CallInfo) -> dict[str, Any]:
     }
 
 
+@dataclass(eq=False)
+class _Later:
+    """A frame written at the end of the loop step, to one or more clients."""
+
+    message: dict[str, Any]
+    frame: bytes | None = None
+
+    def encoded(self) -> bytes:
+        if self.frame is None:
+            self.frame = text_frame(json.dumps(self.message))
+        return self.frame
+
+
 @dataclass
 class HubStats:
     pops: int = 0
@@ -109,6 +126,9 @@ class Hub:
         #: clients with a supervisor subscription (scanned per event: operators never are)
         self._watchers: set[Client] = set()
         self._tasks: set[asyncio.Task[None]] = set()
+        #: per client id, the frames that wait for the end of the loop step (in order)
+        self._later: dict[int, tuple[Client, list[_Later]]] = {}
+        self._flush_at_end: asyncio.Handle | None = None
         self.on_drop: Callable[[Client], None] | None = None
         self.on_connect: Callable[[Client], None] | None = None
         #: extensions seen rung by each queue (who gets the queue's callback reminders)
@@ -144,6 +164,7 @@ class Hub:
     def disconnect(self, client: Client) -> None:
         client.closed = True
         self._clients.pop(client.id, None)
+        self._later.pop(client.id, None)
         self._watchers.discard(client)
         for ext in client.operator.extensions:
             group = self._by_ext.get(ext)
@@ -177,6 +198,28 @@ class Hub:
         for client in clients:
             self._push(client, frame)
 
+    def send_later(self, clients: Iterable[Client], message: dict[str, Any]) -> None:
+        """Like :meth:`send`, at the end of this loop step, or before the client's next
+        :meth:`send` (its frames keep their order)."""
+        item = _Later(message)
+        for client in clients:
+            if client.closed:
+                continue
+            queued = self._later.get(client.id)
+            if queued is None:
+                self._later[client.id] = (client, [item])
+            else:
+                queued[1].append(item)
+        if self._later and self._flush_at_end is None:
+            self._flush_at_end = asyncio.get_running_loop().call_soon(self.flush)
+
+    def flush(self) -> None:
+        """Write every frame :meth:`send_later` holds."""
+        self._flush_at_end = None
+        waiting, self._later = self._later, {}
+        for client, items in waiting.values():
+            self._write(client, b"".join([item.encoded() for item in items]), len(items))
+
     def clients_of(self, extensions: Iterable[str]) -> set[Client]:
         found: set[Client] = set()
         for ext in extensions:
@@ -187,10 +230,18 @@ class Hub:
         return [c for c in self._clients.values() if c.operator.user_id == user_id]
 
     def _push(self, client: Client, frame: bytes) -> None:
+        queued = self._later.pop(client.id, None)
+        if queued is None:
+            self._write(client, frame, 1)
+        else:  # what send_later holds for this client goes first
+            items = queued[1]
+            self._write(client, b"".join([*(i.encoded() for i in items), frame]), len(items) + 1)
+
+    def _write(self, client: Client, frames: bytes, count: int) -> None:
         if client.closed:
             return
-        if client.write(frame):
-            self.stats.frames += 1
+        if client.write(frames):
+            self.stats.frames += count
         else:
             self._drop(client)
 
@@ -225,6 +276,9 @@ class Hub:
 
     async def close(self) -> None:
         """Cancel the hub's own tasks (pending pops, closes) and the card builds."""
+        if self._flush_at_end is not None:
+            self._flush_at_end.cancel()
+            self.flush()
         tasks = list(self._tasks)
         for task in tasks:
             task.cancel()
@@ -284,8 +338,9 @@ class Hub:
         if isinstance(event, PbxRestarted):
             for call_id, live in list(self.calls.items()):
                 if live.info.pbx == event.pbx:
-                    msg = {"type": "call.ended", "call_id": call_id, "ts": _ts(event.ts)}
-                    self.send(self._audience(live), {**msg, "status": "lost", "talk_seconds": None})
+                    ended: dict[str, Any] = {"type": "call.ended", "call_id": call_id}
+                    ended |= {"ts": _ts(event.ts), "status": "lost", "talk_seconds": None}
+                    self.send_later(self._audience(live), ended)
                     self._end(call_id)
             return
         found = self.calls.get(event.call.call_id)
@@ -330,7 +385,7 @@ class Hub:
                 self._spawn(self._pop_within_budget(live, job, targets), f"pop:{call_id}")
         elif isinstance(event, AgentStoppedRinging):
             live.ringing.discard(event.agent)
-            self.send(
+            self.send_later(
                 self.clients_of([event.agent]),
                 {"type": "call.stopped_ringing", "call_id": call_id, "ts": _ts(event.ts)},
             )
@@ -340,11 +395,11 @@ class Hub:
             if event.agent is not None:
                 live.rung.add(event.agent)
                 self._pop(live, self.clients_of([event.agent]))  # e.g. a pickup: never rang
-            self.send(self._audience(live), self._answered_frame(live, event.ts))
+            self.send_later(self._audience(live), self._answered_frame(live, event.ts))
         elif isinstance(event, CallQueued):
             watchers = [c for c in self._watchers if c.wants(live.info)]
             msg = {"type": "call.queued", "call_id": call_id, "ts": _ts(event.ts)}
-            self.send(watchers, {**msg, "queue": event.queue, "action": event.action})
+            self.send_later(watchers, {**msg, "queue": event.queue, "action": event.action})
         elif isinstance(event, CallTransferred):
             t = event.transfer
             audience = self._audience(live)
@@ -352,13 +407,13 @@ class Hub:
                 live.rung.add(t.to)
                 audience |= self.clients_of([t.to])
             msg = {"type": "call.transferred", "call_id": call_id, "ts": _ts(event.ts)}
-            self.send(audience, {**msg, "kind": t.kind, "by": t.by, "to": t.to})
+            self.send_later(audience, {**msg, "kind": t.kind, "by": t.by, "to": t.to})
             if t.to is not None:
                 self._pop(live, self.clients_of([t.to]))  # the target sees who it gets
         elif isinstance(event, CallEnded):
             rec = event.record
             msg = {"type": "call.ended", "call_id": call_id, "ts": _ts(event.ts)}
-            self.send(
+            self.send_later(
                 self._audience(live),
                 {**msg, "status": rec.status, "talk_seconds": rec.talk_seconds, "agent": rec.agent},
             )

@@ -12,7 +12,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from cti.ami.events import AgentRinging, CallInfo
+from cti.ami.events import AgentRinging, AgentStoppedRinging, CallAnswered, CallInfo
 from cti.crm_store.schemas.tasks import TaskIn
 from cti.crm_store.tasks import TaskService
 from cti.crm_store.users import UserService
@@ -190,6 +190,34 @@ async def test_a_client_that_never_reads_is_dropped_and_delays_nobody(make_env: 
             except ConnectionResetError:
                 break
     sloth.close()
+
+
+async def test_a_pop_goes_out_first_and_every_client_keeps_its_order(make_env: MakeEnv) -> None:
+    env = await make_env(source=None)
+    hub, bus = env.app[HUB], env.app[BUS]
+    alice, bob = await env.connect("alice"), await env.connect("bob")
+    one, two, three = _call(1, "101"), _call(2, "102"), _call(3, "101")
+    bus.publish(AgentRinging(one, "101", None))
+    bus.publish(AgentRinging(two, "102", None))
+    sent = hub.stats.frames
+    # one AMI read: alice answers call one, bob stops ringing for call two, call three
+    # rings alice; bob's frame waits for the end of the step, alice's pop goes out at once
+    # and takes her "answered" with it, in order
+    bus.publish(CallAnswered(one, "101", None))
+    bus.publish(AgentStoppedRinging(two, "102", None))
+    assert hub.stats.frames == sent
+    bus.publish(AgentRinging(three, "101", None))
+    assert hub.stats.frames == sent + 2
+    await asyncio.sleep(0)
+    assert hub.stats.frames == sent + 3
+    got_alice = [(f["type"], f["call_id"]) for f in await alice.barrier()]
+    got_bob = [(f["type"], f["call_id"]) for f in await bob.barrier()]
+    assert got_alice == [
+        ("call.ringing", one.call_id),
+        ("call.answered", one.call_id),
+        ("call.ringing", three.call_id),
+    ]
+    assert got_bob == [("call.ringing", two.call_id), ("call.stopped_ringing", two.call_id)]
 
 
 async def test_slow_store_pops_at_once_and_updates_later(make_env: MakeEnv) -> None:
