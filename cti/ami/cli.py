@@ -14,6 +14,9 @@ from cti.ami.events import CallRecord
 from cti.config import Settings
 from cti.errors import CtiError
 
+#: calls written per transaction by ``cti replay --store``
+STORE_BATCH = 500
+
 
 def register(app: typer.Typer) -> None:
     """Add this feature's commands to ``app``."""
@@ -71,7 +74,9 @@ def replay(
 
 
 async def _store(records: Sequence[CallRecord], settings: Settings) -> int:
-    """Write records through the call log service (idempotent per pbx + linkedid)."""
+    """Write records through the call log service (idempotent per pbx + linkedid), a
+    transaction per :data:`STORE_BATCH` calls; a batch the store refuses is written again one
+    call at a time, so the calls before the refused one are kept and the error is its own."""
     from cti.calllog.service import CallLog
     from cti.crm_store.store import Store
 
@@ -80,9 +85,13 @@ async def _store(records: Sequence[CallRecord], settings: Settings) -> int:
         calllog = CallLog(db)
         try:
             new = 0
-            for record in records:
-                if await calllog.record(record):
-                    new += 1
+            for start in range(0, len(records), STORE_BATCH):
+                batch = records[start : start + STORE_BATCH]
+                try:
+                    written = await calllog.record_many(batch)
+                except Exception:
+                    written = [await calllog.record(record) for record in batch]
+                new += sum(written)
             return new
         finally:
             calllog.close()

@@ -9,6 +9,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
+from cti.ami import cli as ami_cli
 from cti.ami.classify import Classifier, base_channel, local_exten
 from cti.cli import _root
 from cti.config import PbxConfig
@@ -86,7 +87,11 @@ def test_bad_pattern_in_config_names_the_key(tmp_path: Path) -> None:
 
 
 @needs_traces
-def test_store_writes_each_call_once(tmp_path: Path) -> None:
+@pytest.mark.parametrize("batch", [500, 3])
+def test_store_writes_each_call_once(
+    tmp_path: Path, batch: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(ami_cli, "STORE_BATCH", batch)
     files = [str(p) for p in sorted(ASTERISK22.glob("*.ami"))]
     code, _, err = _invoke(tmp_path, *files, "--store")
     assert code == 0, err
