@@ -82,6 +82,11 @@ class PhoneConfig(_Strict):
 
 class AuthConfig(_Strict):
     token_ttl_hours: float = Field(default=12.0, gt=0)
+    #: failed logins allowed per username and client address within the window …
+    login_failures: int = Field(default=5, ge=1)
+    #: … and per client address over all usernames (password spraying)
+    login_failures_per_address: int = Field(default=50, ge=1)
+    login_window_minutes: float = Field(default=15.0, gt=0)
 
 
 class SlaTarget(_Strict):

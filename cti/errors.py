@@ -19,6 +19,10 @@ class CtiError(Exception):
     def to_json(self) -> dict[str, Any]:
         return {"error_id": self.error_id, "message": self.message, "details": self.details}
 
+    def http_headers(self) -> dict[str, str]:
+        """Headers the HTTP error response carries (e.g. ``Retry-After``)."""
+        return {}
+
 
 class ConfigError(CtiError):
     """A configuration key is missing or wrong; names the key."""

@@ -26,7 +26,8 @@ from cti.web import (
     openapi,
 )
 from cti.web.auth import PUBLIC_PATHS, USERS, PublicPaths, auth_middleware
-from cti.web.keys import BUS, SETTINGS, STORE
+from cti.web.keys import BUS, LOGIN_THROTTLE, SETTINGS, STORE
+from cti.web.login_throttle import LoginThrottle
 from cti.web.middleware import error_middleware
 
 API_MODULES = (http_users, http_contacts, http_deals, http_tickets, http_tasks, http_notes, openapi)
@@ -43,6 +44,11 @@ def create_app(
     app[SETTINGS] = settings
     app[BUS] = EventBus()
     app[PUBLIC_PATHS] = PublicPaths()
+    app[LOGIN_THROTTLE] = LoginThrottle(
+        per_user=settings.auth.login_failures,
+        per_address=settings.auth.login_failures_per_address,
+        window=settings.auth.login_window_minutes * 60,
+    )
 
     def attach(opened: Store) -> None:
         app[STORE] = opened

@@ -7,8 +7,9 @@ from pydantic import Field
 
 from cti.crm_store.schemas.common import Page, PageParams
 from cti.crm_store.schemas.users import LoginIn, LoginOut, Role, UserIn, UserOut, UserPatch
-from cti.errors import ForbiddenError
+from cti.errors import AuthError, ForbiddenError
 from cti.web.auth import SUPERVISOR_ROLES, USERS, AuthUser, request_user, token_from
+from cti.web.keys import LOGIN_THROTTLE
 from cti.web.routing import RouteTable, json_model, no_content, path_id, read_body, read_query
 
 ROUTES = RouteTable("users")
@@ -33,11 +34,20 @@ class UserQuery(PageParams):
     body=LoginIn,
     response=LoginOut,
     public=True,
-    errors=(401,),
+    errors=(401, 429),
 )
 async def login(request: web.Request) -> web.Response:
     data = await read_body(request, LoginIn)
-    token, user = await request.app[USERS].login(data.username, data.password.get_secret_value())
+    throttle, address = request.app[LOGIN_THROTTLE], request.remote or "unknown"
+    throttle.check(data.username, address)
+    try:
+        token, user = await request.app[USERS].login(
+            data.username, data.password.get_secret_value()
+        )
+    except AuthError:
+        throttle.failed(data.username, address)
+        raise
+    throttle.succeeded(data.username, address)
     return json_model(LoginOut(token=token.token, expires_at=token.expires_at, user=user))
 
 

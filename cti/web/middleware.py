@@ -46,7 +46,7 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         if isinstance(exc, ValidationError) and "fields" not in details and "field" in details:
             # one shape for every 422: services that name a single field get ``fields`` too
             details["fields"] = {details["field"]: details.get("reason", exc.message)}
-        return web.json_response(body, status=exc.status)
+        return web.json_response(body, status=exc.status, headers=exc.http_headers())
     except PydanticValidationError as exc:
         details = validation_details(exc)
         names = ", ".join(details["fields"])

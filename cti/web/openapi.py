@@ -28,6 +28,7 @@ _ERROR_TEXT = {
     404: "No such record",
     409: "Conflicts with existing data",
     422: "Invalid field(s), named in details.fields",
+    429: "Too many failed logins: retry after Retry-After seconds",
 }
 ERROR_SCHEMA: dict[str, Any] = {
     "type": "object",
