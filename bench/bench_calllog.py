@@ -10,6 +10,12 @@ repeats so that callbacks are opened, noted again and closed. Measured per run: 
 (wall clock, in-process) and CPU seconds of the whole process (event loop plus aiosqlite's
 thread) per 1,000 records; the caller match and extension-owner map are included, as in
 the daemon.
+
+Then the read an operator's "my calls" page makes (``--history`` calls in the log, 200
+extensions, each page: 50 newest calls that rang or were answered on one extension, and the
+count), through ``call_agents`` as ``CallLog.search`` does, against the same page selected by
+a LIKE over the JSON list of rung extensions (how it was done before ``call_agents``), in the
+same store.
 """
 
 from __future__ import annotations
@@ -30,11 +36,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from argon2 import PasswordHasher
 from bench_lookup import fill_sqlite, machine_facts
-from sqlalchemy import func, select
+from sqlalchemy import String, cast, func, insert, or_, select
 
 from cti.ami.events import CallRecord
+from cti.calllog.schemas import CallFilter, CallOut
 from cti.calllog.service import CallLog
-from cti.crm_store.models.calls import Call
+from cti.crm_store.crud import paginate
+from cti.crm_store.models.calls import Call, CallAgent
 from cti.crm_store.models.tasks import Task
 from cti.crm_store.schemas.users import UserIn
 from cti.crm_store.seed import Person, demo_people
@@ -184,14 +192,95 @@ async def run(contacts: int, count: int, batches: list[int]) -> list[str]:
     return lines
 
 
+def _like_touches(extensions: Sequence[str]) -> object:
+    """The baseline: "my calls" as a LIKE over ``calls.agents_rung`` (a JSON list)."""
+    rung = cast(Call.agents_rung, String)
+    conds = [Call.agent.in_(list(extensions))]
+    conds += [rung.like(f'%"{ext}"%') for ext in extensions]
+    return or_(*conds)
+
+
+async def fill_history(store: Store, n: int, rng: random.Random) -> None:
+    exts = [str(1000 + i) for i in range(200)]
+    for start in range(0, n, 20_000):
+        calls, agents = [], []
+        for i in range(start, min(n, start + 20_000)):
+            rung = rng.sample(exts, rng.choice((1, 1, 2, 3)))
+            agent = rung[0] if rng.random() < 0.7 else None
+            calls.append(
+                {
+                    "id": i + 1,
+                    "pbx": "bench",
+                    "linkedid": f"{i}.0",
+                    "direction": "inbound",
+                    "status": "answered" if agent else "missed",
+                    "started_at": T0 + timedelta(seconds=i),
+                    "agents_rung": rung,
+                    "agent": agent,
+                }
+            )
+            agents += [{"call_id": i + 1, "extension": ext} for ext in rung]
+        async with store.sessions() as session:
+            await session.execute(insert(Call), calls)
+            await session.execute(insert(CallAgent), agents)
+            await session.commit()
+
+
+async def history(n: int, pages: int = 30) -> list[str]:
+    rng = random.Random(3)
+    with tempfile.TemporaryDirectory(prefix="cti-bench-history-") as tmp:
+        store = await Store.open(f"sqlite+aiosqlite:///{Path(tmp) / 'history.db'}")
+        log = CallLog(store)
+        try:
+            t0 = time.perf_counter()
+            await fill_history(store, n, rng)
+            print(f"{n:,} calls filled in {time.perf_counter() - t0:.1f}s", file=sys.stderr)
+            filters = CallFilter(per_page=50)
+            order = [Call.started_at.desc().nulls_last(), Call.id.desc()]
+            timings: dict[str, list[float]] = {"index": [], "like": []}
+            totals: set[tuple[int, int]] = set()
+            for _ in range(pages):
+                ext = str(1000 + rng.randrange(200))
+                t = time.perf_counter()
+                mine = await log.search(filters, extensions=[ext])
+                timings["index"].append(time.perf_counter() - t)
+                t = time.perf_counter()
+                async with store.sessions() as session:
+                    stmt = select(Call).where(_like_touches([ext]))  # type: ignore[arg-type]
+                    old = await paginate(session, stmt, filters, CallOut, order)
+                timings["like"].append(time.perf_counter() - t)
+                totals.add((mine.total, old.total))
+                if [c.id for c in mine.items] != [c.id for c in old.items]:
+                    raise SystemExit("the two selections disagree: a bug")
+        finally:
+            log.close()
+            await store.close()
+    per_ext = sorted(a for a, _ in totals)
+    lines = [
+        f"An operator's calls page: {n:,} calls in the log, 200 extensions "
+        f"({per_ext[0]:,}–{per_ext[-1]:,} calls each), {pages} pages, same store",
+        "",
+        "| selection | median | p90 |",
+        "|---|---:|---:|",
+    ]
+    for label, key in (("`call_agents` (index)", "index"), ("LIKE over the JSON list", "like")):
+        values = sorted(timings[key])
+        median, p90 = values[len(values) // 2], values[int(len(values) * 0.9)]
+        lines.append(f"| {label} | {median * 1000:.1f} ms | {p90 * 1000:.1f} ms |")
+    return lines
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--contacts", type=int, default=5_000)
     parser.add_argument("--records", type=int, default=5_000)
     parser.add_argument("--batches", default="1,10,50", help="comma-separated batch sizes")
+    parser.add_argument("--history", type=int, default=200_000, help="calls for the read test")
     args = parser.parse_args()
     batches = [int(b) for b in args.batches.split(",") if b.strip()]
     lines = asyncio.run(run(args.contacts, args.records, batches))
+    if args.history:
+        lines += ["", *asyncio.run(history(args.history))]
     print("\n".join([*lines, "", machine_facts()]))
 
 

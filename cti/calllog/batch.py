@@ -4,7 +4,8 @@
 match, owners: reads outside the write transaction), then a :class:`Batch` reads the stored
 calls, open callbacks and later answers the batch touches with a few queries, applies the
 records in order (each seeing the ones before it, exactly as one by one) and writes the new
-rows with one executemany per table.
+rows with one executemany per table. Each written call's extensions (rung or answering) go to
+``call_agents`` too, the index "my calls" and per-agent reports select by.
 """
 
 from __future__ import annotations
@@ -14,11 +15,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, insert, or_, select
+from sqlalchemy import ColumnElement, and_, delete, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cti.ami.events import CallRecord
-from cti.crm_store.models.calls import Call
+from cti.crm_store.models.calls import Call, CallAgent
 from cti.crm_store.models.tasks import Task
 from cti.crm_store.phones import tail
 from cti.crm_store.timeutil import as_utc, as_utc_opt, utcnow
@@ -93,6 +94,8 @@ class Batch:
         self.callbacks: dict[str, list[OpenCallback]] = {}
         #: calls to insert, in order (not in the session: one executemany writes them)
         self.new_calls: list[Call] = []
+        #: stored (partial) calls the batch rewrote, by id: their extensions are written anew
+        self.rewritten: dict[int, Call] = {}
         #: callback tasks to insert, with their calls (new calls get their ids on insert)
         self.new_tasks: list[tuple[Task, Call]] = []
 
@@ -142,6 +145,8 @@ class Batch:
                 return False
             for name, value in row.fields.items():
                 setattr(call, name, value)
+            if call.id is not None:  # stored before this batch (else it is a new call still)
+                self.rewritten[call.id] = call
         else:
             call = Call(**row.fields)
             self.new_calls.append(call)
@@ -154,28 +159,43 @@ class Batch:
 
     async def save(self, session: AsyncSession) -> None:
         """Write what :meth:`apply` did: stored rows changed through the session (UPDATEs),
-        new rows with one executemany INSERT per table, since the ORM inserts one row per
-        statement on SQLite (it needs each row's id back, in order)."""
+        new rows with one executemany INSERT per table (the ORM would insert one row per
+        statement on SQLite); the new calls' ids come back with their INSERT (RETURNING)."""
+        ids: dict[Key, int] = {}
         if self.new_calls:
             columns = list(self.rows[0].fields)  # what CallLog fills (all the call's columns)
-            await session.execute(
-                insert(Call).execution_options(render_nulls=True),
+            inserted = await session.execute(
+                insert(Call)
+                .returning(Call.pbx, Call.linkedid, Call.id)
+                .execution_options(render_nulls=True),
                 [_values(call, columns) for call in self.new_calls],
             )
+            ids = {(pbx, linkedid): call_id for pbx, linkedid, call_id in inserted}
+        await self._save_agents(session, ids)
         if not self.new_tasks:
             return
-        ids: dict[Key, int] = {}
-        unsaved = [(c.pbx, c.linkedid) for _, c in self.new_tasks if c.id is None]
-        if unsaved:
-            found = await session.execute(
-                select(Call.pbx, Call.linkedid, Call.id).where(keys_in(unsaved))
-            )
-            ids = {(pbx, linkedid): call_id for pbx, linkedid, call_id in found}
         tasks = []
         for task, call in self.new_tasks:
             task.call_id = call.id if call.id is not None else ids[(call.pbx, call.linkedid)]
             tasks.append(_values(task, _TASK_COLUMNS))
         await session.execute(insert(Task).execution_options(render_nulls=True), tasks)
+
+    async def _save_agents(self, session: AsyncSession, ids: dict[Key, int]) -> None:
+        if self.rewritten:
+            stale = sorted(self.rewritten)
+            await session.execute(delete(CallAgent).where(CallAgent.call_id.in_(stale)))
+        rows = [
+            {"call_id": call_id, "extension": ext}
+            for call_id, call in self.rewritten.items()
+            for ext in _extensions(call)
+        ]
+        rows += [
+            {"call_id": ids[(call.pbx, call.linkedid)], "extension": ext}
+            for call in self.new_calls
+            for ext in _extensions(call)
+        ]
+        if rows:
+            await session.execute(insert(CallAgent), rows)
 
     def _tails(self, numbers: set[str]) -> list[str]:
         return sorted({tail(n, self.tail_digits) for n in numbers})
@@ -234,6 +254,12 @@ class Batch:
 
 def _when(record: CallRecord) -> datetime | None:
     return record.started_at or record.ended_at
+
+
+def _extensions(call: Call) -> list[str]:
+    """The extensions a call rang or was answered on, as ``call_agents`` keeps them."""
+    found = {ext[:32] for ext in (call.agent, *call.agents_rung) if ext}
+    return sorted(found)
 
 
 def _values(row: Call | Task, columns: Sequence[str]) -> dict[str, Any]:

@@ -25,7 +25,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import String, cast, or_, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from cti.ami.events import CallRecord
@@ -33,7 +33,7 @@ from cti.calllog.batch import Batch, Key, Row, keys_in
 from cti.calllog.schemas import CallFilter, CallOut
 from cti.crm_store.crud import get_or_404, paginate
 from cti.crm_store.lookup import CallerLookup
-from cti.crm_store.models.calls import Call
+from cti.crm_store.models.calls import Call, CallAgent
 from cti.crm_store.phones import digits, normalize, tail
 from cti.crm_store.schemas.common import Page
 from cti.crm_store.store import Store
@@ -285,16 +285,11 @@ class CallLog:
 
 
 def _touches(extensions: Sequence[str]) -> Any:
-    """Calls answered on, or ringing, one of ``extensions`` (exact JSON string match)."""
+    """Calls answered on, or ringing, one of ``extensions`` (through ``call_agents``)."""
     if not extensions:
         return Call.id.is_(None)
-    rung = cast(Call.agents_rung, String)
-    conds = [Call.agent.in_(list(extensions))]
-    for ext in extensions:
-        quoted = '"' + ext.replace("\\", "\\\\").replace('"', '\\"') + '"'
-        pattern = quoted.replace("!", "!!").replace("%", "!%").replace("_", "!_")
-        conds.append(rung.like(f"%{pattern}%", escape="!"))
-    return or_(*conds)
+    rung = select(CallAgent.call_id).where(CallAgent.extension.in_(sorted(set(extensions))))
+    return Call.id.in_(rung)
 
 
 def _cut(value: str | None, size: int) -> str | None:

@@ -17,7 +17,7 @@ from cti.ami.replay import replay_bytes
 from cti.calllog.schemas import CallFilter
 from cti.calllog.service import CallLog
 from cti.crm_store.contacts import ContactService
-from cti.crm_store.models.calls import Call
+from cti.crm_store.models.calls import Call, CallAgent
 from cti.crm_store.models.tasks import Task
 from cti.crm_store.models.users import User
 from cti.crm_store.schemas.contacts import ContactIn, PhoneIn
@@ -217,6 +217,36 @@ async def test_search_filters_and_pagination(store: Store) -> None:
     mine = await log.search(CallFilter(), extensions=["100"])
     assert {c.linkedid for c in mine.items} == {"9.0", "9.2", "9.4"}
     assert (await log.search(CallFilter(), extensions=[])).total == 0
+
+
+async def test_my_calls_are_those_that_rang_or_were_answered_on_my_extensions(
+    store: Store,
+) -> None:
+    log = CallLog(store)
+    await log.record(call("30.1", agents_rung=("101", "102"), agent="102"))
+    await log.record(call("30.2", agents_rung=("1010",), agent="1010"))  # not 101's
+    await log.record(call("30.3", agents_rung=(), agent='1"0%_'))  # JSON and LIKE specials
+    await log.record_many([call("30.4", agents_rung=("103",), agent=None, status="missed")])
+    # a partial record rewritten by the complete one: the complete one's extensions count
+    await log.record(call("30.5", agents_rung=("105",), agent=None, partial=True))
+    await log.record(call("30.5", agents_rung=("106",), agent="106"))
+
+    async def mine(*exts: str) -> list[str]:
+        page = await log.search(CallFilter(), extensions=list(exts))
+        return sorted(c.linkedid for c in page.items)
+
+    assert await mine("101") == ["30.1"]
+    assert await mine("102", "103") == ["30.1", "30.4"]
+    assert await mine('1"0%_') == ["30.3"]
+    assert await mine("10") == [] and await mine("105") == []
+    assert await mine("106") == ["30.5"]
+    assert (await log.search(CallFilter(agent="1010"))).total == 1
+    async with store.sessions() as session:  # one row per call and extension
+        rows = await session.execute(select(CallAgent.call_id, CallAgent.extension))
+        assert len(rows.all()) == 6
+        await session.execute(delete(Call).where(Call.linkedid == "30.1"))
+        await session.commit()
+    assert await mine("101", "102") == []  # gone with its call
 
 
 def test_filter_validation_names_the_field() -> None:

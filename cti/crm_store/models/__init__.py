@@ -1,6 +1,6 @@
 """All models, imported here so ``Base.metadata`` is complete (Alembic, tests)."""
 
-from cti.crm_store.models.calls import Call
+from cti.crm_store.models.calls import Call, CallAgent
 from cti.crm_store.models.contacts import Company, Contact, ContactEmail, Phone
 from cti.crm_store.models.sales import Deal
 from cti.crm_store.models.tasks import Note, Task
@@ -10,6 +10,7 @@ from cti.crm_store.models.users import ApiToken, User, UserExtension
 __all__ = [
     "ApiToken",
     "Call",
+    "CallAgent",
     "Company",
     "Contact",
     "ContactEmail",

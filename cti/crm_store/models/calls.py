@@ -58,3 +58,17 @@ class Call(TimestampMixin, Base):
     partial: Mapped[bool] = mapped_column(Boolean, default=False)
     #: set by the operator after the call (e.g. "interested", "wrong number")
     disposition: Mapped[str | None] = mapped_column(String(64))
+
+
+class CallAgent(Base):
+    """An extension a call rang or was answered on: what "my calls" and per-agent reports
+    select by, through an index (``calls.agents_rung`` keeps the list as the record had it).
+    Written with the call by :mod:`cti.calllog`."""
+
+    __tablename__ = "call_agents"
+    __table_args__ = (Index("ix_call_agents_extension_call", "extension", "call_id"),)
+
+    call_id: Mapped[int] = mapped_column(
+        ForeignKey("calls.id", ondelete="CASCADE"), primary_key=True
+    )
+    extension: Mapped[str] = mapped_column(String(32), primary_key=True)

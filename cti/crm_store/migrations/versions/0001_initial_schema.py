@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-23 10:11:14.210523
+Create Date: 2026-11-23 17:02:30.836787
 """
 
 from collections.abc import Sequence
@@ -380,6 +380,20 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_tickets_status"), ["status"], unique=False)
 
     op.create_table(
+        "call_agents",
+        sa.Column("call_id", sa.Integer(), nullable=False),
+        sa.Column("extension", sa.String(length=32), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["call_id"], ["calls.id"], name=op.f("fk_call_agents_call_id_calls"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("call_id", "extension", name=op.f("pk_call_agents")),
+    )
+    with op.batch_alter_table("call_agents", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_call_agents_extension_call", ["extension", "call_id"], unique=False
+        )
+
+    op.create_table(
         "notes",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("body", sa.Text(), nullable=False),
@@ -555,6 +569,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_notes_call_id"))
 
     op.drop_table("notes")
+    with op.batch_alter_table("call_agents", schema=None) as batch_op:
+        batch_op.drop_index("ix_call_agents_extension_call")
+
+    op.drop_table("call_agents")
     with op.batch_alter_table("tickets", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_tickets_status"))
         batch_op.drop_index(batch_op.f("ix_tickets_contact_id"))
