@@ -24,11 +24,13 @@ from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine as create_sync_engine
+from sqlalchemy import inspect
 from sqlalchemy.engine import Connection
 
 import cti.crm_store.models  # noqa: F401  (complete metadata)
 from cti.crm_store.base import Base
 from cti.crm_store.db import create_engine
+from cti.errors import ConfigError
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 VERSIONS_DIR = MIGRATIONS_DIR / "versions"
@@ -62,14 +64,29 @@ def _diff(connection: Connection) -> list[Any]:
     return list(compare_metadata(ctx, Base.metadata))
 
 
+def _missing_tables(connection: Connection) -> list[str]:
+    return sorted(set(Base.metadata.tables) - set(inspect(connection).get_table_names()))
+
+
 async def upgrade_database(url: str) -> None:
-    """Run ``alembic upgrade head`` on ``url`` (creates every table on an empty database)."""
+    """Run ``alembic upgrade head`` on ``url`` (creates every table on an empty database).
+
+    Then check that every table is there: a database made by an earlier pre-release build
+    carries the same revision number as a newer initial revision that adds tables, and
+    would otherwise fail on the first write to one of them."""
     engine = create_engine(url)
     try:
         async with engine.begin() as conn:
             await conn.run_sync(_upgrade)
+            missing = await conn.run_sync(_missing_tables)
     finally:
         await engine.dispose()
+    if missing:
+        raise ConfigError(
+            f"the database has no table {', '.join(missing)}: it was made by an earlier "
+            "pre-release build of cti; recreate it (for SQLite, move the file away)",
+            details={"key": "database_url", "tables": missing},
+        )
 
 
 async def current_revision(url: str) -> str | None:

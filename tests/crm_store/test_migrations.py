@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
+from sqlalchemy import text
+
+from cti.crm_store.db import create_engine
 from cti.crm_store.migrate import (
     current_revision,
     head_revision,
@@ -9,6 +13,7 @@ from cti.crm_store.migrate import (
     schema_diff,
     upgrade_database,
 )
+from cti.errors import ConfigError
 
 
 async def test_upgrade_empty_database_reaches_head_and_matches_models(empty_db_url: str) -> None:
@@ -30,3 +35,16 @@ async def test_upgrade_twice_is_harmless(db_url: str) -> None:
 
 def test_single_head() -> None:
     assert head_revision() is not None
+
+
+async def test_a_database_missing_a_table_of_this_build_fails_by_name(empty_db_url: str) -> None:
+    await upgrade_database(empty_db_url)
+    engine = create_engine(empty_db_url)
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(text("DROP TABLE call_agents"))
+    finally:
+        await engine.dispose()
+    with pytest.raises(ConfigError, match="no table call_agents") as failed:
+        await upgrade_database(empty_db_url)
+    assert failed.value.details["tables"] == ["call_agents"]
