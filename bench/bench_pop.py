@@ -56,6 +56,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_lookup import fill_sqlite, machine_facts, write_section
 
+from cti.crm_store.migrate import schema_diff
 from cti.crm_store.schemas.users import UserIn
 from cti.crm_store.seed import demo_people
 from cti.crm_store.store import Store
@@ -80,7 +81,10 @@ async def bench_db(contacts: int) -> Path:
     OUT.mkdir(exist_ok=True)
     path = OUT / f"pop-{contacts}.db"
     if path.exists():
-        return path
+        if not await schema_diff(f"sqlite+aiosqlite:///{path}"):
+            return path
+        print(f"{path.name} was built with another schema: building it again", flush=True)
+        path.unlink()
     tmp = path.with_suffix(".tmp")
     for leftover in OUT.glob(tmp.name + "*"):
         leftover.unlink()
