@@ -36,7 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from argon2 import PasswordHasher
 from bench_lookup import fill_sqlite, machine_facts
-from sqlalchemy import String, cast, func, insert, or_, select
+from sqlalchemy import ColumnElement, String, cast, func, insert, or_, select
 
 from cti.ami.events import CallRecord
 from cti.calllog.schemas import CallFilter, CallOut
@@ -192,7 +192,7 @@ async def run(contacts: int, count: int, batches: list[int]) -> list[str]:
     return lines
 
 
-def _like_touches(extensions: Sequence[str]) -> object:
+def _like_touches(extensions: Sequence[str]) -> ColumnElement[bool]:
     """The baseline: "my calls" as a LIKE over ``calls.agents_rung`` (a JSON list)."""
     rung = cast(Call.agents_rung, String)
     conds = [Call.agent.in_(list(extensions))]
@@ -246,7 +246,7 @@ async def history(n: int, pages: int = 30) -> list[str]:
                 timings["index"].append(time.perf_counter() - t)
                 t = time.perf_counter()
                 async with store.sessions() as session:
-                    stmt = select(Call).where(_like_touches([ext]))  # type: ignore[arg-type]
+                    stmt = select(Call).where(_like_touches([ext]))
                     old = await paginate(session, stmt, filters, CallOut, order)
                 timings["like"].append(time.perf_counter() - t)
                 totals.add((mine.total, old.total))
