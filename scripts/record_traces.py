@@ -1,0 +1,372 @@
+"""Record AMI scenarios from a live Asterisk into ``tests/traces/asterisk22/``.
+
+A development tool, not part of the daemon: it logs in to AMI, drives one scenario (the
+actions it sends are kept in ``NAME.sent``), and writes every byte Asterisk sent after the
+login response to ``NAME.ami`` (the format of ``../shared/ami-traces``), until the call's
+channels are all gone and the PBX has been quiet for a moment.
+
+The lab is ``../shared/asterisk`` (Asterisk 22 built from source) with the lab config of
+``../shared/ami-traces/asterisk22/config`` plus ``tests/traces/asterisk22/config`` (see the
+README there). Usage::
+
+    .venv/bin/python scripts/record_traces.py [--host 127.0.0.1] [--port 5038] [NAME ...]
+
+Without names every scenario is recorded. Only a loopback PBX is accepted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import ipaddress
+import socket
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+OUT = Path(__file__).resolve().parents[1] / "tests" / "traces" / "asterisk22"
+IVAN = '"Ivan Petrov" <+74951234567>'
+
+Msg = dict[str, str]
+
+
+class Recorder:
+    """One AMI session: raw bytes in, parsed messages for the scenario's waits."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader = reader
+        self.writer = writer
+        self.raw = bytearray()
+        self.sent = bytearray()
+        self.messages: list[Msg] = []
+        self.live: set[str] = set()
+        self._buffer = b""
+        self._changed = asyncio.Condition()
+        self._task = asyncio.create_task(self._read())
+        self.last_rx = time.monotonic()
+
+    async def _read(self) -> None:
+        while data := await self.reader.read(65536):
+            self.raw += data
+            self.last_rx = time.monotonic()
+            self._buffer += data
+            *blocks, self._buffer = self._buffer.split(b"\r\n\r\n")
+            for block in blocks:
+                msg: Msg = {}
+                for line in block.decode("utf-8", "replace").split("\r\n"):
+                    key, sep, value = line.partition(": ")
+                    if sep:
+                        msg.setdefault(key, value)
+                self._track(msg)
+                self.messages.append(msg)
+            async with self._changed:
+                self._changed.notify_all()
+
+    def _track(self, msg: Msg) -> None:
+        event = msg.get("Event")
+        if event == "Newchannel":
+            self.live.add(msg.get("Uniqueid", ""))
+        elif event == "Hangup":
+            self.live.discard(msg.get("Uniqueid", ""))
+
+    async def send(self, action: Msg, *, keep: bool = True) -> None:
+        data = "".join(f"{k}: {v}\r\n" for k, v in action.items()) + "\r\n"
+        if keep:
+            self.sent += data.encode()
+        self.writer.write(data.encode())
+        await self.writer.drain()
+
+    async def wait_for(self, test: Callable[[Msg], bool], timeout: float = 30.0) -> Msg:
+        """The first message so far (or to come) that passes ``test``."""
+        seen = 0
+
+        def found() -> Msg | None:
+            nonlocal seen
+            for msg in self.messages[seen:]:
+                if test(msg):
+                    return msg
+            seen = len(self.messages)
+            return None
+
+        async with asyncio.timeout(timeout):
+            async with self._changed:
+                while (msg := found()) is None:
+                    await self._changed.wait()
+        return msg
+
+    async def settle(self, quiet: float = 2.0, timeout: float = 90.0) -> None:
+        """Until no channel is up and nothing arrived for ``quiet`` seconds."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            await asyncio.sleep(0.2)
+            if not self.live and time.monotonic() - self.last_rx >= quiet:
+                return
+        raise TimeoutError(f"channels still up after {timeout} s: {sorted(self.live)}")
+
+    async def close(self) -> None:
+        self.writer.close()
+        self._task.cancel()
+        await asyncio.gather(self._task, return_exceptions=True)
+
+
+def event(name: str, **fields: str) -> Callable[[Msg], bool]:
+    """A test for an event by name and exact field values (``Channel__startswith`` too)."""
+
+    def test(msg: Msg) -> bool:
+        if msg.get("Event") != name:
+            return False
+        for key, want in fields.items():
+            if key.endswith("__startswith"):
+                if not msg.get(key[: -len("__startswith")], "").startswith(want):
+                    return False
+            elif msg.get(key) != want:
+                return False
+        return True
+
+    return test
+
+
+def originate(action_id: str, channel: str, context: str, exten: str, **extra: str) -> Msg:
+    return {
+        "Action": "Originate",
+        "ActionID": action_id,
+        "Channel": channel,
+        "Context": context,
+        "Exten": exten,
+        "Priority": "1",
+        **extra,
+        "Async": "true",
+    }
+
+
+def inbound(action_id: str, exten: str, seconds: int = 30) -> Msg:
+    """Ivan Petrov calls DID ``exten``; he stays on the line ``seconds`` at most."""
+    return originate(
+        action_id,
+        f"Local/h{seconds}@customer-phone",
+        "cti-inbound",
+        exten,
+        CallerID=IVAN,
+        Timeout="30000",
+    )
+
+
+def click_to_dial(action_id: str, agent: str, number: str, context: str = "outbound") -> Msg:
+    """What cti's click-to-dial sends: the agent's phone first, then the number."""
+    return originate(
+        action_id,
+        f"Local/{agent}@agents",
+        context,
+        number,
+        CallerID=f'"{number}" <{number}>',
+        Timeout="30000",
+        Variable=f"CTI_CLICK2DIAL={agent}",
+    )
+
+
+async def agent_leg(rec: Recorder, ext: str) -> str:
+    """The name of the agent's ``;1`` channel once it is bridged with the caller."""
+    msg = await rec.wait_for(event("BridgeEnter", Channel__startswith=f"Local/{ext}@cti-agents-"))
+    name = msg["Channel"]
+    if not name.endswith(";1"):
+        name = name[:-1] + "1"
+    return name
+
+
+async def atxfer(rec: Recorder, name: str, leg: str, target: str) -> None:
+    """Start an attended transfer of the caller bridged with ``leg`` to ``target``.
+
+    ``Atxfer`` only queues the feature code and the digits as DTMF; with no sound files
+    in the lab the digit prompt fails, so the target is set in ``TRANSFER_EXTEN`` first
+    (features.conf: then the transfer goes straight there)."""
+    await rec.send(
+        {
+            "Action": "Setvar",
+            "ActionID": f"{name}-var-1",
+            "Channel": leg,
+            "Variable": "TRANSFER_EXTEN",
+            "Value": target,
+        }
+    )
+    await rec.send(
+        {
+            "Action": "Atxfer",
+            "ActionID": f"{name}-xfer-1",
+            "Channel": leg,
+            "Exten": target,
+            "Context": "cti-agents",
+        }
+    )
+
+
+Scenario = Callable[[Recorder, str], Awaitable[None]]
+
+
+async def click_to_dial_answered(rec: Recorder, name: str) -> None:
+    await rec.send(click_to_dial(f"{name}-ctd-1", "103", "79161110001"))
+
+
+async def click_to_dial_congestion(rec: Recorder, name: str) -> None:
+    await rec.send(click_to_dial(f"{name}-ctd-1", "103", "79161110004"))
+
+
+async def click_to_dial_noroute(rec: Recorder, name: str) -> None:
+    """The route has no way out for the number: it fails inside the PBX (cause 1)."""
+    await rec.send(click_to_dial(f"{name}-ctd-1", "103", "89161110005", "cti-outbound"))
+
+
+async def outbound_congestion(rec: Recorder, name: str) -> None:
+    await rec.send(
+        originate(
+            f"{name}-dialer-1",
+            "Local/79161110004@pstn",
+            "dialer-connected",
+            "s",
+            CallerID='"Sales Dept" <+74950000000>',
+            Timeout="10000",
+            Account="campaign-7",
+            Variable="CAMPAIGN=spring-promo",
+        )
+    )
+
+
+async def outbound_invalid(rec: Recorder, name: str) -> None:
+    """An Originate to a number the PBX has no route for."""
+    await rec.send(
+        originate(
+            f"{name}-dialer-1",
+            "Local/89161110005@pstn",
+            "dialer-connected",
+            "s",
+            CallerID='"Sales Dept" <+74950000000>',
+            Timeout="10000",
+            Variable="CAMPAIGN=spring-promo",
+        )
+    )
+    await rec.wait_for(event("OriginateResponse"))
+
+
+async def queue_timeout(rec: Recorder, name: str) -> None:
+    """Nobody answers; the queue gives up after 8 s and the dialplan hangs up."""
+    await rec.send(inbound(f"{name}-inb-1", "520", 30))
+
+
+async def queue_abandoned(rec: Recorder, name: str) -> None:
+    """The caller hangs up after 4 s in the queue (before its 8 s timeout)."""
+    await rec.send(inbound(f"{name}-inb-1", "520", 4))
+
+
+async def ivr_then_queue(rec: Recorder, name: str) -> None:
+    """3 s in the IVR, then the support queue: 201 answers after 2 s of ringing."""
+    await rec.send(inbound(f"{name}-inb-1", "510", 30))
+
+
+async def ivr_answered(rec: Recorder, name: str) -> None:
+    """Answered by the PBX itself (a message), never by an agent."""
+    await rec.send(inbound(f"{name}-inb-1", "700", 30))
+
+
+async def ivr_caller_hangs_up(rec: Recorder, name: str) -> None:
+    """The caller leaves during the IVR, before reaching the queue."""
+    await rec.send(inbound(f"{name}-inb-1", "510", 2))
+
+
+async def blind_transfer(rec: Recorder, name: str) -> None:
+    """Agent 104 answers, talks 2 s, blind-transfers the caller to 105."""
+    await rec.send(inbound(f"{name}-inb-1", "104", 30))
+    leg = await agent_leg(rec, "104")
+    await asyncio.sleep(2)
+    await rec.send(
+        {
+            "Action": "BlindTransfer",
+            "ActionID": f"{name}-xfer-1",
+            "Channel": leg,
+            "Exten": "105",
+            "Context": "cti-transfer",
+        }
+    )
+
+
+async def attended_transfer(rec: Recorder, name: str) -> None:
+    """Agent 104 consults 105 (answers after 1 s), then hangs up: the caller gets 105."""
+    await rec.send(inbound(f"{name}-inb-1", "104", 30))
+    leg = await agent_leg(rec, "104")
+    await asyncio.sleep(2)
+    await atxfer(rec, name, leg, "105")
+    await rec.wait_for(
+        event("DialEnd", DestChannel__startswith="Local/105@cti-agents-", DialStatus="ANSWER")
+    )
+    await asyncio.sleep(1)
+    await rec.send({"Action": "Hangup", "ActionID": f"{name}-hup-1", "Channel": leg})
+
+
+async def blonde_transfer(rec: Recorder, name: str) -> None:
+    """Agent 104 starts an attended transfer to 106 and hangs up while 106 still rings."""
+    await rec.send(inbound(f"{name}-inb-1", "104", 30))
+    leg = await agent_leg(rec, "104")
+    await asyncio.sleep(2)
+    await atxfer(rec, name, leg, "106")
+    await rec.wait_for(event("Newchannel", Channel__startswith="Local/106@cti-agents-"))
+    await asyncio.sleep(2)
+    await rec.send({"Action": "Hangup", "ActionID": f"{name}-hup-1", "Channel": leg})
+
+
+SCENARIOS: dict[str, Scenario] = {
+    "click-to-dial-answered": click_to_dial_answered,
+    "click-to-dial-congestion": click_to_dial_congestion,
+    "click-to-dial-noroute": click_to_dial_noroute,
+    "outbound-congestion": outbound_congestion,
+    "outbound-invalid": outbound_invalid,
+    "queue-timeout": queue_timeout,
+    "queue-abandoned": queue_abandoned,
+    "ivr-then-queue": ivr_then_queue,
+    "ivr-answered": ivr_answered,
+    "ivr-caller-hangs-up": ivr_caller_hangs_up,
+    "blind-transfer": blind_transfer,
+    "attended-transfer": attended_transfer,
+    "blonde-transfer": blonde_transfer,
+}
+
+
+async def record(host: str, port: int, name: str, scenario: Scenario) -> None:
+    reader, writer = await asyncio.open_connection(host, port)
+    greeting = await reader.readline()
+    if not greeting.startswith(b"Asterisk Call Manager/"):
+        raise SystemExit(f"{host}:{port} is not AMI: {greeting[:60]!r}")
+    rec = Recorder(reader, writer)
+    try:
+        await rec.send(
+            {"Action": "Login", "ActionID": "login", "Username": "cti", "Secret": "cti-secret"},
+            keep=False,
+        )
+        await rec.wait_for(lambda m: m.get("ActionID") == "login" and "Response" in m)
+        # the trace starts after the login response, as ../shared/ami-traces does
+        start = rec.raw.find(b"\r\n\r\n", rec.raw.find(b"ActionID: login")) + 4
+        await scenario(rec, name)
+        await rec.settle()
+        data = bytes(rec.raw[start:])
+        (OUT / f"{name}.ami").write_bytes(data)
+        (OUT / f"{name}.sent").write_bytes(bytes(rec.sent))
+        print(f"{name}: {len(data)} bytes, {len(rec.messages)} messages")
+    finally:
+        await rec.close()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=5038)
+    parser.add_argument("names", nargs="*", choices=[[], *SCENARIOS], metavar="NAME")
+    args = parser.parse_args()
+    address = ipaddress.ip_address(socket.gethostbyname(args.host))
+    if not address.is_loopback:
+        raise SystemExit(f"{args.host}: only a PBX on this machine (loopback) is recorded")
+    OUT.mkdir(parents=True, exist_ok=True)
+    for name in args.names or list(SCENARIOS):
+        asyncio.run(record(args.host, args.port, name, SCENARIOS[name]))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
