@@ -77,7 +77,7 @@ class Recorder:
         self.writer.write(data.encode())
         await self.writer.drain()
 
-    async def wait_for(self, test: Callable[[Msg], bool], timeout: float = 30.0) -> Msg:
+    async def wait_for(self, test: Callable[[Msg], bool], within: float = 30.0) -> Msg:
         """The first message so far (or to come) that passes ``test``."""
         seen = 0
 
@@ -89,20 +89,20 @@ class Recorder:
             seen = len(self.messages)
             return None
 
-        async with asyncio.timeout(timeout):
+        async with asyncio.timeout(within):
             async with self._changed:
                 while (msg := found()) is None:
                     await self._changed.wait()
         return msg
 
-    async def settle(self, quiet: float = 2.0, timeout: float = 90.0) -> None:
+    async def settle(self, quiet: float = 2.0, limit: float = 90.0) -> None:
         """Until no channel is up and nothing arrived for ``quiet`` seconds."""
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + limit
         while time.monotonic() < deadline:
             await asyncio.sleep(0.2)
             if not self.live and time.monotonic() - self.last_rx >= quiet:
                 return
-        raise TimeoutError(f"channels still up after {timeout} s: {sorted(self.live)}")
+        raise TimeoutError(f"channels still up after {limit} s: {sorted(self.live)}")
 
     async def close(self) -> None:
         self.writer.close()
