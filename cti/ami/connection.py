@@ -35,6 +35,7 @@ import asyncio
 import itertools
 import logging
 import random
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
@@ -94,7 +95,7 @@ class AmiConnection:
         self._ids = itertools.count(1)
         self._ready = asyncio.Event()
         self._resyncing = False
-        self._held: list[dict[str, str]] = []
+        self._held: list[tuple[dict[str, str], float]] = []
         #: completed logins (1 after the first connect, +1 per reconnect)
         self.sessions = 0
         #: completed resyncs (one per session)
@@ -228,12 +229,15 @@ class AmiConnection:
                 raise exc
 
     async def _read_loop(self, reader: asyncio.StreamReader, parser: AmiParser) -> None:
+        """Messages are stamped with the wall-clock time of the read that brought them:
+        the tracker uses it where the PBX sends no ``Timestamp:`` (Asterisk's default)."""
         while True:
             data = await reader.read(_READ_SIZE)
             if not data:
                 return
+            received = time.time()
             for msg in parser.feed(data):
-                self._dispatch(msg)
+                self._dispatch(msg, received)
 
     async def _control(self) -> None:
         await self._login()
@@ -281,7 +285,7 @@ class AmiConnection:
         try:
             items = (await self._request({"Action": "CoreShowChannels"}, is_list=True))[1]
             try:
-                events = self.tracker.resync(items)
+                events = self.tracker.resync(items, time.time())
             except Exception:  # a tracker bug must not keep the PBX disconnected
                 log.exception("PBX %r: tracker resync failed; continuing live", self.name)
                 events = []
@@ -290,8 +294,8 @@ class AmiConnection:
         finally:
             self._resyncing = False
         held, self._held = self._held, []
-        for msg in held:
-            self._feed(msg)
+        for msg, received in held:
+            self._feed(msg, received)
         self.resyncs += 1
         log.debug("PBX %r: resynced, %d channel(s) up", self.name, len(items))
 
@@ -330,7 +334,7 @@ class AmiConnection:
             if not future.done():
                 future.cancel()
 
-    def _dispatch(self, msg: dict[str, str]) -> None:
+    def _dispatch(self, msg: dict[str, str], received: float) -> None:
         action_id = msg.get("ActionID", "")
         if "Response" in msg and "Event" not in msg:  # OriginateResponse has a Response field
             pending = self._pending.get(action_id)
@@ -348,9 +352,9 @@ class AmiConnection:
                 pending.items.append(msg)
             return
         if self._resyncing and msg["Event"] != "FullyBooted":
-            self._held.append(msg)
+            self._held.append((msg, received))
             return
-        self._feed(msg)
+        self._feed(msg, received)
 
     def _on_response(self, pending: _Pending, msg: dict[str, str]) -> None:
         if pending.future.done():
@@ -370,9 +374,9 @@ class AmiConnection:
         else:
             pending.future.set_result((msg, []))
 
-    def _feed(self, msg: dict[str, str]) -> None:
+    def _feed(self, msg: dict[str, str], received: float) -> None:
         try:
-            events = self.tracker.feed(msg)
+            events = self.tracker.feed(msg, received)
         except Exception:  # one bad message never stops the PBX's event stream
             log.exception("PBX %r: tracker failed on %s", self.name, msg.get("Event"))
             return

@@ -1,8 +1,10 @@
 """Domain events the call tracker emits, and the finished call record.
 
 These are the contract between the pure tracker and its consumers (call log, screen-pop,
-dialer). Frozen dataclasses, no I/O; times come from the AMI traffic itself (``None`` when
-the traffic carries none, e.g. a trace recorded with ``timestampevents = no``).
+dialer). Frozen dataclasses, no I/O. Times come from the PBX's ``Timestamp:`` headers, else
+from the moment the live connection received each message (stamped at the edge), else, in a
+replay of a trace without either, from ``Cdr`` events; ``CallRecord.clock`` says which. With
+none of them a record has no times.
 """
 
 from __future__ import annotations
@@ -13,8 +15,15 @@ from typing import Any, Literal
 
 Direction = Literal["inbound", "outbound", "internal"]
 CallStatus = Literal["answered", "missed", "abandoned", "busy", "no-answer", "failed"]
-TransferKind = Literal["blind", "attended"]
+#: blonde: an attended transfer completed while the target still rang
+TransferKind = Literal["blind", "attended", "blonde"]
 QueueAction = Literal["join", "leave", "abandon"]
+#: where a record's times come from: the PBX's Timestamp headers, the moment cti received
+#: each event, or the PBX's CDR events (start/answer/end only)
+Clock = Literal["pbx", "receipt", "cdr"]
+#: what answered a call: an agent, the outside party (the callee of an outbound call, or a
+#: number an inbound call was forwarded to), or the PBX itself (IVR, message, voicemail)
+AnsweredBy = Literal["agent", "external", "pbx"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,6 +31,41 @@ class Transfer:
     kind: TransferKind
     by: str | None  # extension (or number) of the party that transferred
     to: str | None  # extension (or number) the call went to
+
+
+@dataclass(frozen=True, slots=True)
+class AgentRing:
+    """One agent's phone ringing for a call (a queue may ring the same agent twice)."""
+
+    agent: str
+    started_at: datetime | None
+    ended_at: datetime | None
+    answered: bool
+
+    @property
+    def seconds(self) -> float | None:
+        return _span(self.started_at, self.ended_at)
+
+
+@dataclass(frozen=True, slots=True)
+class TalkSegment:
+    """One agent's part of a call: from connecting with the caller until leaving the call
+    (hanging up or transferring it away); ``hold_seconds`` of it the caller was on hold."""
+
+    agent: str
+    started_at: datetime | None
+    ended_at: datetime | None
+    hold_seconds: float | None = None
+
+    @property
+    def seconds(self) -> float | None:
+        return _span(self.started_at, self.ended_at)
+
+
+def _span(start: datetime | None, end: datetime | None) -> float | None:
+    if start is None or end is None:
+        return None
+    return max(0.0, (end - start).total_seconds())
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,18 +118,35 @@ class CallRecord:
     to_number: str | None
     queue: str | None
     agents_rung: tuple[str, ...]
-    agent: str | None  # extension that answered first
+    #: the call's agent: the extension that answered first, or the one that placed an
+    #: outbound call (click-to-dial, or dialled from the agent's phone)
+    agent: str | None
     status: CallStatus
     started_at: datetime | None
     answered_at: datetime | None
     ended_at: datetime | None
+    #: from the first ring (an agent's phone, or the callee of an outbound call) until the
+    #: answer, or until the last ring ended; time in the IVR or queue before is not in it
+    #: (with ``clock == "cdr"`` only: start → answer, the best a CDR tells)
     ring_seconds: float | None
+    #: answer → end (the caller's time connected, all agents and hold included)
     talk_seconds: float | None
     hangup_cause: int | None
     transfers: tuple[Transfer, ...] = ()
     originate: OriginateInfo | None = None
     recording: str | None = None
     partial: bool = False  # True when we did not see the whole call (joined mid-call, resync)
+    clock: Clock | None = None
+    #: what answered the call; with ``"pbx"``, ``to_number`` is where the PBX answered
+    answered_by: AnsweredBy | None = None
+    #: the caller's time with the PBX (answered by it) before reaching a queue or an agent
+    ivr_seconds: float | None = None
+    #: time waiting in queues, until an agent answered or the caller left the queue
+    queue_wait_seconds: float | None = None
+    #: time the caller was on hold (``Hold``/``Unhold`` events), all agents together
+    hold_seconds: float | None = None
+    rings: tuple[AgentRing, ...] = ()
+    talks: tuple[TalkSegment, ...] = ()
 
     @property
     def external_number(self) -> str | None:
@@ -122,6 +183,29 @@ class CallRecord:
             "originate": asdict(self.originate) if self.originate else None,
             "recording": self.recording,
             "partial": self.partial,
+            "clock": self.clock,
+            "answered_by": self.answered_by,
+            "ivr_seconds": self.ivr_seconds,
+            "queue_wait_seconds": self.queue_wait_seconds,
+            "hold_seconds": self.hold_seconds,
+            "rings": [
+                {
+                    "agent": r.agent,
+                    "started_at": iso(r.started_at),
+                    "ended_at": iso(r.ended_at),
+                    "answered": r.answered,
+                }
+                for r in self.rings
+            ],
+            "talks": [
+                {
+                    "agent": t.agent,
+                    "started_at": iso(t.started_at),
+                    "ended_at": iso(t.ended_at),
+                    "hold_seconds": t.hold_seconds,
+                }
+                for t in self.talks
+            ],
         }
 
 

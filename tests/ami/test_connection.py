@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
 
 import pytest
 from pydantic import SecretStr
@@ -88,6 +89,7 @@ async def test_login_and_a_live_call_is_tracked(
     bus = EventBus()
     seen = Seen(bus)
     conn = AmiConnection("lab", pbx_config(sim), bus.publish)
+    before = datetime.now(UTC)
     task = await run_connection(conn)
     try:
         await conn.wait_connected()
@@ -106,6 +108,13 @@ async def test_login_and_a_live_call_is_tracked(
     assert record.agent == "101"
     assert record.status == "answered"
     assert record.partial is False
+    # the simulator, like Asterisk by default, sends no Timestamp: times are cti's receipt
+    assert record.clock == "receipt"
+    assert record.started_at is not None and record.answered_at is not None
+    assert record.ended_at is not None
+    assert before <= record.started_at <= record.answered_at <= record.ended_at
+    assert record.ended_at <= datetime.now(UTC)
+    assert [t.agent for t in record.talks] == ["101"]
     assert not conn.connected
     assert "connected to" in caplog.text and SECRET not in caplog.text
 

@@ -185,6 +185,10 @@ async def test_call_that_ends_during_the_outage_is_logged_once_as_partial(rig: R
     await rig.back()
     ended = await rig.seen.ended(linkedid)
     assert ended.record.partial is True
+    # ended by the resync: its end is when cti learnt it (no PBX times on this site)
+    assert ended.record.clock == "receipt" and ended.record.ended_at is not None
+    assert ended.record.started_at is not None
+    assert ended.record.started_at <= ended.record.ended_at
     assert ended.record.pbx == "lab"
     assert ended.record.from_number == CALLER
     assert ended.record.agents_rung == ("101",)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from datetime import datetime
 
 from cti.ami.classify import Classifier, clean_number
 from cti.ami.events import (
@@ -14,8 +15,10 @@ from cti.ami.events import (
     CallEvent,
     CallInfo,
     CallStarted,
+    Clock,
 )
-from cti.ami.tracker.state import Call, Chan, parse_ts
+from cti.ami.tracker import record
+from cti.ami.tracker.state import Call, Chan, Ring, utc
 from cti.config import PbxConfig
 
 log = logging.getLogger("cti.ami.tracker")
@@ -41,6 +44,9 @@ class TrackerBase:
         self._logged: set[str] = set()
         self._uptime: int | None = None
         self._out: list[CallEvent] = []
+        #: the time of the message being applied (epoch seconds) and which clock gave it
+        self._now: float | None = None
+        self._clock: Clock | None = None
         #: messages that raised inside a handler (logged, skipped)
         self.errors = 0
 
@@ -52,10 +58,13 @@ class TrackerBase:
     def _emit(self, event: CallEvent) -> None:
         self._out.append(event)
 
-    def _start(self, call: Call, ts: str | None) -> None:
+    def _ts(self) -> datetime | None:
+        return utc(self._now)
+
+    def _start(self, call: Call) -> None:
         if not call.started:
             call.started = True
-            self._emit(CallStarted(self._info(call), parse_ts(ts)))
+            self._emit(CallStarted(self._info(call), self._ts()))
 
     def _log_unknown(self, uid: str, name: str, event: str) -> None:
         if uid in self._logged:
@@ -74,7 +83,8 @@ class TrackerBase:
         call = self._calls.get(linkedid)
         if call is None:
             self._ended.pop(linkedid, None)
-            call = Call(linkedid, chan, msg.get("Timestamp"), partial or uid != linkedid)
+            call = Call(linkedid, chan, self._now, partial or uid != linkedid)
+            call.clock = self._clock
             self._calls[linkedid] = call
         call.live.add(uid)
         call.uids.append(uid)
@@ -141,6 +151,7 @@ class TrackerBase:
         if (
             chan.uid == call.caller
             and not call.dialed
+            and call.originator is None
             and chan.cid_num is not None
             and (call.from_number != chan.cid_num or call.from_name != chan.cid_name)
         ):
@@ -148,60 +159,131 @@ class TrackerBase:
             call.info = None
         return chan, call
 
-    def _ring(self, call: Call, agent: str, uid: str, ts: str | None) -> None:
+    def _ring(self, call: Call, agent: str, uid: str) -> None:
         if agent not in call.agents_rung:
             call.agents_rung.append(agent)
-        uids = call.ringing.setdefault(agent, set())
-        first = not uids
-        uids.add(uid)
-        self._start(call, ts)
+        ring = call.ringing.get(agent)
+        first = ring is None
+        if ring is None:
+            ring = Ring(agent, self._now)
+            call.ringing[agent] = ring
+            call.rings.append(ring)
+        ring.uids.add(uid)
+        call.route(self._now)
+        if call.t_first_ring is None:
+            call.t_first_ring = self._now
+        self._start(call)
         if first:
-            self._emit(AgentRinging(self._info(call), agent, parse_ts(ts)))
+            self._emit(AgentRinging(self._info(call), agent, self._ts()))
 
-    def _stop_ringing(self, call: Call, uid: str, ts: str | None) -> None:
-        for agent, uids in call.ringing.items():
-            if uid in uids:
-                uids.discard(uid)
-                if not uids:
+    def _ring_ended(self, call: Call, ring: Ring) -> None:
+        ring.end = self._now
+        if self._now is not None and (call.t_last_ring is None or self._now > call.t_last_ring):
+            call.t_last_ring = self._now
+
+    def _stop_ringing(self, call: Call, uid: str) -> None:
+        for agent, ring in call.ringing.items():
+            if uid in ring.uids:
+                ring.uids.discard(uid)
+                if not ring.uids:
                     del call.ringing[agent]
-                    self._emit(AgentStoppedRinging(self._info(call), agent, parse_ts(ts)))
+                    self._ring_ended(call, ring)
+                    self._emit(AgentStoppedRinging(self._info(call), agent, self._ts()))
                 return
 
-    def _answer(self, call: Call, agent: str | None, leg: Chan, ts: str | None) -> None:
-        self._start(call, ts)
+    def _answer(self, call: Call, agent: str | None, leg: Chan) -> None:
+        self._start(call)
         if agent is not None:
-            call.ringing.pop(agent, None)
+            ring = call.ringing.pop(agent, None)
+            if ring is not None:
+                ring.answered = True
+                self._ring_ended(call, ring)
             if call.current_agent == agent:
                 return
         elif call.answered:
             return
         first = not call.answered
         call.answered = True
+        call.route(self._now)
+        if first:
+            call.answered_by = "agent" if agent is not None else "external"
         if agent is not None and call.agent is None:
             call.agent = agent
             if call.answer_uids and not call.originate_external:
                 call.answer_uids.clear()
+        legs = {leg.uid} if leg.pair is None else {leg.uid, leg.pair}
         if agent is not None:
             call.current_agent = agent
+            call.start_talk(agent, self._now, legs)
+        elif call.originator is not None:  # the callee of a click-to-dial answered
+            caller = self._chans.get(call.caller)
+            mine = (
+                {call.caller}
+                if caller is None or caller.pair is None
+                else {
+                    call.caller,
+                    caller.pair,
+                }
+            )
+            call.start_talk(call.originator, self._now, mine)
         if first or (agent is not None and call.agent == agent and not call.originate_external):
-            call.ts_answer = ts
-            call.answer_uids.add(leg.uid)
-            if leg.pair is not None:
-                call.answer_uids.add(leg.pair)
-        self._emit(CallAnswered(self._info(call), agent, parse_ts(ts)))
+            call.t_answer = self._now
+            call.answer_uids |= legs
+        self._emit(CallAnswered(self._info(call), agent, self._ts()))
 
     def _drop_leg(self, call: Call, uid: str) -> None:
         call.live.discard(uid)
-        self._stop_ringing(call, uid, None)
+        self._stop_ringing(call, uid)
 
-    def _end(self, call: Call, ts: str | None) -> None:
-        self._start(call, ts)
-        for agent in list(call.ringing):
-            self._emit(AgentStoppedRinging(self._info(call), agent, parse_ts(ts)))
+    def _leg_gone(self, call: Call, uid: str) -> None:
+        """A leg hung up: its hold ends, its agent's part of the call ends."""
+        chan = self._chans.get(uid)
+        if chan is not None and chan.hold_since is not None:
+            self._release_hold(call, chan)
+        talk = call.open_talk()
+        if talk is not None and uid in talk.uids:
+            self._leave_talk(call, talk.agent)
+
+    def _release_hold(self, call: Call, chan: Chan) -> None:
+        """A hold ended (Unhold, or the holding leg left): count it on the call and on
+        the part of the agent whose leg held (else the agent on the call now)."""
+        since, chan.hold_since = chan.hold_since, None
+        if since is None or since < 0 or self._now is None:
+            return
+        held = max(0.0, self._now - since)
+        call.hold += held
+        talk = next((t for t in reversed(call.talks) if chan.uid in t.uids), call.open_talk())
+        if talk is not None:
+            talk.hold += held
+
+    def _leave_talk(self, call: Call, agent: str | None) -> None:
+        """``agent`` handed the call on (a transfer): their holds and their part end."""
+        talk = call.open_talk()
+        if talk is None or (agent is not None and talk.agent != agent):
+            return
+        for uid in talk.uids:
+            chan = self._chans.get(uid)
+            if chan is not None and chan.hold_since is not None:
+                self._release_hold(call, chan)
+        call.end_talk(self._now)
+
+    def _end(self, call: Call) -> None:
+        self._start(call)
+        for agent, ring in list(call.ringing.items()):
+            self._ring_ended(call, ring)
+            self._emit(AgentStoppedRinging(self._info(call), agent, self._ts()))
         call.ringing.clear()
+        if self._now is not None:
+            call.t_end = self._now
+        for uid in call.uids:
+            chan = self._chans.get(uid)
+            if chan is not None and chan.hold_since is not None:
+                self._release_hold(call, chan)
+        call.close_queue(call.t_end)
+        call.end_talk(call.t_end)
         caller = self._chans.get(call.caller)
-        record = call.record(self.pbx, self._cls, caller.name if caller else "")
-        self._emit(CallEnded(self._info(call), record, parse_ts(ts)))
+        finished = record.build(call, self.pbx, self._cls, caller.name if caller else "")
+        self._emit(CallEnded(self._info(call), finished, self._ts()))
         del self._calls[call.linkedid]
         for uid in call.uids:
             chan = self._chans.pop(uid, None)

@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 from cti.ami.classify import clean_number
-from cti.ami.events import CallQueued, CallTransferred, PbxRestarted, QueueAction, Transfer
+from cti.ami.events import (
+    CallQueued,
+    CallTransferred,
+    PbxRestarted,
+    QueueAction,
+    Transfer,
+    TransferKind,
+)
 from cti.ami.tracker.base import Msg
 from cti.ami.tracker.handlers import ChannelHandlers
-from cti.ami.tracker.state import Call, parse_ts
+from cti.ami.tracker.state import Call, Chan
 
 
 class CallHandlers(ChannelHandlers):
@@ -46,23 +53,31 @@ class CallHandlers(ChannelHandlers):
             call.info = None
         if found[0].uid == call.caller and call.originated:
             self._originated_exten(call, msg.get("Exten"))
-        ts = msg.get("Timestamp")
-        self._start(call, ts)
-        self._emit(CallQueued(self._info(call), queue, action, parse_ts(ts)))
+        self._start(call)
+        self._emit(CallQueued(self._info(call), queue, action, self._ts()))
         return call
 
     def _queue_join(self, msg: Msg) -> None:
         call = self._queue(msg, "join")
         if call is not None:
             call.queue_joined = True
+            call.queue_gave_up = False
+            call.route(self._now)
+            if call.queue_since is None:
+                call.queue_since = self._now
 
     def _queue_leave(self, msg: Msg) -> None:
-        self._queue(msg, "leave")
+        call = self._queue(msg, "leave")
+        if call is not None:
+            call.close_queue(self._now)
 
     def _queue_abandon(self, msg: Msg) -> None:
+        """Sent when the caller hangs up in the queue, and also when the queue lets the
+        caller go (timeout, no members): a ``QUEUESTATUS`` after it tells the second."""
         call = self._queue(msg, "abandon")
         if call is not None:
             call.abandoned = True
+            call.close_queue(self._now)
 
     def _agent_connect(self, msg: Msg) -> None:
         found = self._update(msg)
@@ -72,30 +87,42 @@ class CallHandlers(ChannelHandlers):
         interface = msg.get("Interface", "")
         ident, is_agent = self._cls.party(interface or dest.name, dest.cid_num)
         if is_agent and ident:
-            self._answer(found[1], ident, dest, msg.get("Timestamp"))
+            found[1].close_queue(self._now)
+            self._answer(found[1], ident, dest)
 
-    # ------------------------------------------------------- originate, transfers
-    def _transfer(self, linkedid: str, kind: str, by: str | None, to: str | None, msg: Msg) -> None:
-        call = self._calls.get(linkedid)
-        if call is None or msg.get("Result", "Success") != "Success":
-            return
-        transfer = Transfer("blind" if kind == "blind" else "attended", by, to)
+    # ------------------------------------------------------------------ transfers
+    def _transfer(self, call: Call, transfer: Transfer) -> bool:
         if call.transfers and call.transfers[-1] == transfer:
-            return  # the same event twice
+            return False  # the same event twice
         call.transfers.append(transfer)
-        ts = msg.get("Timestamp")
-        self._start(call, ts)
-        self._emit(CallTransferred(self._info(call), transfer, parse_ts(ts)))
+        self._start(call)
+        self._emit(CallTransferred(self._info(call), transfer, self._ts()))
+        return True
 
     def _blind_transfer(self, msg: Msg) -> None:
         by, _ = self._cls.party(
             msg.get("TransfererChannel", ""), clean_number(msg.get("TransfererCallerIDNum"))
         )
         linkedid = msg.get("TransfereeLinkedid") or msg.get("TransfererLinkedid", "")
-        self._transfer(linkedid, "blind", by, msg.get("Extension") or None, msg)
+        call = self._calls.get(linkedid)
+        if call is None or msg.get("Result", "Success") != "Success":
+            return
+        if self._transfer(call, Transfer("blind", by, msg.get("Extension") or None)):
+            self._leave_talk(call, by)
+            if by is not None and call.current_agent == by:
+                call.current_agent = None
 
     def _attended_transfer(self, msg: Msg) -> None:
-        """By: the transferer as an extension (either of its two legs); to: the target."""
+        """By: the transferer as an extension (either of its two legs); to: the target.
+
+        Blonde when the target still rang: Asterisk 13 sends the transferee into a
+        ``Dial`` (``DestType: App``); Asterisk 22's feature transfer moves the ringing
+        target into the caller's bridge and names no target (its channel is the other
+        member of ``DestBridgeUniqueid``; see tests/traces/asterisk22/README.md).
+        """
+        call = self._calls.get(msg.get("OrigTransfererLinkedid", ""))
+        if call is None or msg.get("Result", "Success") != "Success":
+            return
         by, by_agent = self._cls.party(
             msg.get("OrigTransfererChannel", ""),
             clean_number(msg.get("OrigTransfererCallerIDNum")),
@@ -106,13 +133,51 @@ class CallHandlers(ChannelHandlers):
         )
         if second and second_agent and not by_agent:
             by = second
+        target = self._target(msg)
         to: str | None = None
-        if msg.get("TransferTargetChannel"):
+        if target is not None:
+            to = self._cls.party(target.name, target.cid_num)[0]
+        elif msg.get("TransferTargetChannel"):
             to = self._cls.party(
                 msg["TransferTargetChannel"], clean_number(msg.get("TransferTargetCallerIDNum"))
             )[0]
         to = to or clean_number(msg.get("SecondTransfererExten"))
-        self._transfer(msg.get("OrigTransfererLinkedid", ""), "attended", by, to, msg)
+        ringing = target is not None and target.state != "6"
+        kind: TransferKind = "blonde" if msg.get("DestType") == "App" or ringing else "attended"
+        if not self._transfer(call, Transfer(kind, by, to)):
+            return
+        consult = self._calls.get(msg.get("SecondTransfererLinkedid", ""))
+        if kind == "blonde" and consult is not None and consult is not call:
+            # the consultation call (a phone's second call) never got answered: its ringing
+            # target went to the caller; say so on its record rather than leave a plain miss
+            self._transfer(consult, Transfer(kind, by, to))
+        self._leave_talk(call, by)
+        if target is None or not to or not self._cls.party(target.name, target.cid_num)[1]:
+            return
+        if ringing:
+            call.blonde[target.uid] = to
+        else:
+            self._answer(call, to, target)
+
+    def _target(self, msg: Msg) -> Chan | None:
+        """The transfer target's channel: named, or (a feature transfer, one transferer
+        leg for both calls) the one left in the bridge with the transferee."""
+        named = self._chans.get(msg.get("TransferTargetUniqueid", ""))
+        if named is not None:
+            return named
+        if msg.get("OrigTransfererUniqueid") != msg.get("SecondTransfererUniqueid"):
+            return None  # two transferer legs (a phone's transfer): the target is not named
+        members = self._bridges.get(msg.get("DestBridgeUniqueid", ""), set())
+        skip = {
+            msg.get("TransfereeUniqueid", ""),
+            msg.get("OrigTransfererUniqueid", ""),
+            msg.get("SecondTransfererUniqueid", ""),
+        }
+        for uid in members - skip:
+            chan = self._chans.get(uid)
+            if chan is not None and chan.pair not in skip:
+                return chan
+        return None
 
     # ------------------------------------------------------------------ cdr, boot
     def _cdr(self, msg: Msg) -> None:
@@ -147,8 +212,7 @@ class CallHandlers(ChannelHandlers):
             self._uptime = uptime
         if not self._calls or not restarted:
             return
-        ts = msg.get("Timestamp")
         for call in list(self._calls.values()):
             call.partial = True
-            self._end(call, ts)
-        self._emit(PbxRestarted(self.pbx, parse_ts(ts)))
+            self._end(call)
+        self._emit(PbxRestarted(self.pbx, self._ts()))

@@ -1,17 +1,12 @@
 """The pure call tracker: AMI event mappings in, domain call events out.
 
-No I/O and no clock: times come only from ``Timestamp:`` headers (``timestampevents``) or,
-failing that, from ``Cdr`` events. Calls are keyed by Linkedid; channels by Uniqueid. Work per
-event is O(1) (dict look-ups; VarSet/Newexten noise returns after one or two look-ups) and
-a call's state is dropped the moment its last channel hangs up.
-
-Status rules (``CallRecord.status``): originated calls to an outside number take the
-``OriginateResponse`` Reason (4 answered, 5 busy, 3 no-answer; 8 congestion, 0 invalid and
-the rest → failed), else the originate leg's DialStatus / hangup cause. Other calls: answered
-when an agent or outside party answered; abandoned when the caller left a queue unanswered;
-missed when agents rang and nobody answered (busy when every dial was BUSY; outbound calls:
-busy / no-answer / failed); answered (no agent) when an application such as an IVR answered
-the caller; failed otherwise.
+No I/O and no clock of its own: a message's time is its ``Timestamp:`` header
+(``timestampevents = yes``), else the receipt time the live connection hands to
+:meth:`CallTracker.feed` (Asterisk's default sends no times), else none (a replay of a trace
+without times; ``Cdr`` events then give the call's start, answer and end). Calls are keyed
+by Linkedid; channels by Uniqueid. Work per event is O(1) (dict look-ups; VarSet/Newexten
+noise returns after one or two look-ups) and a call's state is dropped the moment its last
+channel hangs up. The status rules are in :mod:`cti.ami.tracker.record`.
 """
 
 from __future__ import annotations
@@ -25,7 +20,7 @@ from cti.ami.events import (
 from cti.ami.tracker.base import Msg, log
 from cti.ami.tracker.calls import CallHandlers
 from cti.ami.tracker.handlers import varset_matters
-from cti.ami.tracker.state import Call
+from cti.ami.tracker.state import Call, epoch
 from cti.config import PbxConfig
 
 
@@ -54,6 +49,8 @@ class CallTracker(CallHandlers):
             "OriginateResponse": self._originate_response,
             "BlindTransfer": self._blind_transfer,
             "AttendedTransfer": self._attended_transfer,
+            "Hold": self._hold,
+            "Unhold": self._unhold,
             "Cdr": self._cdr,
             "FullyBooted": self._fully_booted,
         }
@@ -70,11 +67,15 @@ class CallTracker(CallHandlers):
         it (the parser may drop it before splitting it into fields)."""
         return {"VarSet": varset_matters}
 
-    def feed(self, msg: Msg) -> list[CallEvent]:
-        """Apply one AMI message; return the domain events it caused (often none)."""
+    def feed(self, msg: Msg, received: float | None = None) -> list[CallEvent]:
+        """Apply one AMI message; return the domain events it caused (often none).
+
+        ``received``: when the live connection read it (epoch seconds), the time used when
+        the PBX stamps no ``Timestamp:`` (its default)."""
         handler = self._handlers.get(msg.get("Event", ""))
         if handler is None:
             return []
+        self._set_clock(msg.get("Timestamp"), received)
         out: list[CallEvent] = []
         self._out = out
         try:
@@ -104,12 +105,22 @@ class CallTracker(CallHandlers):
         call = self._calls.get(call_id)
         return call.current_agent if call is not None else None
 
-    def resync(self, channels: Sequence[Msg]) -> list[CallEvent]:
-        """Reconcile with ``CoreShowChannel`` events after a reconnect.
+    def _set_clock(self, stamp: str | None, received: float | None) -> None:
+        pbx = epoch(stamp)
+        if pbx is not None:
+            self._now, self._clock = pbx, "pbx"
+        elif received is not None:
+            self._now, self._clock = received, "receipt"
+        else:
+            self._now, self._clock = None, None
+
+    def resync(self, channels: Sequence[Msg], now: float | None = None) -> list[CallEvent]:
+        """Reconcile with ``CoreShowChannel`` events after a reconnect (``now``: when).
 
         Tracked calls none of whose channels remain end now (partial); unknown channels
         start partial calls (answered when an agent leg is up, ringing when it rings).
         """
+        self._set_clock(None, now)
         out: list[CallEvent] = []
         self._out = out
         present = {m["Uniqueid"]: m for m in channels if m.get("Uniqueid")}
@@ -118,7 +129,7 @@ class CallTracker(CallHandlers):
                 self._drop_leg(call, uid)
             if not call.live:
                 call.partial = True
-                self._end(call, None)
+                self._end(call)
         fresh: dict[str, Call] = {}
         ordered = sorted(present.values(), key=lambda m: m["Uniqueid"] != m.get("Linkedid"))
         for m in ordered:
@@ -134,7 +145,7 @@ class CallTracker(CallHandlers):
                 chan.state = m.get("ChannelState", "")
         for call in fresh.values():
             call.partial = True
-            self._start(call, None)
+            self._start(call)
             for uid in call.uids:
                 chan = self._chans[uid]
                 if uid == call.caller:
@@ -144,16 +155,18 @@ class CallTracker(CallHandlers):
                 if not (is_agent and ident):
                     continue
                 if chan.state == "6":
-                    self._answer(call, ident, chan, None)
+                    self._answer(call, ident, chan)
                 elif chan.state in ("4", "5"):
-                    self._ring(call, ident, uid, None)
+                    self._ring(call, ident, uid)
         return out
 
-    def flush(self) -> list[CallEvent]:
-        """End every call still open (end of a replay): their records are partial."""
+    def flush(self, now: float | None = None) -> list[CallEvent]:
+        """End every call still open (end of a replay, or a shutdown at ``now``): their
+        records are partial."""
+        self._set_clock(None, now)
         out: list[CallEvent] = []
         self._out = out
         for call in list(self._calls.values()):
             call.partial = True
-            self._end(call, None)
+            self._end(call)
         return out
