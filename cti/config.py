@@ -39,6 +39,9 @@ class PbxConfig(_Strict):
     agent_patterns: tuple[str, ...] = ()
     #: numbers of at most this many digits are internal extensions
     internal_max_digits: int = Field(default=6, ge=1, le=15)
+    #: at login, narrow the AMI session to the events cti uses (the ``Filter`` action; needs
+    #: ``write = system``, else the filters of ``cti ami manager-conf`` belong in manager.conf)
+    event_filter: bool = True
     ping_interval: float = Field(default=20.0, gt=0)
     reconnect_min: float = Field(default=1.0, gt=0)
     reconnect_max: float = Field(default=60.0, gt=0)

@@ -329,7 +329,17 @@ SCENARIOS: dict[str, Scenario] = {
 }
 
 
-async def record(host: str, port: int, name: str, scenario: Scenario) -> None:
+async def record(
+    host: str,
+    port: int,
+    name: str,
+    scenario: Scenario,
+    *,
+    out: Path = OUT,
+    user: str = "cti",
+    secret: str = "cti-secret",
+    session_filters: bool = False,
+) -> None:
     reader, writer = await asyncio.open_connection(host, port)
     greeting = await reader.readline()
     if not greeting.startswith(b"Asterisk Call Manager/"):
@@ -337,17 +347,27 @@ async def record(host: str, port: int, name: str, scenario: Scenario) -> None:
     rec = Recorder(reader, writer)
     try:
         await rec.send(
-            {"Action": "Login", "ActionID": "login", "Username": "cti", "Secret": "cti-secret"},
+            {"Action": "Login", "ActionID": "login", "Username": user, "Secret": secret},
             keep=False,
         )
-        await rec.wait_for(lambda m: m.get("ActionID") == "login" and "Response" in m)
+        login = await rec.wait_for(lambda m: m.get("ActionID") == "login" and "Response" in m)
+        if login["Response"] != "Success":
+            raise SystemExit(f"login as {user!r} failed: {login.get('Message')}")
+        if session_filters:
+            from cti.ami.filters import filter_actions
+
+            for i, action in enumerate(filter_actions()):
+                await rec.send({**action, "ActionID": f"filter-{i}"}, keep=False)
+                answer = await rec.wait_for(lambda m, i=i: m.get("ActionID") == f"filter-{i}")
+                if answer.get("Response") != "Success":
+                    raise SystemExit(f"Filter refused: {answer.get('Message')}")
         # the trace starts after the login response, as ../shared/ami-traces does
         start = rec.raw.find(b"\r\n\r\n", rec.raw.find(b"ActionID: login")) + 4
         await scenario(rec, name)
         await rec.settle()
         data = bytes(rec.raw[start:])
-        (OUT / f"{name}.ami").write_bytes(data)
-        (OUT / f"{name}.sent").write_bytes(bytes(rec.sent))
+        (out / f"{name}.ami").write_bytes(data)
+        (out / f"{name}.sent").write_bytes(bytes(rec.sent))
         print(f"{name}: {len(data)} bytes, {len(rec.messages)} messages")
     finally:
         await rec.close()
@@ -357,14 +377,30 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=5038)
+    parser.add_argument("--user", default="cti")
+    parser.add_argument("--secret", default="cti-secret")
+    parser.add_argument("--out", type=Path, default=OUT, help="folder for the traces")
+    parser.add_argument(
+        "--filter", action="store_true", help="narrow the session with cti's Filter actions"
+    )
     parser.add_argument("names", nargs="*", choices=[[], *SCENARIOS], metavar="NAME")
     args = parser.parse_args()
     address = ipaddress.ip_address(socket.gethostbyname(args.host))
     if not address.is_loopback:
         raise SystemExit(f"{args.host}: only a PBX on this machine (loopback) is recorded")
-    OUT.mkdir(parents=True, exist_ok=True)
+    args.out.mkdir(parents=True, exist_ok=True)
     for name in args.names or list(SCENARIOS):
-        asyncio.run(record(args.host, args.port, name, SCENARIOS[name]))
+        run = record(
+            args.host,
+            args.port,
+            name,
+            SCENARIOS[name],
+            out=args.out,
+            user=args.user,
+            secret=args.secret,
+            session_filters=args.filter,
+        )
+        asyncio.run(run)
     return 0
 
 

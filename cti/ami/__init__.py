@@ -1,1 +1,1 @@
-"""AMI engine: the connection to Asterisk (the only panoramisk user), parser, call tracker."""
+"""AMI engine: the connection to Asterisk, parser, call tracker, event filters."""

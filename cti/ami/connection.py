@@ -47,6 +47,7 @@ from cti.ami.actions import (
     encode_action,
 )
 from cti.ami.events import CallEvent
+from cti.ami.filters import filter_actions
 from cti.ami.parser import AmiParser
 from cti.ami.tracker import CallTracker
 from cti.config import PbxConfig
@@ -109,6 +110,9 @@ class AmiConnection:
         self._was_good = False
         self._auth_error: AmiAuthError | None = None
         self._login_id = ""
+        #: the session's events were narrowed with the Filter action (see ``_filter``)
+        self.filtered = False
+        self._filter_refusal_said = False
 
     # ---- public ---------------------------------------------------------------------------
 
@@ -242,6 +246,8 @@ class AmiConnection:
     async def _control(self) -> None:
         await self._login()
         self.sessions += 1
+        if self.config.event_filter:
+            await self._filter()
         await self._resync()
         self._was_good = True
         if self.failures:
@@ -278,6 +284,29 @@ class AmiConnection:
             if self._auth_error is not None:
                 raise self._auth_error from None
             raise
+
+    async def _filter(self) -> None:
+        """Ask the PBX to send only the events cti uses (see :mod:`cti.ami.filters`).
+
+        Needs ``write = system``; without it (the least-privilege user) the PBX refuses and
+        the filters are expected in manager.conf: said once, then the session goes on."""
+        actions = filter_actions()
+        answers = await asyncio.gather(
+            *(self._request(action, is_list=False) for action in actions),
+            return_exceptions=True,
+        )
+        refused = [a for a in answers if isinstance(a, BaseException)]
+        self.filtered = not refused
+        if refused and not self._filter_refusal_said:
+            self._filter_refusal_said = True
+            log.info(
+                "PBX %r: the AMI user may not set event filters (%s); all events are "
+                "received. Least privilege: put the eventfilter lines of "
+                "`cti ami manager-conf` in manager.conf (or set pbx.%s.event_filter = false)",
+                self.name,
+                _describe(refused[0]),
+                self.name,
+            )
 
     async def _resync(self) -> None:
         """Rebuild live calls from ``CoreShowChannels``; events meanwhile are held back."""

@@ -243,3 +243,20 @@ async def test_redirect_is_sent_and_its_error_reported(sim: PbxSimulator) -> Non
         assert conn.connected  # an action error does not hurt the session
     finally:
         await stop(task)
+
+
+async def test_a_pbx_that_refuses_the_filter_action_is_used_unfiltered_and_said_once(
+    sim: PbxSimulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The least-privilege AMI user may not send ``Filter``: one INFO line, no outage."""
+    caplog.set_level(logging.INFO)
+    bus = EventBus()
+    conn = AmiConnection("lab", pbx_config(sim), bus.publish)
+    task = await run_connection(conn)
+    try:
+        await conn.wait_connected()
+        assert conn.connected and not conn.filtered
+    finally:
+        await stop(task)
+    said = [r for r in caplog.records if "may not set event filters" in r.getMessage()]
+    assert len(said) == 1 and "cti ami manager-conf" in said[0].getMessage()

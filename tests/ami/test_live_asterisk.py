@@ -1,0 +1,109 @@
+"""Against a real Asterisk 22 (``../shared/asterisk``, with ``tests/traces/asterisk22/config``).
+
+Marked ``asterisk``: not run on CI (there is no Asterisk there). They run when
+``CTI_TEST_AMI`` names the lab's AMI user with write=all (``ami://cti:cti-secret@127.0.0.1:5038``)
+and ``CTI_TEST_AMI_LEAST`` the least-privilege user of ``cti ami manager-conf``
+(``ami://cti-least:SECRET@127.0.0.1:5038``); otherwise each test is skipped saying so.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import pytest
+
+from cti.ami.actions import originate
+from cti.ami.connection import AmiConnection
+from cti.ami.events import CallEnded, CallEvent, CallRecord
+from cti.config import PbxConfig
+from cti.screenpop.dial import ClickToDial
+
+pytestmark = pytest.mark.asterisk
+
+IVAN = '"Ivan Petrov" <+74951234567>'
+
+
+def _config(variable: str) -> PbxConfig:
+    url = os.environ.get(variable)
+    if not url:
+        pytest.skip(f"live Asterisk tests not run: set {variable} (see this module's docs)")
+    return PbxConfig.from_url(url)
+
+
+class Calls:
+    """Collects finished calls of one connection."""
+
+    def __init__(self) -> None:
+        self.records: dict[str, CallRecord] = {}
+        self._new = asyncio.Event()
+
+    def publish(self, event: CallEvent) -> None:
+        if isinstance(event, CallEnded):
+            self.records[event.record.linkedid] = event.record
+            self._new.set()
+
+    async def one(self, action_id: str, within: float = 40.0) -> CallRecord:
+        async with asyncio.timeout(within):
+            while True:
+                for record in self.records.values():
+                    if record.originate and record.originate.action_id == action_id:
+                        return record
+                self._new.clear()
+                await self._new.wait()
+
+
+@asynccontextmanager
+async def connected(config: PbxConfig) -> AsyncIterator[tuple[AmiConnection, Calls]]:
+    calls = Calls()
+    conn = AmiConnection("lab", config, calls.publish)
+    task = asyncio.create_task(conn.run())
+    try:
+        async with asyncio.timeout(15):
+            await conn.wait_connected()
+        yield conn, calls
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+
+async def test_least_privilege_user_logs_in_resyncs_and_tracks_an_ivr_queue_call(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The user block of ``cti ami manager-conf``: enough for login, resync and calls; its
+    filters (in manager.conf) already narrow the events, the Filter action is refused."""
+    caplog.set_level(logging.INFO)
+    async with connected(_config("CTI_TEST_AMI_LEAST")) as (conn, calls):
+        assert conn.resyncs == 1 and not conn.filtered
+        assert "may not set event filters" in caplog.text
+        action_id = await originate(
+            conn,
+            channel="Local/h30@customer-phone",
+            context="cti-inbound",
+            exten="510",
+            caller_id=IVAN,
+            ring_seconds=30,
+        )
+        record = await calls.one(action_id)
+    assert (record.direction, record.status, record.agent) == ("inbound", "answered", "201")
+    assert record.clock in ("pbx", "receipt") and record.answered_by == "agent"
+    assert record.started_at is not None and record.answered_at is not None
+    assert record.ivr_seconds == pytest.approx(3.0, abs=0.5)
+    assert record.queue_wait_seconds == pytest.approx(2.0, abs=0.5)
+    assert [t.agent for t in record.talks] == ["201"]
+
+
+async def test_the_filter_action_narrows_a_privileged_session_and_click_to_dial_works() -> None:
+    async with connected(_config("CTI_TEST_AMI")) as (conn, calls):
+        assert conn.filtered
+        dial = ClickToDial(pbxes=lambda: {"lab": conn}, region="RU")
+        placed = await dial.dial(
+            extensions=("103",), number="+7 916 111-00-01", extension=None, pbx=None
+        )
+        record = await calls.one(placed["action_id"])
+    assert (record.direction, record.status, record.agent) == ("outbound", "answered", "103")
+    assert record.to_number == "79161110001" and record.answered_by == "external"
+    assert record.ring_seconds == pytest.approx(1.0, abs=0.5)
