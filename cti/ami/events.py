@@ -209,6 +209,51 @@ class CallRecord:
         }
 
 
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> CallRecord:
+        """The inverse of :meth:`to_json` (the call log journal keeps records as JSON)."""
+
+        def dt(value: Any) -> datetime | None:
+            return datetime.fromisoformat(value) if value is not None else None
+
+        originate = data.get("originate")
+        return cls(
+            pbx=data["pbx"],
+            linkedid=data["linkedid"],
+            direction=data["direction"],
+            from_number=data.get("from"),
+            from_name=data.get("from_name"),
+            to_number=data.get("to"),
+            queue=data.get("queue"),
+            agents_rung=tuple(data.get("agents_rung") or ()),
+            agent=data.get("agent"),
+            status=data["status"],
+            started_at=dt(data.get("started_at")),
+            answered_at=dt(data.get("answered_at")),
+            ended_at=dt(data.get("ended_at")),
+            ring_seconds=data.get("ring_seconds"),
+            talk_seconds=data.get("talk_seconds"),
+            hangup_cause=data.get("hangup_cause"),
+            transfers=tuple(Transfer(**t) for t in data.get("transfers") or ()),
+            originate=OriginateInfo(**originate) if originate else None,
+            recording=data.get("recording"),
+            partial=bool(data.get("partial")),
+            clock=data.get("clock"),
+            answered_by=data.get("answered_by"),
+            ivr_seconds=data.get("ivr_seconds"),
+            queue_wait_seconds=data.get("queue_wait_seconds"),
+            hold_seconds=data.get("hold_seconds"),
+            rings=tuple(
+                AgentRing(r["agent"], dt(r["started_at"]), dt(r["ended_at"]), r["answered"])
+                for r in data.get("rings") or ()
+            ),
+            talks=tuple(
+                TalkSegment(t["agent"], dt(t["started_at"]), dt(t["ended_at"]), t["hold_seconds"])
+                for t in data.get("talks") or ()
+            ),
+        )
+
+
 @dataclass(frozen=True, slots=True)
 class CallStarted:
     call: CallInfo
