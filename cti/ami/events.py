@@ -208,7 +208,6 @@ class CallRecord:
             ],
         }
 
-
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> CallRecord:
         """The inverse of :meth:`to_json` (the call log journal keeps records as JSON)."""
