@@ -239,3 +239,31 @@ def test_no_times_at_all_give_the_same_outcome_and_no_times(name: str) -> None:
         assert getattr(bare, key) == getattr(stamped, key), key
     assert bare.transfers == stamped.transfers
     assert [t.agent for t in bare.talks] == [t.agent for t in stamped.talks]
+
+
+def test_a_phone_on_hold_counts_on_the_call_and_on_its_agents_part() -> None:
+    """``Hold``/``Unhold`` as a SIP phone sends them (the Local-channel lab has no phone hold
+    button: the events are inserted into the recorded queue call, shaped as Asterisk's)."""
+    messages = parse_bytes(lab("ivr-then-queue").read_bytes())
+    at = next(i for i, m in enumerate(messages) if m.get("Event") == "AgentConnect")
+    agent = messages[at]["DestChannel"]
+    uid = messages[at]["DestUniqueid"]
+    t = float(messages[at]["Timestamp"])
+
+    def hold(event: str, when: float) -> dict[str, str]:
+        return {
+            "Event": event,
+            "Channel": agent,
+            "Uniqueid": uid,
+            "Linkedid": messages[at]["Linkedid"],
+            "MusicClass": "default",
+            "Timestamp": f"{when:.6f}",
+        }
+
+    messages[at + 1 : at + 1] = [hold("Hold", t + 0.5), hold("Unhold", t + 1.75)]
+    tracker = CallTracker("lab")
+    [record] = _records(tracker, messages, None)
+    assert record.hold_seconds == pytest.approx(1.25)
+    [talk] = record.talks
+    assert (talk.agent, talk.hold_seconds) == ("201", pytest.approx(1.25))
+    _consistent(record)

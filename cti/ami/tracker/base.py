@@ -211,20 +211,13 @@ class TrackerBase:
             call.agent = agent
             if call.answer_uids and not call.originate_external:
                 call.answer_uids.clear()
-        legs = {leg.uid} if leg.pair is None else {leg.uid, leg.pair}
+        legs = leg.legs()
         if agent is not None:
             call.current_agent = agent
             call.start_talk(agent, self._now, legs)
         elif call.originator is not None:  # the callee of a click-to-dial answered
             caller = self._chans.get(call.caller)
-            mine = (
-                {call.caller}
-                if caller is None or caller.pair is None
-                else {
-                    call.caller,
-                    caller.pair,
-                }
-            )
+            mine = caller.legs() if caller is not None else {call.caller}
             call.start_talk(call.originator, self._now, mine)
         if first or (agent is not None and call.agent == agent and not call.originate_external):
             call.t_answer = self._now

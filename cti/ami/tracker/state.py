@@ -74,6 +74,10 @@ class Chan:
         self.bridge: str | None = None  # BridgeUniqueid it is in
         self.hold_since: float | None = None  # on hold since (a Hold with no Unhold yet)
 
+    def legs(self) -> set[str]:
+        """This channel and, for a Local channel, its other half: one party's legs."""
+        return {self.uid} if self.pair is None else {self.uid, self.pair}
+
 
 class Ring:
     """An agent's phone ringing for the call (mutable while the call lives)."""
