@@ -170,7 +170,8 @@ class Session:
         self._response(aid, "Success", "Authentication accepted")
         uptime = int(time.time() - self.sim.started_at)
         boot = f"Uptime: {uptime}\r\nLastReload: {uptime}\r\nStatus: Fully Booted\r\n\r\n"
-        self.writer.write((self.sim.emitter.head("FullyBooted", "system,all") + boot).encode())
+        # sent to this session only, not through the event queue: never a Timestamp
+        self.writer.write(f"Event: FullyBooted\r\nPrivilege: system,all\r\n{boot}".encode())
         if self._get(msg, "events", "on").lower() not in ("off", "no", "false", "0"):
             self.sim.add_client(self)
         log.info("pbxsim: %s logged in from %s", user, self.peer)

@@ -5,12 +5,19 @@ Asterisk's own ``ast_manager_build_channel_state_string`` does, so an event sequ
 produced by a scenario script carries the same fields, in the same order, as the recorded
 Asterisk 22 traces. Messages are plain ``str`` (joined and encoded once per write batch);
 the ``Timestamp:`` header is added only when the simulator runs with timestamps on.
+
+Device states follow Asterisk's two paths: a channel's state change or hangup only queues
+its device (``Local/104@cti-agents``) for the device-state thread, which asks the Local
+channel driver for the state later, so its ``DeviceStateChange`` comes out when a script
+calls :meth:`Emitter.devstates` (where the recordings show that thread ran); a queue sets
+``Queue:…`` states itself, at once, and those are cached (sent only when they change).
 """
 
 from __future__ import annotations
 
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -69,6 +76,11 @@ class Channel:
             f"{p}Linkedid: {self.linkedid}\r\n"
         )
 
+    @property
+    def device(self) -> str:
+        """The device the channel belongs to: its name without ``-<seq>;<half>``."""
+        return self.name.rpartition("-")[0] or self.name
+
 
 @dataclass(slots=True)
 class Bridge:
@@ -87,7 +99,9 @@ class Emitter:
 
     ``sink`` receives every formatted message; the server batches them per loop turn.
     ``clock`` is the simulator's clock (seconds since the epoch): it drives Uniqueids,
-    ``Timestamp`` headers and CDR times.
+    ``Timestamp`` headers and CDR times. ``cdrs`` / ``device_states`` switch the ``Cdr``
+    (cdr_manager) and ``DeviceStateChange`` events on; ``device_exists`` tells a device
+    whose extension the dialplan lacks (its state is ``INVALID``).
     """
 
     def __init__(
@@ -96,12 +110,22 @@ class Emitter:
         clock: Callable[[], float] = time.time,
         *,
         timestamps: bool = False,
+        cdrs: bool = True,
+        device_states: bool = False,
+        device_exists: Callable[[str], bool] = lambda device: True,
     ) -> None:
         self._sink = sink
         self.clock = clock
         self.timestamps = timestamps
+        self.cdrs = cdrs
+        self.device_states = device_states
+        self.device_exists = device_exists
         self.channels: dict[str, Channel] = {}
         self.bridges: dict[str, Bridge] = {}
+        #: the last state sent per cached device (``Queue:…``), as Asterisk's cache keeps it
+        self.known_states: dict[str, str] = {}
+        self._queued: list[str] = []  # devices waiting for the device-state thread
+        self._live: Counter[str] = Counter()
         self._seq = 0
         self._local_seq = 0
 
@@ -143,6 +167,8 @@ class Emitter:
     # -- channel lifecycle -------------------------------------------------------------
     def newchannel(self, ch: Channel) -> None:
         self.channels[ch.name] = ch
+        if ch.peer is not None and ch.peer.name in self.channels:
+            self._live[ch.device] += 1  # both halves of the pair are up
         self.chan_event("Newchannel", ch)
 
     def newexten(
@@ -181,6 +207,7 @@ class Emitter:
         if state == 6 and ch.answered is None:
             ch.answered = self.clock()
         self.chan_event("Newstate", ch)
+        self._state_changed(ch)
 
     def localbridge(self, one: Channel, two: Channel) -> None:
         self._sink(
@@ -208,9 +235,56 @@ class Emitter:
         self.chan_event("HangupRequest", ch, f"Cause: {cause}\r\n")
 
     def hangup(self, ch: Channel, cause: int = 16) -> None:
-        self.channels.pop(ch.name, None)
+        gone = self.channels.pop(ch.name, None) is not None
+        if gone and ch.peer is not None and ch.peer.name in self.channels:
+            self._live[ch.device] -= 1  # the first half of the pair to go
+            if self._live[ch.device] <= 0:
+                del self._live[ch.device]
         text = CAUSE_TEXT.get(cause, "Unknown")
         self.chan_event("Hangup", ch, f"Cause: {cause}\r\nCause-txt: {text}\r\n")
+        self._state_changed(ch)
+
+    def hold(self, ch: Channel, on: bool = True) -> None:
+        self.chan_event("Hold" if on else "Unhold", ch)
+
+    def dtmf(self, ch: Channel, digit: str, direction: str, *, end: bool = True) -> None:
+        """``DTMFEnd`` (``end``) or ``DTMFBegin`` of ``digit`` (``Received`` / ``Sent``)."""
+        if end:
+            tail = f"Digit: {digit}\r\nDurationMs: 0\r\nDirection: {direction}\r\n"
+            self.chan_event("DTMFEnd", ch, tail, "dtmf,all")
+        else:
+            self.chan_event("DTMFBegin", ch, f"Digit: {digit}\r\nDirection: {direction}\r\n",
+                            "dtmf,all")  # fmt: skip
+
+    # -- device states ---------------------------------------------------------------
+    def _state_changed(self, ch: Channel) -> None:
+        if self.device_states:
+            self._queued.append(ch.device)
+
+    def devstates(self, count: int | None = None) -> None:
+        """The device-state thread runs: send the first ``count`` queued devices (all if
+        ``None``), each with the state the Local driver reports now (in use while both
+        halves of a pair of that device live)."""
+        if not self._queued:
+            return
+        take = self._queued[:count] if count is not None else list(self._queued)
+        del self._queued[: len(take)]
+        for device in take:
+            if self._live[device] > 0:
+                state = "INUSE"
+            else:
+                state = "NOT_INUSE" if self.device_exists(device) else "INVALID"
+            self._device_event(device, state)
+
+    def queue_state(self, device: str, state: str) -> None:
+        """A state app_queue sets itself (``Queue:sales``): sent at once, only if it changed."""
+        if self.device_states and self.known_states.get(device) != state:
+            self.known_states[device] = state
+            self._device_event(device, state)
+
+    def _device_event(self, device: str, state: str) -> None:
+        self._sink(f"{self.head('DeviceStateChange', 'call,all')}Device: {device}\r\n"
+                   f"State: {state}\r\n\r\n")  # fmt: skip
 
     # -- bridges ---------------------------------------------------------------------
     @staticmethod
@@ -247,6 +321,11 @@ class Emitter:
         self.bridges.pop(bridge.uniqueid, None)
         self._sink(self._bridge_head("BridgeDestroy", bridge) + "\r\n")
 
+    def bridge_merge(self, into: Bridge, source: Bridge) -> None:
+        """``BridgeMerge`` (both bridges as they are before the members move)."""
+        self._sink(f"{self.head('BridgeMerge', 'call,all')}{self.bridge_fields(into, 'ToBridge')}"
+                   f"{self.bridge_fields(source, 'FromBridge')}\r\n")  # fmt: skip
+
     # -- records and results -----------------------------------------------------------
     def cdr(
         self,
@@ -261,6 +340,8 @@ class Emitter:
         last_data: str | None = None,
     ) -> None:
         """One ``Cdr`` event (cdr_manager) for ``ch``; times come from the simulator clock."""
+        if not self.cdrs:
+            return
         end = self.clock()
         answer = answered if answered is not None else ch.answered
         disp = disposition or ("ANSWERED" if answer is not None else "NO ANSWER")
