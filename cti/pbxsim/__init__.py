@@ -8,10 +8,14 @@ Public API: :class:`PbxSimulator` (``cti.pbxsim.server``), the call specs and
 from cti.pbxsim.calls import (
     AgentProfile,
     CallHandle,
+    ClickToDialCall,
     InboundCall,
     IvrCall,
+    MessageCall,
     OutboundCall,
     QueueCall,
+    QueueState,
+    Races,
     TransferCall,
 )
 from cti.pbxsim.server import PbxSimulator
@@ -20,11 +24,15 @@ from cti.pbxsim.traffic import TrafficProfile, plan_calls
 __all__ = [
     "AgentProfile",
     "CallHandle",
+    "ClickToDialCall",
     "InboundCall",
     "IvrCall",
+    "MessageCall",
     "OutboundCall",
     "PbxSimulator",
     "QueueCall",
+    "QueueState",
+    "Races",
     "TrafficProfile",
     "TransferCall",
     "plan_calls",

@@ -1,9 +1,13 @@
 """One AMI client session of the simulator: parse actions, answer like Asterisk 22.
 
-Actions: Login, Logoff, Ping, Events, Originate (async), Hangup, Redirect, BlindTransfer,
+Actions: Login, Logoff, Ping, Events, Originate (async; refused at once when its
+Context/Exten is not in the dialplan), Hangup, Redirect, BlindTransfer, Atxfer, Setvar,
 CoreShowChannels, Command (``core show version`` / ``core show channels``), QueueStatus.
 Anything else gets Asterisk's ``Invalid/unknown command``. Events go only to sessions that
 logged in with events on; a session that vanishes mid-call just stops receiving them.
+Asterisk writes a response at once but queues events; so an event an action causes comes
+after its response, and ``Atxfer`` (queued, like ``Originate``) does not wait for events
+other actions caused before it.
 """
 
 from __future__ import annotations
@@ -15,15 +19,14 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from cti.pbxsim import status
 from cti.pbxsim.calls import Originate, Takeover
-from cti.pbxsim.queue import interface, member_name
 
 if TYPE_CHECKING:
     from cti.pbxsim.server import PbxSimulator
 
 log = logging.getLogger(__name__)
 
-VERSION = "Asterisk 22.10.1 built by pbxsim on a x86_64 running Linux"
 MAX_MESSAGE = 64 * 1024
 #: a client whose unsent output exceeds this is too slow to keep: it is disconnected
 MAX_BACKLOG = 32 * 1024 * 1024
@@ -38,11 +41,6 @@ def parse_callerid(value: str) -> tuple[str, str]:
     if match:
         return match.group(2).strip(), match.group(1).strip()
     return value.strip(), ""
-
-
-def _duration(seconds: float) -> str:
-    s = max(0, int(seconds))
-    return f"{s // 3600:02d}:{s % 3600 // 60:02d}:{s % 60:02d}"
 
 
 class Session:
@@ -65,6 +63,8 @@ class Session:
             "hangup": self._hangup,
             "redirect": self._redirect,
             "blindtransfer": self._blind,
+            "atxfer": self._atxfer,
+            "setvar": self._setvar,
             "coreshowchannels": self._show_channels,
             "command": self._command,
             "queuestatus": self._queue_status,
@@ -127,8 +127,9 @@ class Session:
         if not self.writer.transport.is_closing():
             self.writer.close()
 
-    def _reply(self, text: str) -> None:
-        self.sim.flush()
+    def _reply(self, text: str, *, flush: bool = True) -> None:
+        if flush:
+            self.sim.flush()
         if not self.writer.transport.is_closing():
             self.writer.write(text.encode())
 
@@ -137,9 +138,11 @@ class Session:
         values = msg.get(key.lower())
         return values[0] if values else default
 
-    def _response(self, aid: str, status: str, message: str, extra: str = "") -> None:
+    def _response(
+        self, aid: str, status: str, message: str, extra: str = "", *, flush: bool = True
+    ) -> None:
         action = f"ActionID: {aid}\r\n" if aid else ""
-        self._reply(f"Response: {status}\r\n{action}{extra}Message: {message}\r\n\r\n")
+        self._reply(f"Response: {status}\r\n{action}{extra}Message: {message}\r\n\r\n", flush=flush)
 
     # -- dispatch -----------------------------------------------------------------------
     def _dispatch(self, msg: Message) -> None:
@@ -221,6 +224,9 @@ class Session:
                 key, sep, value = item.partition("=")
                 if sep and key.strip():
                     variables.append((key.strip(), value))
+        if not self.sim.dialplan.exists(context, exten):
+            self._response(aid, "Error", "Extension does not exist.")
+            return
         num, name = parse_callerid(self._get(msg, "callerid"))
         req = Originate(
             channel, context, exten, num, name, aid or None, priority, timeout, tuple(variables),
@@ -229,13 +235,17 @@ class Session:
         self._response(aid, "Success", "Originate successfully queued")
         self.sim.originate(req)
 
-    def _take(self, msg: Message, aid: str, take: Takeover, ok: str) -> None:
+    def _take(
+        self, msg: Message, aid: str, take: Takeover, ok: str, missing: str = "No such channel"
+    ) -> None:
         found = self.sim.find_call(take.channel)
         if found is None:
-            self._response(aid, "Error", "No such channel")
+            self._response(aid, "Error", missing)
             return
-        self._response(aid, "Success", ok)
-        found[1].interrupt(take)
+        queued = take.kind == "atxfer"
+        self._response(aid, "Success", ok, flush=not queued)
+        if not queued or take.kind in found[1].accepts:
+            found[1].interrupt(take)
 
     def _hangup(self, msg: Message, aid: str) -> None:
         try:
@@ -261,89 +271,56 @@ class Session:
         take = Takeover(
             "blind", self._get(msg, "channel"), self._get(msg, "exten"), self._get(msg, "context")
         )
+        if self._transfer_checks(aid, take):
+            self._take(msg, aid, take, "Transfer succeeded", "Channel specified does not exist")
+
+    def _atxfer(self, msg: Message, aid: str) -> None:
+        """Queue the attended-transfer feature; it works where the Dial gave the agent the
+        transfer features (cti-inbound's ``tT``), elsewhere the digits just pass."""
+        take = Takeover(
+            "atxfer", self._get(msg, "channel"), self._get(msg, "exten"), self._get(msg, "context")
+        )
+        if self._transfer_checks(aid, take):
+            self._take(msg, aid, take, "Atxfer successfully queued",
+                       "Channel specified does not exist")  # fmt: skip
+
+    def _transfer_checks(self, aid: str, take: Takeover) -> bool:
+        if not take.channel:
+            self._response(aid, "Error", "No channel specified")
+            return False
         if not take.exten:
             self._response(aid, "Error", "No extension specified")
+            return False
+        return True
+
+    def _setvar(self, msg: Message, aid: str) -> None:
+        """Set a channel variable (its ``VarSet`` follows the response) or a global one."""
+        name = self._get(msg, "variable")
+        if not name:
+            self._response(aid, "Error", "No variable specified")
             return
-        self._take(msg, aid, take, "Transfer succeeded")
+        channel = self._get(msg, "channel")
+        value = self._get(msg, "value")
+        if not channel:
+            self.sim.globals[name] = value
+            self._response(aid, "Success", "Variable Set")
+            return
+        ch = self.sim.emitter.channels.get(channel)
+        if ch is None:
+            self._response(aid, "Error", "No such channel")
+            return
+        self._response(aid, "Success", "Variable Set")
+        self.sim.emitter.varset(ch, name, value)
 
     def _show_channels(self, msg: Message, aid: str) -> None:
         self._response(aid, "Success", "Channels will follow", "EventList: start\r\n")
-        now = self.sim.clock()
-        parts = []
-        channels = list(self.sim.emitter.channels.values())
-        for ch in channels:
-            parts.append(
-                f"Event: CoreShowChannel\r\nActionID: {aid}\r\n{ch.block()}"
-                f"BridgeId: {ch.bridge or ''}\r\nApplication: {ch.application}\r\n"
-                f"ApplicationData: {ch.app_data}\r\nDuration: {_duration(now - ch.created)}\r\n\r\n"
-            )
-        parts.append(
-            f"Event: CoreShowChannelsComplete\r\nActionID: {aid}\r\nEventList: Complete\r\n"
-            f"ListItems: {len(channels)}\r\n\r\n"
-        )
-        self._reply("".join(parts))
+        self._reply(status.channel_list(self.sim, aid))
 
     def _command(self, msg: Message, aid: str) -> None:
         command = " ".join(self._get(msg, "command").split()).lower()
-        action = f"ActionID: {aid}\r\n" if aid else ""
-        if command == "core show version":
-            lines = [VERSION]
-        elif command == "core show channels":
-            channels = list(self.sim.emitter.channels.values())
-            lines = ["Channel                                                          Location"]
-            for ch in channels:
-                where = f"{ch.exten}@{ch.context}:{ch.priority}"
-                lines.append(f"{ch.name:<64} {where:<24} {ch.application}({ch.app_data})")
-            lines.append(f"{len(channels)} active channels")
-            lines.append(f"{len(self.sim.calls)} active calls")
-        else:
-            lines = [f"No such command '{command}' (type 'core show help {command}' for help)"]
-            self._reply(f"Response: Error\r\n{action}Message: Command output follows\r\n"
-                        + "".join(f"Output: {line}\r\n" for line in lines) + "\r\n")  # fmt: skip
-            return
-        output = "".join(f"Output: {line}\r\n" for line in lines)
-        self._reply(f"Response: Success\r\n{action}Message: Command output follows\r\n{output}\r\n")
+        self._reply(status.command(self.sim, command, aid))
 
     def _queue_status(self, msg: Message, aid: str) -> None:
-        only_queue = self._get(msg, "queue")
-        only_member = self._get(msg, "member")
         self._response(aid, "Success", "Queue status will follow", "EventList: start\r\n")
-        now = self.sim.clock()
-        parts: list[str] = []
-        for q in self.sim.queues.values():
-            if only_queue and q.name != only_queue:
-                continue
-            parts.append(
-                f"Event: QueueParams\r\nQueue: {q.name}\r\nMax: 0\r\nStrategy: ringall\r\n"
-                f"Calls: {len(q.waiting)}\r\nHoldtime: 0\r\nTalkTime: 0\r\n"
-                f"Completed: {q.completed}\r\nAbandoned: {q.abandoned}\r\nServiceLevel: 0\r\n"
-                f"ServicelevelPerf: 0.0\r\nServicelevelPerf2: 0.0\r\nWeight: 0\r\n"
-                f"ActionID: {aid}\r\n\r\n"
-            )
-            for ext in q.members:
-                if only_member and only_member not in (ext, interface(ext), member_name(ext)):
-                    continue
-                in_call = any(ch.agent == ext for ch in self.sim.emitter.channels.values())
-                parts.append(
-                    f"Event: QueueMember\r\nQueue: {q.name}\r\nName: {member_name(ext)}\r\n"
-                    f"Location: {interface(ext)}\r\nStateInterface: {interface(ext)}\r\n"
-                    "Membership: static\r\nPenalty: 0\r\n"
-                    f"CallsTaken: {q.calls_taken.get(ext, 0)}\r\n"
-                    f"LastCall: {q.last_call.get(ext, 0)}\r\nLastPause: 0\r\nLoginTime: 0\r\n"
-                    f"InCall: {int(in_call)}\r\nStatus: {2 if in_call else 1}\r\nPaused: 0\r\n"
-                    f"PausedReason: \r\nWrapuptime: 0\r\nActionID: {aid}\r\n\r\n"
-                )
-            for pos, ch in enumerate(q.waiting, 1):
-                parts.append(
-                    f"Event: QueueEntry\r\nQueue: {q.name}\r\nPosition: {pos}\r\n"
-                    f"Channel: {ch.name}\r\n"
-                    f"Uniqueid: {ch.uniqueid}\r\nCallerIDNum: {ch.cid_num}\r\n"
-                    f"CallerIDName: {ch.cid_name}\r\nConnectedLineNum: {ch.cl_num}\r\n"
-                    f"ConnectedLineName: {ch.cl_name}\r\nWait: {int(now - ch.created)}\r\n"
-                    f"Priority: 0\r\nActionID: {aid}\r\n\r\n"
-                )
-        parts.append(
-            f"Event: QueueStatusComplete\r\nActionID: {aid}\r\nEventList: Complete\r\n"
-            f"ListItems: {len(parts)}\r\n\r\n"
-        )
-        self._reply("".join(parts))
+        queue, member = self._get(msg, "queue"), self._get(msg, "member")
+        self._reply(status.queue_status(self.sim, aid, queue, member))

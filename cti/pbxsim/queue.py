@@ -1,21 +1,30 @@
-"""The ``Queue()`` scenario: ringall over static Local members (queue-answered trace).
+"""The ``Queue()`` application: ringall over static Local members, as Asterisk 22 runs it.
 
-Answered: every member rings, one answers, the others get ``DialEnd CANCEL`` and hang up
-with cause 26 (answered elsewhere). Abandoned (no recording in asterisk22; event shapes from
-Asterisk's app_queue and cacofonisk's ``queue_a_cancel``): the caller hangs up while the
-members ring → ``QueueCallerAbandon`` then ``QueueCallerLeave``.
+Recordings: ``queue-answered`` (from-trunk 500, the shared lab), ``ivr-then-queue``
+(cti-inbound 510), ``queue-timeout`` and ``queue-abandoned`` (cti-inbound 520, queue
+``sales``). Every member rings; one answers (:mod:`cti.pbxsim.queue_answer`), or the queue
+gives up at its timeout (``AgentRingNoAnswer``, ``QueueCallerAbandon`` all the same:
+app_queue records a timeout as abandoned, then ``QUEUESTATUS=TIMEOUT``), or the caller hangs
+up (``QueueCallerAbandon``, no ``QUEUESTATUS``). What the queue's own device-state thread
+sends (``QueueMemberStatus``) is deferred to the slots its recordings show.
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
+from functools import partial
+from typing import Literal
 
-from cti.pbxsim.calls import CallContext, Originate, QueueState
+from cti.pbxsim.calls import CallContext, QueueState
 from cti.pbxsim.channels import Channel, Emitter
-from cti.pbxsim.inbound import AGENTS, Plan, customer_answers, dial_done_vars, ms_since, quote_cid
+from cti.pbxsim.dialplan import AGENTS
+from cti.pbxsim.legs import Plan, quote_cid
 
 Legs = dict[str, tuple[Channel, Channel]]
-MEMBER_VARS = ("MEMBERCALLS", "MEMBERLASTCALL", "MEMBERPENALTY", "MEMBERDYNAMIC", "MEMBERREALTIME")
+Outcome = Literal["answered", "timeout", "abandoned"]
+#: the variables ``Queue()`` clears when it starts
+JOIN_VARS = ("ANSWEREDTIME", "ANSWEREDTIME_MS", "DIALEDTIME", "DIALEDTIME_MS", "QUEUEWAIT",
+             "QUEUEWAIT_MS")  # fmt: skip
 
 
 def member_name(ext: str) -> str:
@@ -38,7 +47,15 @@ def member_status(e: Emitter, q: QueueState, ext: str, status: int) -> None:
     )
 
 
+def member_busy(e: Emitter, q: QueueState, ext: str) -> None:
+    """A member's phone is in use; app_queue then sets the queue's ``_avail`` state (still
+    available: ``ringinuse``), which Asterisk caches, so it is sent once."""
+    member_status(e, q, ext, 2)
+    e.queue_state(f"Queue:{q.name}_avail", "NOT_INUSE")
+
+
 def queue_vars(e: Emitter, ch: Channel, q: QueueState, hold: int, talk: int) -> None:
+    """``setqueuevar``: the queue's counters as variables."""
     values = (
         ("QUEUENAME", q.name),
         ("QUEUEMAX", "0"),
@@ -55,6 +72,40 @@ def queue_vars(e: Emitter, ch: Channel, q: QueueState, hold: int, talk: int) -> 
         e.varset(ch, name, value)
 
 
+def caller_event(e: Emitter, one: Channel, event: str, tail: str) -> None:
+    e.chan_event(event, one, tail, "agent,all")
+
+
+def join(ctx: CallContext, q: QueueState, one: Channel) -> float:
+    """The caller enters the queue (slot ``queue.joined``); returns the time it joined."""
+    e = ctx.e
+    for name in JOIN_VARS:
+        e.varset(one, name, "")
+    q.waiting.append(one)
+    e.queue_state(f"Queue:{q.name}", "RINGING")
+    count = len(q.waiting)
+    caller_event(e, one, "QueueCallerJoin",
+                 f"Queue: {q.name}\r\nPosition: {count}\r\nCount: {count}\r\n")  # fmt: skip
+    ctx.slot("queue.joined")
+    return e.clock()
+
+
+def leave(ctx: CallContext, q: QueueState, one: Channel) -> int:
+    """The caller leaves the queue (slots ``queue.leaving`` / ``queue.left``)."""
+    e = ctx.e
+    position = q.waiting.index(one) + 1 if one in q.waiting else 1
+    if one in q.waiting:
+        q.waiting.remove(one)
+    if not q.waiting:
+        e.queue_state(f"Queue:{q.name}", "NOT_INUSE")
+    ctx.slot("queue.leaving")
+    tail = f"Queue: {q.name}\r\nPosition: {position}\r\nCount: {len(q.waiting)}\r\n"
+    caller_event(e, one, "QueueCallerLeave", tail)
+    e.varset(one, "QUEUEPOSITION", str(position))
+    ctx.slot("queue.left")
+    return position
+
+
 def _member_pair(
     ctx: CallContext, q: QueueState, caller: Channel, ext: str
 ) -> tuple[Channel, Channel]:
@@ -66,6 +117,7 @@ def _member_pair(
     m1.cid_num, m1.cid_name = caller.cid_num, caller.cid_name
     e.newexten(m1, "AppQueue", "(Outgoing Line)")
     e.newcallerid(m1, caller.cid_num, caller.cid_name)
+    ctx.slot(f"queue.calling.{ext}")
     e.varset(m1, "DIALEDPEERNUMBER", f"{ext}@{AGENTS}")
     e.varset(m2, "DIALEDPEERNUMBER", f"{ext}@{AGENTS}")
     m2.cl_num, m2.cl_name = caller.cid_num, caller.cid_name
@@ -74,230 +126,162 @@ def _member_pair(
     e.localbridge(m1, m2)
     # AgentCalled shows the member leg as app_queue's outgoing attempt sees it
     seen = replace(m1, exten=caller.exten, cl_num=caller.cid_num, cl_name=caller.cid_name)
-    tail = f"Queue: {q.name}\r\nInterface: {interface(ext)}\r\nMemberName: {member_name(ext)}\r\n"
-    e.chan_event("AgentCalled", caller, seen.block("Dest") + tail, "agent,all")
+    caller_event(e, caller, "AgentCalled", seen.block("Dest") + member_tail(ext, q))
     e.dialbegin(caller, m1, interface(ext))
     m1.exten = caller.exten
     return m1, m2
 
 
-async def queue_call(
-    ctx: CallContext,
-    req: Originate,
-    one: Channel,
-    two: Channel,
-    q: QueueState,
-    plan: Plan,
-    answerer: str | None,
-) -> None:
-    """``from-trunk`` 500: ``Answer()``, ``Queue(support,r,,,60)``; ``answerer`` picks up."""
+def member_tail(ext: str, q: QueueState) -> str:
+    return f"Queue: {q.name}\r\nInterface: {interface(ext)}\r\nMemberName: {member_name(ext)}\r\n"
+
+
+def _rings(ctx: CallContext, one: Channel, m1: Channel, m2: Channel) -> None:
     e = ctx.e
-    src, cid = one.cid_num, quote_cid(one.cid_num, one.cid_name)
-    noop = f"Inbound call from {cid} to queue {q.name}"
-    customer_answers(ctx, req, one, two, "one_up", ("NoOp", noop))
-    e.newexten(one, "Answer", "", priority=2)
-    e.newexten(one, "Queue", f"{q.name},r,,,60", priority=3)
-    one.application = "Queue"
-    for name in (
-        "ANSWEREDTIME",
-        "ANSWEREDTIME_MS",
-        "DIALEDTIME",
-        "DIALEDTIME_MS",
-        "QUEUEWAIT",
-        "QUEUEWAIT_MS",
-    ):
-        e.varset(one, name, "")
-    q.waiting.append(one)
-    position = len(q.waiting)
-    e.chan_event(
-        "QueueCallerJoin",
-        one,
-        f"Queue: {q.name}\r\nPosition: {position}\r\nCount: {position}\r\n",
-        "agent,all",
-    )
-    joined = e.clock()
+    e.newexten(m2, "Ringing", "", priority=1)
+    m1.cl_num, m1.cl_name = one.cid_num, one.cid_name
+    e.newstate(m1, 5)
+    e.newexten(m1, "AppQueue", "(Outgoing Line)")
+    e.newconnectedline(m1, one.cid_num, one.cid_name)
+
+
+def ring_members(
+    ctx: CallContext, q: QueueState, one: Channel, answerer: str | None, plan: Plan
+) -> Legs:
+    """Every member's phone rings (slots ``queue.members`` and ``queue.rung``; flag
+    ``queue.grouped``: the phones' threads ran in the order queue-answered shows)."""
+    e = ctx.e
     legs = {ext: _member_pair(ctx, q, one, ext) for ext in q.members}
-    for ext in reversed(q.members):
-        m1, m2 = legs[ext]
-        e.newexten(m2, "Ringing", "", priority=1)
-        m1.cl_num, m1.cl_name = one.cid_num, one.cid_name
-        e.newstate(m1, 5)
-        e.newexten(m1, "AppQueue", "(Outgoing Line)")
-        e.newconnectedline(m1, one.cid_num, one.cid_name)
-    answers = plan.answers and answerer in legs and plan.ring < plan.patience
-    if answers and answerer is not None:
-        e.newexten(legs[answerer][1], "Wait", f"{plan.ring:g}", priority=2)
-    for ext in reversed(q.members):
-        member_status(e, q, ext, 2)
-    for ext in reversed(q.members):
-        if not (answers and ext == answerer):
-            prof = ctx.agent(ext)
-            e.newexten(
-                legs[ext][1], "Wait", f"{prof.ring_seconds if prof.answers else 120:g}", priority=2
-            )
+    for ext in q.members:
+        ctx.defer(f"qms.{ext}", partial(member_busy, e, q, ext))
+
+    def wait(ext: str) -> None:
+        prof = ctx.agent(ext)
+        ring = plan.ring if ext == answerer else prof.ring_seconds if prof.answers else 120
+        e.newexten(legs[ext][1], "Wait", f"{ring:g}", priority=2)
+
+    if ctx.races.has("queue.grouped"):
+        for ext in reversed(q.members):
+            _rings(ctx, one, *legs[ext])
+        if answerer in legs:
+            wait(answerer)
+        for ext in reversed(q.members):
+            ctx.emit(f"qms.{ext}")
+        for ext in reversed(q.members):
+            if ext != answerer:
+                wait(ext)
+    else:
+        for ext in q.members:
+            _rings(ctx, one, *legs[ext])
+            wait(ext)
+    ctx.slot("queue.members")
     for ext in reversed(q.members):
         e.dialstate(one, legs[ext][0])
-    e.newexten(two, "Wait", two.exten[1:], priority=2)
-    try:
-        if not answers or answerer is None:
-            await ctx.sleep(plan.patience)
-            _abandon(e, q, one, two, legs, joined, src, cid)
-            return
-        await ctx.sleep(plan.ring)
-        await _answered(ctx, q, one, two, legs, answerer, plan, joined, src, cid)
-    finally:
-        if one in q.waiting:
-            q.waiting.remove(one)
+    ctx.slot("queue.rung")
+    for ext in q.members:
+        ctx.due(f"qms.{ext}")
+    ctx.due("two-wait")
+    return legs
 
 
-def _abandon(
-    e: Emitter, q: QueueState, one: Channel, two: Channel, legs: Legs,
-    joined: float, src: str, cid: str,
-) -> None:  # fmt: skip
+def decide(plan: Plan, answerer: str | None, timeout: float | None) -> tuple[Outcome, float]:
+    """What ends the ringing, and after how many seconds."""
+    limit = plan.patience if timeout is None else min(plan.patience, timeout)
+    if plan.answers and answerer is not None and plan.ring < limit:
+        return "answered", plan.ring
+    if timeout is not None and timeout <= plan.patience:
+        return "timeout", timeout
+    return "abandoned", plan.patience
+
+
+def _dialend_members(e: Emitter, one: Channel, legs: Legs, status: str) -> None:
+    for m1, _ in legs.values():
+        e.dialend(one, m1, status)
+        e.dialend(one, m1, "CANCEL")
+
+
+def _stop_members(ctx: CallContext, q: QueueState, legs: Legs) -> None:
+    """The queue hangs up every member's attempt (cause 0); their phones follow later."""
+    e = ctx.e
+    for ext, (m1, m2) in legs.items():
+        e.hanguprequest(m2, 0)
+        e.hangup(m1, 0)
+        ctx.defer(f"phone-soft.{ext}", partial(e.softhanguprequest, m2))
+        ctx.defer(f"phone-gone.{ext}", partial(e.hangup, m2, 0))
+        ctx.defer(f"qfree.{ext}", partial(member_status, e, q, ext, 1))
+
+
+def gives_up(ctx: CallContext, q: QueueState, one: Channel, legs: Legs, joined: float) -> None:
+    """The queue's timeout: ``AgentRingNoAnswer`` then, as app_queue records a timeout,
+    ``QueueCallerAbandon``; the caller leaves with ``QUEUESTATUS=TIMEOUT``."""
+    e = ctx.e
+    waited = e.clock() - joined
+    for ext, (m1, _) in legs.items():
+        tail = f"{m1.block('Dest')}{member_tail(ext, q)}RingTime: {int(waited * 1000)}\r\n"
+        caller_event(e, one, "AgentRingNoAnswer", tail)
+    _dialend_members(e, one, legs, "NOANSWER")
+    _stop_members(ctx, q, legs)
+    for ext in legs:
+        ctx.due(f"phone-soft.{ext}")
+    e.varset(one, "ABANDONED", "TRUE")
+    _abandon_event(ctx, q, one, int(waited))
+    _wait_vars(e, one, waited)
+    ctx.slot("queue.abandoned")
+    for ext in legs:
+        ctx.due(f"phone-gone.{ext}")
+        ctx.slot(f"queue.phone-gone.{ext}")
+        ctx.due(f"qfree.{ext}")
+    e.varset(one, "ANSWEREDTIME", "0")
+    e.varset(one, "ANSWEREDTIME_MS", "0")
+    leave(ctx, q, one)
+    e.varset(one, "QUEUESTATUS", "TIMEOUT")
+
+
+def caller_leaves(
+    ctx: CallContext, q: QueueState, one: Channel, two: Channel, legs: Legs, joined: float
+) -> None:
+    """The caller hangs up while the members ring (queue-abandoned): the whole call ends."""
+    e = ctx.e
     e.newexten(two, "Hangup", "", priority=3)
     e.softhanguprequest(two)
     e.hanguprequest(one)
     e.hangup(two)
     for m1, _ in legs.values():
         e.dialend(one, m1, "CANCEL")
-    for m1, m2 in legs.values():
-        e.hanguprequest(m2)
-        e.hangup(m1)
-    position = q.waiting.index(one) + 1 if one in q.waiting else 1
-    hold = int(e.clock() - joined)
-    q.abandoned += 1
-    e.chan_event(
-        "QueueCallerAbandon", one,
-        f"Queue: {q.name}\r\nPosition: {position}\r\nOriginalPosition: {position}\r\n"
-        f"HoldTime: {hold}\r\n",
-        "agent,all",
-    )  # fmt: skip
-    if one in q.waiting:
-        q.waiting.remove(one)
-    e.chan_event(
-        "QueueCallerLeave",
-        one,
-        f"Queue: {q.name}\r\nPosition: {position}\r\nCount: {len(q.waiting)}\r\n",
-        "agent,all",
-    )
+        e.dialend(one, m1, "CANCEL")
+    _stop_members(ctx, q, legs)
+    waited = e.clock() - joined
+    _wait_vars(e, one, waited)
+    e.varset(one, "ANSWEREDTIME", "0")
+    e.varset(one, "ANSWEREDTIME_MS", "0")
+    e.varset(one, "ABANDONED", "TRUE")
+    _abandon_event(ctx, q, one, int(waited))
+    ctx.slot("queue.abandoned")
+    leave(ctx, q, one)
     for ext in legs:
-        member_status(e, q, ext, 1)
+        ctx.due(f"qfree.{ext}")
     e.softhanguprequest(one)
     e.hangup(one)
+    ctx.slot("queue.caller-gone")
+    src, cid = one.cid_num, quote_cid(one.cid_num, one.cid_name)
     e.cdr(two, source=src, caller_id=cid)
-    for m1, m2 in legs.values():
-        e.softhanguprequest(m2)
-        e.hangup(m2)
+    for ext, (m1, m2) in legs.items():
+        ctx.due(f"phone-soft.{ext}")
+        ctx.due(f"phone-gone.{ext}")
         e.cdr(m2, source=src, caller_id=cid)
-        e.cdr(
-            one,
-            source=src,
-            caller_id=cid,
-            dest_channel=m1.name,
-            disposition="NO ANSWER",
-        )
+        e.cdr(one, source=src, caller_id=cid, dest_channel=m1.name, disposition="NO ANSWER")
 
 
-async def _answered(
-    ctx: CallContext, q: QueueState, one: Channel, two: Channel, legs: Legs, answerer: str,
-    plan: Plan, joined: float, src: str, cid: str,
-) -> None:  # fmt: skip
-    e = ctx.e
-    x1, x2 = legs[answerer]
-    others = [ext for ext in q.members if ext != answerer]
-    e.newexten(x2, "Answer", "", priority=3)
-    e.newstate(x2, 6)
-    e.newstate(x1, 6)
-    e.dialend(one, x1, "ANSWER")
-    for ext in others:
-        e.dialend(one, legs[ext][0], "CANCEL")
-        e.dialend(one, legs[ext][0], "CANCEL")
-    for ext in others:
-        e.hanguprequest(legs[ext][1], 26)
-        e.hangup(legs[ext][0], 26)
-    hold = int(e.clock() - joined)
-    member = (
-        ("MEMBERINTERFACE", interface(answerer)),
-        ("MEMBERNAME", member_name(answerer)),
-        *((name, "0") for name in MEMBER_VARS),
-    )
-    for ch in (one, x1):
-        for name, value in member:
-            e.varset(ch, name, value)
-    for ch in (one, x1):
-        e.varset(ch, "QEHOLDTIME", str(hold))
-        e.varset(ch, "QEORIGINALPOS", "1")
-    for ch in (one, x1):
-        queue_vars(e, ch, q, hold, 0)
-    for ext in others:
-        e.softhanguprequest(legs[ext][1])
+def _wait_vars(e: Emitter, one: Channel, waited: float) -> None:
+    ms = int(waited * 1000)
+    for name, value in (("QUEUEWAIT", ms // 1000), ("QUEUEWAIT_MS", ms), ("DIALEDTIME", ms // 1000),
+                        ("DIALEDTIME_MS", ms)):  # fmt: skip
+        e.varset(one, name, str(value))
+
+
+def _abandon_event(ctx: CallContext, q: QueueState, one: Channel, hold: int) -> None:
     position = q.waiting.index(one) + 1 if one in q.waiting else 1
-    if one in q.waiting:
-        q.waiting.remove(one)
-    e.chan_event(
-        "QueueCallerLeave",
-        one,
-        f"Queue: {q.name}\r\nPosition: {position}\r\nCount: {len(q.waiting)}\r\n",
-        "agent,all",
-    )
-    e.varset(one, "QUEUEPOSITION", str(position))
-    e.varset(one, "QUEUEWAIT", str(hold))
-    e.varset(one, "QUEUEWAIT_MS", str(ms_since(e, joined)))
-    member_tail = (
-        f"Queue: {q.name}\r\nInterface: {interface(answerer)}\r\n"
-        f"MemberName: {member_name(answerer)}\r\n"
-    )
-    ring = int(plan.ring)
-    e.chan_event(
-        "AgentConnect",
-        one,
-        f"{x1.block('Dest')}{member_tail}HoldTime: {hold}\r\nRingTime: {ring}\r\n",
-        "agent,all",
-    )
-    bridge = e.bridge_create()
-    e.bridge_enter(bridge, x1)
-    for ext in others:
-        e.hangup(legs[ext][1], 26)
-        member_status(e, q, ext, 1)
-        e.cdr(legs[ext][1], source=src, caller_id=cid)
-    e.bridge_enter(bridge, one)
-    e.varset(x1, "BRIDGEPEER", one.name)
-    e.varset(one, "BRIDGEPEER", x1.name)
-    e.newexten(x2, "Wait", f"{plan.talk:g}", priority=4)
-    answered = e.clock()
-    await ctx.sleep(plan.talk)
-    talk = int(e.clock() - answered)
-    e.newexten(x2, "Hangup", "", priority=5)
-    e.softhanguprequest(x2)
-    e.hanguprequest(x1)
-    e.hangup(x2)
-    e.chan_event(
-        "AgentComplete", one,
-        f"{x1.block('Dest')}{member_tail}HoldTime: {hold}\r\nTalkTime: {talk}\r\nReason: agent\r\n",
-        "agent,all",
-    )  # fmt: skip
-    e.varset(x1, "BRIDGEPEER", "")
-    e.varset(one, "BRIDGEPEER", "")
-    e.bridge_leave(bridge, x1)
-    e.hangup(x1)
-    q.completed += 1
-    q.calls_taken[answerer] = q.calls_taken.get(answerer, 0) + 1
-    q.last_call[answerer] = int(e.clock())
-    member_status(e, q, answerer, 1)
-    e.bridge_leave(bridge, one)
-    e.bridge_destroy(bridge)
-    queue_vars(e, one, q, hold, talk)
-    dial_done_vars(e, one, ms_since(e, answered), ms_since(e, joined))
-    queue_vars(e, one, q, hold, talk)
-    e.softhanguprequest(one)
-    e.hanguprequest(two)
-    e.hangup(one)
-    e.cdr(x2, source=src, caller_id=cid)
-    e.cdr(one, source=src, caller_id=cid, dest_channel=x1.name)
-    for ext in others:
-        e.cdr(
-            one, source=src, caller_id=cid, dest_channel=legs[ext][0].name, disposition="NO ANSWER"
-        )
-    e.cdr(two, source=src, caller_id=cid)
-    e.softhanguprequest(two)
-    e.hangup(two)
+    q.abandoned += 1
+    caller_event(ctx.e, one, "QueueCallerAbandon",
+                 f"Queue: {q.name}\r\nPosition: {position}\r\nOriginalPosition: {position}\r\n"
+                 f"HoldTime: {hold}\r\n")  # fmt: skip

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from cti.pbxsim.calls import AgentProfile
+from cti.pbxsim.calls import AgentProfile, QueueState
 from cti.pbxsim.server import PbxSimulator
 from tests.pbxsim.amiclient import AmiClient
 
@@ -24,14 +24,28 @@ LAB_AGENTS = {
     "201": AgentProfile(2, 3),
     "202": AgentProfile(10, 3),
 }
-LAB_PSTN = {"79161110002": "busy", "79161110003": "no-answer", "79161110004": "congestion"}
+LAB_PSTN = {
+    "79161110002": "busy",
+    "79161110003": "no-answer",
+    "79161110004": "congestion",
+    "89161110005": "invalid",  # no such extension in [pstn]
+}
+
+
+def lab_queues() -> dict[str, QueueState]:
+    """queues.conf of the lab: ``support``, and cti's ``sales`` (no queue variables)."""
+    return {
+        "support": QueueState("support", ["201", "202"]),
+        "sales": QueueState("sales", ["102"], set_vars=False),
+    }
 
 
 def lab_simulator(time_scale: float = 0.001, **kwargs: object) -> PbxSimulator:
     return PbxSimulator(
         users={"cti": "cti-secret"},
         agents=LAB_AGENTS,
-        queues={"support": ["201", "202"]},
+        queues=lab_queues(),
+        queue_numbers={"500": "support"},
         dialer_agent="103",
         pstn=LAB_PSTN,  # type: ignore[arg-type]
         time_scale=time_scale,

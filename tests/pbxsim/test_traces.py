@@ -43,11 +43,12 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-def shape(data: bytes) -> list[tuple[str, list[str]]]:
-    """(event name or ``Response``, field names without ``Timestamp``) per message."""
+def shape(data: bytes, *, timestamps: bool = False) -> list[tuple[str, list[str]]]:
+    """(event name or ``Response``, field names) per message; ``Timestamp`` is left out
+    unless ``timestamps`` (then it must be where the PBX put it)."""
     out = []
     for block in split_messages(data):
-        names = [n for n in field_names(block) if n != "Timestamp"]
+        names = [n for n in field_names(block) if timestamps or n != "Timestamp"]
         first = block.split(b"\r\n", 1)[0]
         if first.startswith(b"Event: "):
             if first[7:] in IGNORED_EVENTS:

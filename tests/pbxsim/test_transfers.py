@@ -32,19 +32,39 @@ def agents_dialed(ami: AmiClient) -> list[str]:
     return out
 
 
-@pytest.mark.parametrize("kind", ["blind", "attended"])
+@pytest.mark.parametrize(
+    ("kind", "target", "event"),
+    [("blind", "105", b"BlindTransfer"), ("attended", "105", b"AttendedTransfer"),
+     ("blonde", "106", b"AttendedTransfer")],
+)  # fmt: skip
 async def test_scripted_transfer(
-    sim: PbxSimulator, client: AmiClient, kind: Literal["blind", "attended"]
+    sim: PbxSimulator,
+    client: AmiClient,
+    kind: Literal["blind", "attended", "blonde"],
+    target: str,
+    event: bytes,
 ) -> None:
-    call = await sim.place_call(TransferCall("+74951234567", "Ivan Petrov", "104", "105", kind))
+    """The simulator plays the agent: 104 transfers to the target, which rings (the
+    attended-transfer feature dials it with no DialBegin) and answers; blonde: after the
+    transfer, attended: before it."""
+    call = await sim.place_call(TransferCall("+74951234567", "Ivan Petrov", "104", target, kind))
     await call
     await sync(client)
     names = events(client)
-    expected = b"BlindTransfer" if kind == "blind" else b"AttendedTransfer"
-    assert names.count(expected) == 1
-    assert agents_dialed(client)[1:] == ["104", "105"]
+    assert names.count(event) == 1
+    blocks = split_messages(bytes(client.recorded))
+    rang = [b for b in blocks if b.startswith(b"Event: Newchannel") and
+            f"Channel: Local/{target}@cti-agents-".encode() in b]  # fmt: skip
+    assert len(rang) == 2  # the target's Local pair
+    answered = next(
+        i for i, b in enumerate(blocks)
+        if b.startswith(b"Event: DialEnd") and f"Local/{target}@".encode() in b
+    )  # fmt: skip
+    done = names.index(event)
+    assert (done > answered) == (kind == "attended")
+    assert (b"Hold" in names) == (kind != "blind")
     assert names.count(b"Newchannel") == names.count(b"Hangup")
-    assert sim.active_calls == 0 and not sim.emitter.channels
+    assert sim.active_calls == 0 and not sim.emitter.channels and not sim.emitter.bridges
 
 
 async def _bridged(sim: PbxSimulator, ami: AmiClient) -> tuple[CallHandle, str, str]:
