@@ -16,13 +16,16 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal, cast
+from typing import TYPE_CHECKING, Literal, TypeVar
 
 from cti.errors import ValidationError
 from cti.pbxsim.calls import (
     CallSpec,
+    ClickOutcome,
+    ClickToDialCall,
     InboundCall,
     IvrCall,
+    MessageCall,
     OutboundCall,
     Outcome,
     QueueCall,
@@ -32,8 +35,12 @@ from cti.pbxsim.calls import (
 if TYPE_CHECKING:
     from cti.pbxsim.server import PbxSimulator
 
-Kind = Literal["inbound", "missed", "queue", "abandoned", "transfer", "ivr", "outbound"]
-KINDS: tuple[Kind, ...] = ("inbound", "missed", "queue", "abandoned", "transfer", "ivr", "outbound")
+Kind = Literal[
+    "inbound", "missed", "queue", "abandoned", "transfer", "ivr", "outbound", "click-to-dial"
+]
+KINDS: tuple[Kind, ...] = (
+    "inbound", "missed", "queue", "abandoned", "transfer", "ivr", "outbound", "click-to-dial"
+)  # fmt: skip
 DEFAULT_MIX: dict[Kind, float] = {
     "inbound": 0.3,
     "missed": 0.1,
@@ -41,15 +48,43 @@ DEFAULT_MIX: dict[Kind, float] = {
     "abandoned": 0.05,
     "transfer": 0.05,
     "ivr": 0.05,
-    "outbound": 0.2,
+    "outbound": 0.15,
+    "click-to-dial": 0.05,
 }
-DEFAULT_OUTCOMES: dict[Outcome, float] = {"answer": 0.6, "busy": 0.15, "no-answer": 0.25}
+DEFAULT_OUTCOMES: dict[Outcome, float] = {
+    "answer": 0.6,
+    "busy": 0.12,
+    "no-answer": 0.23,
+    "congestion": 0.05,
+}
+TransferKind = Literal["blind", "attended", "blonde"]
+IvrKind = Literal["survey", "message", "menu-hangup"]
+DEFAULT_TRANSFERS: dict[TransferKind, float] = {"blind": 0.5, "attended": 0.35, "blonde": 0.15}
+DEFAULT_IVR: dict[IvrKind, float] = {"survey": 0.4, "message": 0.4, "menu-hangup": 0.2}
+DEFAULT_CLICK_OUTCOMES: dict[ClickOutcome, float] = {
+    "answer": 0.75,
+    "busy": 0.05,
+    "no-answer": 0.1,
+    "congestion": 0.05,
+    "no-route": 0.05,
+}
+T = TypeVar("T")
 _NUMBER = re.compile(r"^\+?[0-9]{3,20}$")
 
 
 @dataclass(frozen=True, slots=True)
 class TrafficProfile:
-    """What traffic to generate. Shares are relative weights (they need not sum to 1)."""
+    """What traffic to generate. Shares are relative weights (they need not sum to 1).
+
+    ``mix`` picks a call's kind; the other shares say how a kind plays out: a ``queue`` or
+    ``abandoned`` call goes through the IVR menu first (``queue_ivr_share``); of the
+    ``abandoned`` ones (nobody served the caller) the queue itself gives up at
+    ``queue_timeout`` seconds in ``queue_timeout_share`` of them (else the caller hangs up);
+    an ``ivr`` call is the survey (AGI), a message the PBX plays, or a caller who hangs up
+    in the menu (``ivr_kinds``); ``transfer_kinds`` (blind / attended / blonde) and the
+    outcomes of the dialer's and of click-to-dial's numbers (``click_to_dial_outcomes``:
+    ``no-route`` is a number cti-outbound cannot reach).
+    """
 
     calls_per_second: float = 1.0
     numbers: Sequence[str] = ("+74951234567",)
@@ -65,6 +100,16 @@ class TrafficProfile:
     seed: int | None = 0
     max_calls: int | None = None
     poisson: bool = True  # exponential inter-arrival times (else evenly spaced)
+    queue_ivr_share: float = 0.3
+    queue_timeout_share: float = 0.3
+    queue_timeout: float = 30.0
+    ivr_kinds: Mapping[IvrKind, float] = field(default_factory=lambda: dict(DEFAULT_IVR))
+    transfer_kinds: Mapping[TransferKind, float] = field(
+        default_factory=lambda: dict(DEFAULT_TRANSFERS)
+    )
+    click_to_dial_outcomes: Mapping[ClickOutcome, float] = field(
+        default_factory=lambda: dict(DEFAULT_CLICK_OUTCOMES)
+    )
 
     def __post_init__(self) -> None:
         if self.calls_per_second <= 0:
@@ -82,6 +127,21 @@ class TrafficProfile:
             raise ValidationError(
                 "talk_mean and ring_mean must be > 0", details={"field": "talk_mean"}
             )
+        for name in ("queue_ivr_share", "queue_timeout_share"):
+            if not 0 <= getattr(self, name) <= 1:
+                raise ValidationError(f"{name} must be within 0..1", details={"field": name})
+        if self.queue_timeout <= 0:
+            raise ValidationError("queue_timeout must be > 0", details={"field": "queue_timeout"})
+        for name in ("ivr_kinds", "transfer_kinds", "click_to_dial_outcomes"):
+            shares: Mapping[str, float] = getattr(self, name)
+            if any(w < 0 for w in shares.values()) or sum(shares.values()) <= 0:
+                raise ValidationError(f"{name} needs positive shares", details={"field": name})
+
+
+def _pick(rng: random.Random, shares: Mapping[T, float], default: T) -> T:
+    """One key of ``shares`` with its weight (``default`` when none has any)."""
+    keys = [k for k, w in shares.items() if w > 0]
+    return rng.choices(keys, [shares[k] for k in keys])[0] if keys else default
 
 
 def plan_calls(
@@ -93,10 +153,6 @@ def plan_calls(
 ) -> Iterator[tuple[float, CallSpec]]:
     """Yield ``(delay before this call, spec)`` forever (or ``max_calls`` times)."""
     rng = random.Random(profile.seed)
-    kinds = [k for k in KINDS if profile.mix.get(k, 0) > 0]
-    weights = [profile.mix[k] for k in kinds]
-    outcomes = [o for o, w in profile.outbound_outcomes.items() if w > 0]
-    out_weights = [profile.outbound_outcomes[o] for o in outcomes]
     queue_names = [name for name, members in queues.items() if members]
     agent_list = list(agents) or ["101"]
     sigma = profile.talk_sigma
@@ -108,38 +164,78 @@ def plan_calls(
             delay = rng.expovariate(profile.calls_per_second)
         else:
             delay = 1.0 / profile.calls_per_second
-        kind = rng.choices(kinds, weights)[0]
+        kind = _pick(rng, profile.mix, "inbound")
         if kind in ("queue", "abandoned") and not queue_names:
             kind = "inbound"
         number = rng.choice(profile.numbers)
-        name = profile.names.get(number, "")
         talk = round(max(1.0, rng.lognormvariate(mu, sigma)), 3)
         ring = round(min(profile.ring_max, max(0.5, rng.expovariate(1 / profile.ring_mean))), 3)
+        call = _Call(rng, profile, n, number, profile.names.get(number, ""), ring, talk)
         agent = rng.choice(agent_list)
         spec: CallSpec
         if kind in ("inbound", "missed"):
-            spec = InboundCall(number, name, agent, ring, talk, answer=kind == "inbound")
+            spec = InboundCall(number, call.name, agent, ring, talk, answer=kind == "inbound")
         elif kind in ("queue", "abandoned"):
             queue = rng.choice(queue_names)
-            members = list(queues[queue])
-            spec = QueueCall(
-                number, name, queue, "500", ring, talk, answer=kind == "queue",
-                answered_by=rng.choice(members),
-            )  # fmt: skip
+            spec = call.queue(queue, rng.choice(list(queues[queue])), kind == "queue")
         elif kind == "transfer":
             target = rng.choice([a for a in agent_list if a != agent] or agent_list)
-            how = cast(Literal["blind", "attended"], rng.choice(["blind", "attended"]))
-            spec = TransferCall(number, name, agent, target, how, ring, talk / 2)
+            how = _pick(rng, profile.transfer_kinds, "blind")
+            spec = TransferCall(number, call.name, agent, target, how, ring, talk / 2)
         elif kind == "ivr":
-            spec = IvrCall(number, name, seconds=min(talk, 30.0))
+            spec = call.ivr()
+        elif kind == "click-to-dial":
+            spec = call.click_to_dial(agent, _pick(rng, profile.click_to_dial_outcomes, "answer"))
         else:
-            outcome = rng.choices(outcomes, out_weights)[0] if outcomes else "answer"
+            outcome = _pick(rng, profile.outbound_outcomes, "answer")
             spec = OutboundCall(
                 number.lstrip("+"), outcome, dialer_agent or agent, ring, talk,
                 action_id=f"pbxsim-dialer-{n}",
                 variables=(("CAMPAIGN", "pbxsim"), ("LEAD_ID", str(n))), account="pbxsim",
             )  # fmt: skip
         yield delay, spec
+
+
+@dataclass(frozen=True, slots=True)
+class _Call:
+    """What one planned call has drawn so far, and how its less common kinds are built."""
+
+    rng: random.Random
+    profile: TrafficProfile
+    n: int
+    number: str
+    name: str
+    ring: float
+    talk: float
+
+    def queue(self, queue: str, member: str, answered: bool) -> QueueCall:
+        """Answered by ``member``, or not served: the caller leaves or the queue times out."""
+        p = self.profile
+        ivr = 3.0 if self.rng.random() < p.queue_ivr_share else 0.0
+        timeout = not answered and self.rng.random() < p.queue_timeout_share
+        return QueueCall(
+            self.number, self.name, queue, "500", p.queue_timeout + 30 if timeout else self.ring,
+            self.talk, answer=answered, answered_by=member, ivr_seconds=ivr,
+            timeout=p.queue_timeout if timeout else None,
+        )  # fmt: skip
+
+    def ivr(self) -> IvrCall | MessageCall:
+        how = _pick(self.rng, self.profile.ivr_kinds, "survey")
+        if how == "survey":
+            return IvrCall(self.number, self.name, seconds=min(self.talk, 30.0))
+        if how == "message":
+            return MessageCall(self.number, self.name, seconds=min(self.talk, 30.0))
+        return MessageCall(self.number, self.name, seconds=round(self.rng.uniform(0.5, 2.5), 3),
+                           menu=True)  # fmt: skip
+
+    def click_to_dial(self, agent: str, outcome: ClickOutcome) -> ClickToDialCall:
+        """``no-route``: the number in national format (8…), which cti-outbound cannot send."""
+        number = self.number.lstrip("+")
+        if outcome == "no-route":
+            number = "8" + number[1:]
+        return ClickToDialCall(
+            agent, number, outcome, self.ring, self.talk, action_id=f"pbxsim-click-{self.n}"
+        )
 
 
 async def run_traffic(sim: PbxSimulator, profile: TrafficProfile) -> None:
