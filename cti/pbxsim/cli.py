@@ -29,6 +29,7 @@ def _parse_queues(values: list[str]) -> dict[str, list[str]]:
 async def _serve(
     host: str, port: int, user: str, secret: str, rate: float, numbers_file: Path | None,
     agents: list[str], queues: dict[str, list[str]], seed: int, time_scale: float, timestamps: bool,
+    cdrs: bool, device_states: bool,
 ) -> None:  # fmt: skip
     from cti.pbxsim.server import PbxSimulator
     from cti.pbxsim.traffic import TrafficProfile, read_numbers
@@ -38,7 +39,7 @@ async def _serve(
         numbers, names = read_numbers(numbers_file)
     sim = PbxSimulator(
         host, port, users={user: secret}, agents=agents, queues=queues,
-        time_scale=time_scale, timestamps=timestamps,
+        time_scale=time_scale, timestamps=timestamps, cdrs=cdrs, device_states=device_states,
     )  # fmt: skip
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -84,6 +85,8 @@ def register(app: typer.Typer) -> None:
         seed: Annotated[int, typer.Option(help="traffic RNG seed")] = 0,
         time_scale: Annotated[float, typer.Option(help="wait multiplier (0.1: 10x faster)")] = 1.0,
         timestamps: Annotated[bool, typer.Option(help="add Timestamp: headers to events")] = True,
+        cdrs: Annotated[bool, typer.Option(help="send Cdr events (cdr_manager)")] = True,
+        device_states: Annotated[bool, typer.Option(help="send DeviceStateChange events")] = False,
     ) -> None:
         """Run a simulated Asterisk (AMI server + realistic call traffic)."""
         if not secret:
@@ -109,6 +112,8 @@ def register(app: typer.Typer) -> None:
                     seed,
                     time_scale,
                     timestamps,
+                    cdrs,
+                    device_states,
                 )
             )
         except OSError as exc:
