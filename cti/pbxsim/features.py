@@ -16,7 +16,8 @@ from cti.pbxsim.atxfer import attended_transfer
 from cti.pbxsim.calls import CallContext, Originate, Races, Takeover
 from cti.pbxsim.channels import Bridge, Channel
 from cti.pbxsim.dialplan import AGENTS, CTI_AGENTS, CTI_TRANSFER
-from cti.pbxsim.endings import callee_hangs_up, caller_ends, caller_gives_up
+from cti.pbxsim.endings import callee_hangs_up, caller_ends
+from cti.pbxsim.inbound import dial_agent
 from cti.pbxsim.legs import (
     Plan,
     agent_answers,
@@ -82,18 +83,11 @@ async def agent_call(
     e.newexten(one, "Dial", f"Local/{ext}@{CTI_AGENTS},30,tT", priority=2)
     ctx.slot("dialing")
     dial_vars(e, one)
-    a1, a2 = agent_pair(ctx, one, ext, CTI_AGENTS, begin=not ctx.races.has("agent.late-begin"))
-    answers = plan.answers and plan.ring < plan.patience
-    agent_rings(ctx, one, a1, a2, plan.ring, answers)
-    ctx.due("two-wait")
-    dial_start = e.clock()
-    if not answers:
-        await ctx.sleep(plan.patience)
-        caller_gives_up(ctx, one, two, a1, a2)
+    begin = not ctx.races.has("agent.late-begin")
+    leg = await dial_agent(ctx, one, two, ext, CTI_AGENTS, plan, begin=begin)
+    if leg is None:
         return
-    await ctx.sleep(plan.ring)
-    bridge = agent_answers(ctx, one, a1, a2, plan.talk)
-    answered_at = e.clock()
+    a1, a2, bridge, answered_at, dial_start = leg
     take = await _agent_talks(ctx, a1, plan.talk, scripted)
     ctx.handle.accepts = frozenset()  # the agent's features end with its part in the call
     if take is None:

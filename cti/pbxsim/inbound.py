@@ -9,9 +9,10 @@ Each script replays what Asterisk 22 did in the recorded lab (``asterisk22/*.ami
 from __future__ import annotations
 
 import zlib
+from typing import NamedTuple
 
 from cti.pbxsim.calls import CallContext, Originate, QueueState, Races
-from cti.pbxsim.channels import Channel
+from cti.pbxsim.channels import Bridge, Channel
 from cti.pbxsim.dialplan import AGENTS
 from cti.pbxsim.endings import callee_hangs_up, caller_ends, caller_gives_up
 from cti.pbxsim.legs import (
@@ -47,7 +48,6 @@ async def direct_call(
     """
     e = ctx.e
     ext = req.exten
-    answers = plan.answers and plan.ring < plan.patience
     cid = quote_cid(one.cid_num, one.cid_name)
     noop = f"Inbound call from {cid} to agent {ext}"
     customer_answers(ctx, req, one, two, ("NoOp", noop))
@@ -56,19 +56,42 @@ async def direct_call(
     one.userfield = "inbound"
     e.newexten(one, "Dial", f"Local/{ext}@{AGENTS},30", priority=3)
     dial_vars(e, one)
-    a1, a2 = agent_pair(ctx, one, ext)
+    leg = await dial_agent(ctx, one, two, ext, AGENTS, plan)
+    if leg is not None:
+        await ctx.sleep(plan.talk)
+        callee_hangs_up(ctx, one, two, *leg)
+
+
+class AgentLeg(NamedTuple):
+    """An answered agent: its Local pair, the bridge with the caller, and when."""
+
+    a1: Channel
+    a2: Channel
+    bridge: Bridge
+    answered_at: float
+    dial_start: float
+
+
+async def dial_agent(
+    ctx: CallContext, one: Channel, two: Channel, ext: str, context: str, plan: Plan,
+    *, begin: bool = True,
+) -> AgentLeg | None:  # fmt: skip
+    """``Dial()`` of ``ext@context``: the phone rings; the agent answers after ``plan.ring``
+    (the caller is bridged with it) unless the caller's patience runs out first (``None``:
+    the call is over)."""
+    e = ctx.e
+    a1, a2 = agent_pair(ctx, one, ext, context, begin=begin)
+    answers = plan.answers and plan.ring < plan.patience
     agent_rings(ctx, one, a1, a2, plan.ring, answers)
     ctx.due("two-wait")
     dial_start = e.clock()
     if not answers:
         await ctx.sleep(plan.patience)
         caller_gives_up(ctx, one, two, a1, a2)
-        return
+        return None
     await ctx.sleep(plan.ring)
     bridge = agent_answers(ctx, one, a1, a2, plan.talk)
-    answered_at = e.clock()
-    await ctx.sleep(plan.talk)
-    callee_hangs_up(ctx, one, two, a1, a2, bridge, answered_at, dial_start)
+    return AgentLeg(a1, a2, bridge, e.clock(), dial_start)
 
 
 AGI_SCRIPT = (
