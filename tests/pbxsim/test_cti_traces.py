@@ -1,6 +1,6 @@
 """The simulator against cti's own Asterisk 22 recordings (``tests/traces/asterisk22``).
 
-Each scenario is driven over real TCP the way ``scripts/record_traces.py`` drove Asterisk
+Each scenario is driven over real TCP by ``scripts/record_traces.py``'s own scenario code
 (``drive.py``: send, wait for an event, send), on a simulator set up like that lab:
 timestamps on, no ``Cdr`` events, ``DeviceStateChange`` on, and the thread interleaving of
 the recording pinned (``Races``: real Asterisk orders those events differently from one run
@@ -43,6 +43,8 @@ RACES: dict[str, Races] = {
 KNOWN_STATES = {"queue-abandoned": {"Queue:sales_avail": "NOT_INUSE"}}
 #: the driver reacts to events while the call waits: give it room (a 2 s wait is 100 ms)
 REACTIVE = {"blind-transfer", "attended-transfer", "blonde-transfer"}
+#: Asterisk read the two actions of this recording as one batch (see ``SimRecorder``)
+BATCHED = {"blonde-transfer"}
 #: keys of a call record whose values are ids or times
 _VOLATILE = {"linkedid", "rings", "talks"}
 
@@ -63,7 +65,7 @@ async def played(name: str) -> tuple[bytes, bytes]:
         sim.emitter.known_states.update(KNOWN_STATES.get(name, {}))
         await sim.start()
         try:
-            _played[name] = await drive(sim, name)
+            _played[name] = await drive(sim, name, batch=name in BATCHED)
         finally:
             await sim.stop()
     return _played[name]

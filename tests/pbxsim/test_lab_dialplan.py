@@ -20,7 +20,7 @@ from cti.pbxsim.dialplan import matches
 from cti.pbxsim.server import PbxSimulator
 from tests.pbxsim.amiclient import AmiClient, split_messages
 from tests.pbxsim.conftest import lab_simulator
-from tests.pbxsim.drive import Driver, agent_leg, inbound
+from tests.pbxsim.drive import SimRecorder, recorder
 
 HOUR = 3_600_000.0  # simulated seconds: an hour of real time at time_scale 0.001
 
@@ -155,11 +155,11 @@ async def test_consultation_without_the_agent_hanging_up(
     ami = await AmiClient.connect(cti_sim.port)
     try:
         await ami.login()
-        d = Driver(ami, cti_sim.time_scale)
-        await d.send(inbound("c-inb-1", "104"))
-        leg = await agent_leg(d, "104")
-        await d.send({"Action": "Atxfer", "ActionID": "x", "Channel": leg, "Exten": target})
-        await d.wait("Unhold", Channel=leg)
+        rec = SimRecorder(ami)
+        await rec.send(recorder.inbound("c-inb-1", "104"))
+        leg = await recorder.agent_leg(rec, "104")
+        await rec.send({"Action": "Atxfer", "ActionID": "x", "Channel": leg, "Exten": target})
+        await rec.wait_for(recorder.event("Unhold", Channel=leg))
         await cti_sim.drain()
         await sync(ami)
     finally:
@@ -175,14 +175,14 @@ async def test_blind_transfer_into_another_context(cti_sim: PbxSimulator) -> Non
     ami = await AmiClient.connect(cti_sim.port)
     try:
         await ami.login()
-        d = Driver(ami, cti_sim.time_scale)
-        await d.send(inbound("c-inb-1", "104"))
-        leg = await agent_leg(d, "104")
-        await d.send({"Action": "BlindTransfer", "ActionID": "b", "Channel": leg,
-                      "Exten": "105", "Context": "transfer-target"})  # fmt: skip
-        msg = await d.wait("BlindTransfer")
+        rec = SimRecorder(ami)
+        await rec.send(recorder.inbound("c-inb-1", "104"))
+        leg = await recorder.agent_leg(rec, "104")
+        await rec.send({"Action": "BlindTransfer", "ActionID": "b", "Channel": leg,
+                        "Exten": "105", "Context": "transfer-target"})  # fmt: skip
+        msg = await rec.wait_for(recorder.event("BlindTransfer"))
         assert msg["Context"] == "transfer-target"
-        await d.wait("Newchannel", Channel__startswith="Local/105@agents-")
+        await rec.wait_for(recorder.event("Newchannel", Channel__startswith="Local/105@agents-"))
         await cti_sim.drain()
     finally:
         await ami.close()
