@@ -41,7 +41,8 @@ RACES: dict[str, Races] = {
 #: queue-abandoned was recorded right after queue-timeout on the same PBX, whose device
 #: state cache already held the sales queue's ``_avail`` state (so no event for it)
 KNOWN_STATES = {"queue-abandoned": {"Queue:sales_avail": "NOT_INUSE"}}
-#: the driver reacts to events while the call waits: give it room (a 2 s wait is 100 ms)
+#: the driver reacts to events while the call waits: give it room (its 1 s pause before
+#: the target's 3 s talk ends leaves 200 ms)
 REACTIVE = {"blind-transfer", "attended-transfer", "blonde-transfer"}
 #: Asterisk read the two actions of this recording as one batch (see ``SimRecorder``)
 BATCHED = {"blonde-transfer"}
@@ -59,7 +60,7 @@ async def played(name: str) -> tuple[bytes, bytes]:
     """(received, sent) of scenario ``name`` on a fresh simulator, once per test run."""
     if name not in _played:
         sim = lab_simulator(
-            time_scale=0.05 if name in REACTIVE else 0.002,
+            time_scale=0.1 if name in REACTIVE else 0.002,
             timestamps=True, cdrs=False, device_states=True, races=RACES[name],
         )  # fmt: skip
         sim.emitter.known_states.update(KNOWN_STATES.get(name, {}))

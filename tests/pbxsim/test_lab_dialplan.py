@@ -132,13 +132,13 @@ async def test_atxfer_needs_the_transfer_features(sim: PbxSimulator, client: Ami
 
 @pytest.fixture
 async def cti_sim() -> AsyncIterator[PbxSimulator]:
-    """cti's lab; 107 never answers."""
+    """cti's lab; 107 never answers. The tests react while agent 104 talks (30 s: 300 ms)."""
     cti_agents = {
         "104": AgentProfile(1, 30),
         "105": AgentProfile(1, 3),
         "107": AgentProfile(answers=False),
     }
-    simulator = lab_simulator(cti_agents=cti_agents, device_states=True, cdrs=False)
+    simulator = lab_simulator(0.01, cti_agents=cti_agents, device_states=True, cdrs=False)
     await simulator.start()
     try:
         yield simulator
