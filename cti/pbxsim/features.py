@@ -155,7 +155,7 @@ async def blind_transfer(
         e.dialend(one, t1, "NOANSWER")
         drop_leg(e, t1, t2, None)
         e.varset(one, "DIALSTATUS", "NOANSWER")
-        e.newexten(one, "Hangup", "", priority=2)
+        e.newexten(one, "Hangup", "", priority=2 if context == CTI_TRANSFER else 3)
         caller_ends(ctx, one, two)
         return
     await ctx.sleep(prof.ring_seconds)

@@ -1,5 +1,6 @@
 """Scenario scripts of the lab's ``from-trunk`` context: a customer calls an agent's DID
-(``_1XX``) or the survey IVR (600); the queue (500) is in :mod:`cti.pbxsim.queue`.
+(``_1XX``), the support queue (500; ``Queue()`` itself is in :mod:`cti.pbxsim.queue`) or
+the survey IVR (600).
 
 Each script replays what Asterisk 22 did in the recorded lab (``asterisk22/*.ami`` of
 ``../shared/ami-traces``): the originated ``Local/hN@customer-phone;1`` half runs the

@@ -148,8 +148,9 @@ def _rings(ctx: CallContext, one: Channel, m1: Channel, m2: Channel) -> None:
 def ring_members(
     ctx: CallContext, q: QueueState, one: Channel, answerer: str | None, plan: Plan
 ) -> Legs:
-    """Every member's phone rings (slots ``queue.members`` and ``queue.rung``; flag
-    ``queue.grouped``: the phones' threads ran in the order queue-answered shows)."""
+    """Every member's phone rings; ``answerer``'s answers after ``plan.ring`` (slots
+    ``queue.members`` and ``queue.rung``; flag ``queue.grouped``: the phones' threads ran in
+    the order queue-answered shows)."""
     e = ctx.e
     legs = {ext: _member_pair(ctx, q, one, ext) for ext in q.members}
     for ext in q.members:

@@ -149,8 +149,8 @@ async def run_queue(
     ``timeout``: the dialplan goes on; ``abandoned``: the caller is gone)."""
     joined = join(ctx, q, one)
     try:
-        legs = ring_members(ctx, q, one, answerer, plan)
         outcome, after = decide(plan, answerer, queue_timeout)
+        legs = ring_members(ctx, q, one, answerer if outcome == "answered" else None, plan)
         await ctx.sleep(after)
         if outcome == "answered" and answerer is not None:
             await answered(ctx, q, one, two, legs, answerer, plan, joined)
