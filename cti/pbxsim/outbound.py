@@ -33,7 +33,8 @@ def races(outcome: Outcome) -> Races:
 
 
 def leg_fails(ctx: CallContext, req: Originate, p1: Channel, p2: Channel, outcome: Outcome) -> None:
-    """Busy / congestion / no-answer of an originated ``Local/<number>@pstn`` leg."""
+    """Busy / congestion / no-answer of an originated Local pair (the dialer's number, or
+    the phone click-to-dial rings first): the Originate fails with the matching Reason."""
     e = ctx.e
     reason = REASON[outcome]
     src, cid = p1.cid_num, quote_cid(p1.cid_num, p1.cid_name)

@@ -14,7 +14,7 @@ from typing import Any
 from cti.pbxsim.calls import CallContext, Takeover
 from cti.pbxsim.channels import Bridge, Channel, Emitter
 from cti.pbxsim.dialplan import AGENTS
-from cti.pbxsim.endings import callee_hangs_up
+from cti.pbxsim.endings import callee_hangs_up, caller_ends
 from cti.pbxsim.legs import Plan, agent_answers, agent_pair, agent_rings, dial_vars, quote_cid
 
 TRANSFER_CONTEXT = "transfer-target"
@@ -62,24 +62,14 @@ async def ring_target(
         e.dialend(one, t1, "NOANSWER")
         drop_leg(e, t1, t2, None)
         e.varset(one, "DIALSTATUS", "NOANSWER")
-        _end_caller(e, one, two)
+        src, cid = one.cid_num, quote_cid(one.cid_num, one.cid_name)
+        caller_ends(ctx, one, two, lambda: e.cdr(one, source=src, caller_id=cid))
         return
     await ctx.sleep(plan.ring)
     bridge = agent_answers(ctx, one, t1, t2, plan.talk)
     answered = e.clock()
     await ctx.sleep(plan.talk)
     callee_hangs_up(ctx, one, two, t1, t2, bridge, answered, dial_start)
-
-
-def _end_caller(e: Emitter, one: Channel, two: Channel) -> None:
-    src, cid = one.cid_num, quote_cid(one.cid_num, one.cid_name)
-    e.softhanguprequest(one)
-    e.hanguprequest(two)
-    e.hangup(one)
-    e.cdr(one, source=src, caller_id=cid)
-    e.cdr(two, source=src, caller_id=cid)
-    e.softhanguprequest(two)
-    e.hangup(two)
 
 
 def teardown(e: Emitter, call_id: str, first: str | None = None, cause: int = 16) -> None:
