@@ -103,3 +103,18 @@ async def test_ami_redirect_of_the_caller(sim: PbxSimulator, client: AmiClient) 
     await sync(client)
     assert agents_dialed(client)[-1] == "105"
     assert not sim.emitter.channels
+
+
+async def test_ami_blind_transfer_to_a_phone_that_never_answers(
+    sim: PbxSimulator, client: AmiClient
+) -> None:
+    """102 rings until transfer-target's Dial gives up; then the caller's dialplan ends."""
+    call, agent, _customer = await _bridged(sim, client)
+    await client.send(Action="BlindTransfer", ActionID="bt", Channel=agent, Exten="102")
+    assert (await client.response("bt"))["Message"] == "Transfer succeeded"
+    await call
+    await sync(client)
+    names = events(client)
+    assert agents_dialed(client)[-1] == "102"
+    assert names.count(b"Newchannel") == names.count(b"Hangup")
+    assert not sim.emitter.channels and not sim.emitter.bridges
