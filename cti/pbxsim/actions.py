@@ -2,7 +2,8 @@
 
 Actions: Login, Logoff, Ping, Events, Originate (async; refused at once when its
 Context/Exten is not in the dialplan), Hangup, Redirect, BlindTransfer, Atxfer, Setvar,
-CoreShowChannels, Command (``core show version`` / ``core show channels``), QueueStatus.
+CoreShowChannels, Command (``core show version`` / ``core show channels``), QueueStatus,
+Filter (:mod:`cti.pbxsim.filters`).
 Anything else gets Asterisk's ``Invalid/unknown command``. Events go only to sessions that
 logged in with events on; a session that vanishes mid-call just stops receiving them.
 Asterisk writes a response at once but queues events; so an event an action causes comes
@@ -21,6 +22,7 @@ from typing import TYPE_CHECKING
 
 from cti.pbxsim import status
 from cti.pbxsim.calls import Originate, Takeover
+from cti.pbxsim.filters import EventFilter, parse_filter
 
 if TYPE_CHECKING:
     from cti.pbxsim.server import PbxSimulator
@@ -68,8 +70,11 @@ class Session:
             "coreshowchannels": self._show_channels,
             "command": self._command,
             "queuestatus": self._queue_status,
+            "filter": self._filter,
         }
         self._closing = False
+        #: this session's event filters (the Filter action); empty: every event
+        self.filters: tuple[EventFilter, ...] = ()
 
     # -- I/O ----------------------------------------------------------------------------
     async def run(self) -> None:
@@ -292,6 +297,24 @@ class Session:
             self._response(aid, "Error", "No extension specified")
             return False
         return True
+
+    def _filter(self, msg: Message, aid: str) -> None:
+        """``Filter`` / ``Operation: Add``: narrow this session's events (Asterisk 22 wants
+        ``write = system`` for it: the simulator's ``filter_allowed``)."""
+        if not self.sim.filter_allowed:
+            self._response(aid, "Error", "Permission denied")
+            return
+        if self._get(msg, "operation").lower() != "add":
+            self._response(aid, "Error", "Unknown operation")
+            return
+        try:
+            new = parse_filter(self._get(msg, "matchcriteria"), self._get(msg, "filter"))
+        except ValueError as exc:
+            text = "Filter did not compile." if "compile" in str(exc) else "Filter was formatted"
+            self._response(aid, "Error", f"{text}  Check the syntax of the filter given.")
+            return
+        self.filters = (*self.filters, new)
+        self._response(aid, "Success", "Success")
 
     def _setvar(self, msg: Message, aid: str) -> None:
         """Set a channel variable (its ``VarSet`` follows the response) or a global one."""

@@ -47,6 +47,7 @@ from cti.pbxsim.calls import (
 )
 from cti.pbxsim.channels import Channel, Emitter
 from cti.pbxsim.dialplan import LAB_CTI_AGENTS, Dialplan
+from cti.pbxsim.filters import EventFilter, passes
 from cti.pbxsim.routes import originate_script, spec_script
 from cti.pbxsim.takeover import take_over, teardown
 
@@ -93,12 +94,15 @@ class PbxSimulator:
         device_states: bool = False,
         races: Races | None = None,
         clock: Callable[[], float] | None = None,
+        filter_allowed: bool = True,
     ) -> None:
         if time_scale < 0:
             raise ValueError("time_scale must be >= 0")
         self.host = host
         self.port = port
         self.users = dict(users or {"cti": "cti-secret"})
+        #: the AMI users may send ``Filter`` (Asterisk: ``write = system``)
+        self.filter_allowed = filter_allowed
         if isinstance(agents, Mapping):
             self.agents = dict(agents)
         else:
@@ -195,9 +199,18 @@ class PbxSimulator:
         if not self._pending:
             return
         data = "".join(self._pending).encode()
-        self._pending.clear()
+        narrowed: dict[tuple[EventFilter, ...], bytes] = {}
         for client in list(self._clients):
-            client.send_events(data)
+            filters = getattr(client, "filters", ())
+            if not filters:
+                client.send_events(data)
+                continue
+            if filters not in narrowed:
+                kept = [m for m in self._pending if passes(filters, m)]
+                narrowed[filters] = "".join(kept).encode()
+            if narrowed[filters]:
+                client.send_events(narrowed[filters])
+        self._pending.clear()
 
     def flush(self) -> None:
         """Push pending events out now (before an action response, to keep causal order)."""

@@ -250,13 +250,40 @@ async def test_a_pbx_that_refuses_the_filter_action_is_used_unfiltered_and_said_
 ) -> None:
     """The least-privilege AMI user may not send ``Filter``: one INFO line, no outage."""
     caplog.set_level(logging.INFO)
+    sim.filter_allowed = False
     bus = EventBus()
+    seen = Seen(bus)
     conn = AmiConnection("lab", pbx_config(sim), bus.publish)
     task = await run_connection(conn)
     try:
         await conn.wait_connected()
         assert conn.connected and not conn.filtered
+        handle = await sim.place_call(InboundCall(caller="+74951234567", to="101"))
+        await handle
+        ended = await seen.ended(handle.linkedid)
     finally:
         await stop(task)
+    assert ended.record.status == "answered"
     said = [r for r in caplog.records if "may not set event filters" in r.getMessage()]
     assert len(said) == 1 and "cti ami manager-conf" in said[0].getMessage()
+
+
+async def test_a_filtered_session_gets_only_what_cti_uses_and_the_same_call(
+    sim: PbxSimulator,
+) -> None:
+    """Where the AMI user may (``write = system``), cti narrows its session at login."""
+    bus = EventBus()
+    seen = Seen(bus)
+    conn = AmiConnection("lab", pbx_config(sim), bus.publish)
+    task = await run_connection(conn)
+    try:
+        await conn.wait_connected()
+        assert conn.filtered
+        handle = await sim.place_call(InboundCall(caller="+74951234567", to="101"))
+        await handle
+        ended = await seen.ended(handle.linkedid)
+    finally:
+        await stop(task)
+    record = ended.record
+    assert (record.direction, record.status, record.agent) == ("inbound", "answered", "101")
+    assert [t.agent for t in record.talks] == ["101"]
