@@ -5,7 +5,6 @@ twice, partial → complete, contact and agent matching, callbacks opened and cl
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from argon2 import PasswordHasher
@@ -24,8 +23,9 @@ from cti.crm_store.schemas.contacts import ContactIn, PhoneIn
 from cti.crm_store.schemas.users import UserIn, UserPatch
 from cti.crm_store.store import Store
 from cti.crm_store.users import UserService
+from tests import needs
 
-TRACES = Path("/work/shared/ami-traces/asterisk22")
+TRACES = needs.TRACES / "asterisk22"
 T0 = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 IVAN = "+74951234567"
 FAST = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
@@ -85,6 +85,7 @@ def trace_records() -> list[CallRecord]:
     return records
 
 
+@pytest.mark.traces
 async def test_a_replayed_trace_applied_twice_stores_each_call_once(
     store: Store, trace_records: list[CallRecord]
 ) -> None:
