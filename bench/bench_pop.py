@@ -58,9 +58,9 @@ from bench_lookup import fill_sqlite, machine_facts, write_section
 
 from cti.crm_store.migrate import schema_diff
 from cti.crm_store.schemas.users import UserIn
-from cti.crm_store.seed import demo_people
+from cti.crm_store.services.users import UserService
 from cti.crm_store.store import Store
-from cti.crm_store.users import UserService
+from cti.demo.seed import demo_people
 from cti.pbxsim.calls import AgentProfile, InboundCall
 from cti.pbxsim.server import PbxSimulator
 from cti.pbxsim.traffic import TrafficProfile
@@ -235,7 +235,7 @@ def trace_daemon(path: str) -> Callable[[], None]:
     Client.write = traced_write  # type: ignore[method-assign]
     watch = LoopWatch()
     watch.sample_stalls()
-    from cti.crm_store import cards as card_store
+    from cti.crm_store.repos import cards as card_store
 
     read, loads = card_store._read, []
 

@@ -7,6 +7,7 @@
   fails on CI; locally the PostgreSQL tests are skipped and the summary says so).
 * ``store`` — an open :class:`Store` on ``db_url``; ``sqlite_store`` — SQLite only.
 * ``empty_db_url`` — parametrized like ``db_url`` but never migrated (migration tests).
+* ``cli_db`` — ``CTI_DATABASE_URL`` set to a fresh SQLite file, for commands run in tests.
 """
 
 from __future__ import annotations
@@ -24,8 +25,8 @@ import asyncpg  # type: ignore[import-untyped]
 import pytest
 
 from cti.config import mask_url
-from cti.crm_store.base import Base
 from cti.crm_store.migrate import upgrade_database
+from cti.crm_store.models.base import Base
 from cti.crm_store.store import Store
 from tests.needs import (  # the hooks: what the suite needs from outside (see tests/needs.py)
     ON_CI,
@@ -190,3 +191,12 @@ async def sqlite_store(_sqlite_template: Path, tmp_path: Path) -> AsyncIterator[
         yield opened
     finally:
         await opened.close()
+
+
+@pytest.fixture
+def cli_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """``CTI_DATABASE_URL`` pointing at a fresh SQLite file, run from ``tmp_path``."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}"
+    monkeypatch.setenv("CTI_DATABASE_URL", url)
+    monkeypatch.chdir(tmp_path)
+    return url

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import aiohttp
 
-from cti.crm_store.contacts import ContactService
+from cti.crm_store.services.contacts import ContactService
 from cti.crm_store.store import Store
-from cti.demo import DEMO_USERS, prepare_store, run_demo
+from cti.demo.run import DEMO_USERS, prepare_store, run_demo
 
 
 async def test_demo_pops_a_seeded_caller_to_a_demo_operator(tmp_path: Path) -> None:

@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from cti.ami.events import CallInfo
+from cti.crm_store.rules.visibility import sees_everything
 
 #: close code sent to a client dropped because it does not read fast enough
 CLOSE_TOO_SLOW = 4429
-SUPERVISOR_ROLES = frozenset({"supervisor", "manager"})
 #: unsent bytes a client may have before it counts as too slow (≈ 250 full pops)
 DEFAULT_BACKLOG = 1 << 20
 
@@ -66,7 +66,7 @@ class Operator:
 
     @property
     def is_supervisor(self) -> bool:
-        return self.role in SUPERVISOR_ROLES
+        return sees_everything(self.role)
 
 
 _client_ids = itertools.count(1)

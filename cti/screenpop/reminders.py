@@ -34,7 +34,7 @@ class Reminders:
         interval: float = 30.0,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
-        from cti.crm_store.tasks import TaskService
+        from cti.crm_store.services.tasks import TaskService
 
         self.tasks = TaskService(store)
         self.hub = hub

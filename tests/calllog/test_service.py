@@ -13,16 +13,16 @@ from sqlalchemy.exc import IntegrityError
 
 from cti.ami.events import CallRecord, OriginateInfo
 from cti.ami.replay import replay_bytes
-from cti.calllog.schemas import CallFilter
 from cti.calllog.service import CallLog
-from cti.crm_store.contacts import ContactService
 from cti.crm_store.models.calls import Call, CallAgent
 from cti.crm_store.models.tasks import Task
 from cti.crm_store.models.users import User
+from cti.crm_store.schemas.calls import CallFilter
 from cti.crm_store.schemas.contacts import ContactIn, PhoneIn
 from cti.crm_store.schemas.users import UserIn, UserPatch
+from cti.crm_store.services.contacts import ContactService
+from cti.crm_store.services.users import UserService
 from cti.crm_store.store import Store
-from cti.crm_store.users import UserService
 from tests import needs
 
 TRACES = needs.TRACES / "asterisk22"

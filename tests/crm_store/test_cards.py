@@ -11,17 +11,17 @@ from sqlalchemy import update
 
 from cti.ami.events import CallRecord
 from cti.calllog.service import CallLog
-from cti.crm_store.cards import PER_CONTACT, RECENT_CALLS, CardData, CardLoader
-from cti.crm_store.contacts import ContactService
-from cti.crm_store.deals import DealService
 from cti.crm_store.models import Ticket
+from cti.crm_store.repos.cards import PER_CONTACT, RECENT_CALLS, CardData, CardLoader
 from cti.crm_store.schemas.contacts import ContactIn
 from cti.crm_store.schemas.deals import DealIn, DealPatch
 from cti.crm_store.schemas.tasks import TaskIn, TaskPatch
 from cti.crm_store.schemas.tickets import TicketIn, TicketPatch
+from cti.crm_store.services.contacts import ContactService
+from cti.crm_store.services.deals import DealService
+from cti.crm_store.services.tasks import TaskService
+from cti.crm_store.services.tickets import TicketService
 from cti.crm_store.store import Store
-from cti.crm_store.tasks import TaskService
-from cti.crm_store.tickets import TicketService
 from cti.crm_store.timeutil import utcnow
 
 NUMBER = "+74951234567"

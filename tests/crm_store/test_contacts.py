@@ -10,7 +10,6 @@ import pytest
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 
-from cti.crm_store.contacts import CompanyService, ContactService
 from cti.crm_store.schemas.common import PageParams
 from cti.crm_store.schemas.contacts import (
     CompanyIn,
@@ -19,6 +18,7 @@ from cti.crm_store.schemas.contacts import (
     ContactPatch,
     PhoneIn,
 )
+from cti.crm_store.services.contacts import CompanyService, ContactService
 from cti.crm_store.store import Store
 from cti.errors import NotFoundError, ValidationError
 

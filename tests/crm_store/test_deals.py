@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from cti.config import CrmConfig, load_settings
-from cti.crm_store.contacts import CompanyService, ContactService
-from cti.crm_store.deals import DealService
 from cti.crm_store.schemas.contacts import CompanyIn, ContactIn
 from cti.crm_store.schemas.deals import DealIn, DealPatch, DealQuery
+from cti.crm_store.services.contacts import CompanyService, ContactService
+from cti.crm_store.services.deals import DealService
 from cti.crm_store.store import Store
 from cti.errors import ConfigError, NotFoundError, ValidationError
 

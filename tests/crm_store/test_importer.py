@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from cti.crm_store.contacts import CompanyService, ContactService
-from cti.crm_store.importer import ContactImporter, parse_mapping
-from cti.crm_store.lookup import CallerLookup
+from cti.crm_store.importers.contacts_csv import ContactImporter, parse_mapping
+from cti.crm_store.repos.lookup import CallerLookup
 from cti.crm_store.schemas.contacts import ContactIn, PhoneIn
+from cti.crm_store.services.contacts import CompanyService, ContactService
 from cti.crm_store.store import Store
 from cti.errors import ValidationError
 

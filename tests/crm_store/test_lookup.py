@@ -8,9 +8,9 @@ from collections.abc import AsyncIterator
 import pytest
 from sqlalchemy.engine import make_url
 
-from cti.crm_store.contacts import CompanyService, ContactService
-from cti.crm_store.lookup import _MATCH_SQL, _PHONES_SQL, CallerLookup
+from cti.crm_store.repos.lookup import _MATCH_SQL, _PHONES_SQL, CallerLookup
 from cti.crm_store.schemas.contacts import CompanyIn, ContactIn, PhoneIn
+from cti.crm_store.services.contacts import CompanyService, ContactService
 from cti.crm_store.store import Store
 
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from cti.crm_store.contacts import ContactService
 from cti.crm_store.schemas.contacts import ContactIn
 from cti.crm_store.schemas.tasks import NoteIn, NotePatch, NoteQuery
 from cti.crm_store.schemas.tickets import TicketIn
+from cti.crm_store.services.contacts import ContactService
+from cti.crm_store.services.tasks import NoteService
+from cti.crm_store.services.tickets import TicketService
 from cti.crm_store.store import Store
-from cti.crm_store.tasks import NoteService
-from cti.crm_store.tickets import TicketService
 from cti.errors import NotFoundError, ValidationError
 
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from cti.crm_store.contacts import ContactService
-from cti.crm_store.lookup import CallerLookup
 from cti.crm_store.models import Deal, Task, Ticket
 from cti.crm_store.phones import normalize
-from cti.crm_store.seed import demo_people, seed_demo
+from cti.crm_store.repos.lookup import CallerLookup
+from cti.crm_store.services.contacts import ContactService
 from cti.crm_store.store import Store
+from cti.demo.seed import demo_people, seed_demo
 
 
 def test_demo_people_deterministic_unique_valid() -> None:

@@ -9,10 +9,10 @@ from argon2 import PasswordHasher
 
 from cti.crm_store.schemas.tasks import TaskIn, TaskPatch, TaskQuery
 from cti.crm_store.schemas.users import UserIn
+from cti.crm_store.services.tasks import TaskService
+from cti.crm_store.services.users import UserService
 from cti.crm_store.store import Store
-from cti.crm_store.tasks import TaskService
 from cti.crm_store.timeutil import utcnow
-from cti.crm_store.users import UserService
 from cti.errors import ForbiddenError, NotFoundError, ValidationError
 
 FAST = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)

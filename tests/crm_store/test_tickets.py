@@ -11,8 +11,8 @@ from sqlalchemy import update
 from cti.config import CrmConfig, SlaTarget, load_settings
 from cti.crm_store.models import Ticket
 from cti.crm_store.schemas.tickets import CommentIn, TicketIn, TicketPatch, TicketQuery
+from cti.crm_store.services.tickets import TicketService
 from cti.crm_store.store import Store
-from cti.crm_store.tickets import TicketService
 from cti.crm_store.timeutil import utcnow
 from cti.errors import ConfigError, NotFoundError, ValidationError
 

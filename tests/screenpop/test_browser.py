@@ -80,7 +80,7 @@ async def test_unknown_caller_becomes_a_contact_with_a_note(
     from playwright.async_api import expect
 
     from cti.crm_store.schemas.tasks import NoteQuery
-    from cti.crm_store.tasks import NoteService
+    from cti.crm_store.services.tasks import NoteService
 
     env = await make_env(budget=5.0, card_budget=5.0)
     page = await browser.new_page()

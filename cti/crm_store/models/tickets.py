@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import Boolean, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from cti.crm_store.base import Base, TimestampMixin
+from cti.crm_store.models.base import Base, TimestampMixin
 
 TICKET_STATUSES = ("new", "open", "pending", "solved", "closed")
 OPEN_TICKET_STATUSES = ("new", "open", "pending")

@@ -2,7 +2,7 @@
 
 The file is read in batches of ``batch_size`` rows; each batch is checked against itself and
 against the store (by E.164 phone and by e-mail, both indexed) and written in one
-transaction with executemany-style inserts (see :mod:`cti.crm_store.import_writers`), so
+transaction with executemany-style inserts (see :mod:`cti.crm_store.repos.import_writers`), so
 memory stays flat for any file size and a failing batch leaves nothing half-written. Bad
 rows go to a report CSV (line, field, reason) and are skipped; re-running a file only
 reports its rows as already present.
@@ -21,15 +21,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from cti.crm_store.import_writers import (
-    EngineWriter,
-    Outcome,
-    Row,
-    Seen,
-    SqliteWriter,
-    sqlite_path,
-)
 from cti.crm_store.phones import normalize, time_zone_for
+from cti.crm_store.repos.import_writers import EngineWriter, Outcome, Seen, SqliteWriter
+from cti.crm_store.repos.sqlite_direct import sqlite_path
+from cti.crm_store.rules.imports import ContactRow
 from cti.crm_store.schemas.contacts import check_email, check_time_zone
 from cti.crm_store.store import Store
 from cti.errors import ValidationError
@@ -178,7 +173,7 @@ class ContactImporter:
         seen = Seen() if dry_run else None
         writer = self._writer()
         size = self.batch_size or writer.batch_size
-        pending: tuple[Awaitable[Outcome], list[Row], list[RowError]] | None = None
+        pending: tuple[Awaitable[Outcome], list[ContactRow], list[RowError]] | None = None
         try:
             with (
                 path.open("rb") as raw,
@@ -216,7 +211,7 @@ class ContactImporter:
 
     def _batches(
         self, f: TextIO, mapping: dict[str, str], source: str, size: int
-    ) -> Iterator[tuple[list[Row], list[RowError]]]:
+    ) -> Iterator[tuple[list[ContactRow], list[RowError]]]:
         reader = csv.reader(f)
         header = next(reader, None)
         if not header:
@@ -227,7 +222,7 @@ class ContactImporter:
         width = len(fields)
         columns = _Columns(fields)
         region = self.store.phone.default_region
-        batch: list[Row] = []
+        batch: list[ContactRow] = []
         errors: list[RowError] = []
         ended = reader.line_num  # a record may span lines: report the line it starts on
         for values in reader:
@@ -267,7 +262,7 @@ def _account(
     result: ImportResult,
     report_csv: Any,
     _future: Awaitable[Outcome],
-    rows: list[Row],
+    rows: list[ContactRow],
     errors: list[RowError],
     *,
     outcome: Outcome,
@@ -310,7 +305,7 @@ def _split(cell: str) -> list[str]:
 
 def _parse_row(
     line: int, col: _Columns, values: list[str], region: str, errors: list[RowError]
-) -> Row | None:
+) -> ContactRow | None:
     """One validated row, or None after appending its errors (one per bad field)."""
 
     def cell(i: int) -> str:
@@ -365,7 +360,7 @@ def _parse_row(
     if time_zone is None and phones:
         time_zone = time_zone_for(phones[0][1])
     tags = [t for t in _split(cell(col.tags)) if t]
-    return Row(
+    return ContactRow(
         line=line,
         first=first,
         last=last,

@@ -1,16 +1,19 @@
 """Everything a screen-pop card shows about a caller, read in one go.
 
 :meth:`CardLoader.load` returns a contact's open deals, open tickets (with SLA due time and
-breached flag), open tasks (or, for an unknown caller, the open callbacks to the number) and
-the last calls with the number: a few indexed ``SELECT … LIMIT`` on ONE connection, no page
-counts, no ORM objects.
+breached flag, :func:`cti.crm_store.rules.sla.current_due`), open tasks (or, for an unknown
+caller, the open callbacks to the number) and the last calls with the number: a few indexed
+``SELECT … LIMIT`` on ONE connection, no page counts, no ORM objects.
 
-Hot path, as in :mod:`cti.crm_store.lookup`: on a SQLite file the reads go through a
-read-only ``sqlite3`` connection on the event-loop thread (``busy_timeout=0``: it never waits
-on a lock; on any SQLite error that call falls back to the async engine). There the same
-Core statements run precompiled (:class:`_Precompiled`): SQLAlchemy's per-call work (cache
-key, execution context, result rows) cost ~0.4 ms of the loop per card, five times the
-reads themselves. The async engine runs them for PostgreSQL and in-memory SQLite.
+Hot path, kept on the event loop because it was measured faster than a thread hop, as in
+:mod:`cti.crm_store.repos.lookup`: on a SQLite file the reads go through a read-only
+``sqlite3`` connection on the event-loop thread (``busy_timeout=0``: it never waits on a
+lock; on any SQLite error that call falls back to the async engine). There the same Core
+statements run precompiled (:class:`_Precompiled`): SQLAlchemy's per-call work (cache key,
+execution context, result rows) cost ~0.4 ms of the loop per card, five times the reads
+themselves; precompiled, a card takes 0.16 ms at p50 instead of 0.53 ms (``bench_pop.py``,
+``docs/benchmarks.md``, screen-pop first pass). The async engine runs them for PostgreSQL
+and in-memory SQLite.
 """
 
 from __future__ import annotations
@@ -27,20 +30,19 @@ from sqlalchemy import Connection, Executable, Select, bindparam, select
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import Dialect
 
-from cti.crm_store.lookup import readonly_sqlite, sqlite_file
 from cti.crm_store.models.calls import Call
 from cti.crm_store.models.sales import Deal
 from cti.crm_store.models.tasks import Task
 from cti.crm_store.models.tickets import OPEN_TICKET_STATUSES, Ticket
-from cti.crm_store.phones import digits, normalize, tail
+from cti.crm_store.phones import external_number, tail
+from cti.crm_store.repos.sqlite_direct import readonly_sqlite, sqlite_file
+from cti.crm_store.rules.sla import Clocks, current_due
 from cti.crm_store.store import Store
 from cti.crm_store.timeutil import as_utc, as_utc_opt, utcnow
 
 #: open deals / tickets / tasks per contact, and calls per number
 PER_CONTACT = 5
 RECENT_CALLS = 5
-#: the stored width of ``calls.external_number`` and ``tasks.phone`` for digit-only numbers
-_MAX_NUMBER = 32
 
 _DEALS = (
     select(
@@ -159,20 +161,11 @@ class CardData:
     calls: list[CardCall]
 
 
-def _late(due: datetime | None, done: datetime | None, now: datetime) -> bool:
-    return due is not None and (done or now) > due
-
-
 def _ticket(row: Any, now: datetime) -> CardTicket:
-    first_due = as_utc_opt(row.first_response_due)
-    responded = as_utc_opt(row.first_responded_at)
-    resolution_due = as_utc_opt(row.resolution_due)
-    due = resolution_due if responded is not None else first_due
-    breached = (
-        _late(first_due, responded, now)
-        or _late(resolution_due, as_utc_opt(row.resolved_at), now)
-        or (due is not None and due < now)
+    clocks = Clocks(
+        row.first_response_due, row.first_responded_at, row.resolution_due, row.resolved_at
     )
+    due, breached = current_due(clocks, now)
     return CardTicket(
         id=row.id,
         contact_id=row.contact_id,
@@ -309,8 +302,8 @@ class CardLoader:
 
     def number_key(self, number: str) -> tuple[str, str] | None:
         """(number as the call log and callbacks store it, its indexed tail), or None."""
-        stored = normalize(number, self.store.phone.default_region) or digits(number)[:_MAX_NUMBER]
-        if not stored:
+        stored = external_number(number, self.store.phone.default_region)
+        if stored is None:
             return None
         return stored, tail(stored, self.store.phone.tail_digits)
 

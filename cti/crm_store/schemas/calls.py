@@ -1,4 +1,4 @@
-"""What the call log API accepts and returns (validated at the edge, names the field)."""
+"""The call log as the API reads it: one call, the search filters, the disposition."""
 
 from __future__ import annotations
 

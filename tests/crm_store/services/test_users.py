@@ -1,24 +1,20 @@
-"""UserService on both backends, and the ``cti user`` commands."""
+"""UserService on both backends: passwords, tokens, extensions, conflicts."""
 
 from __future__ import annotations
 
 import hashlib
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
-import typer
 from argon2 import PasswordHasher
 from sqlalchemy import select, update
-from typer.testing import CliRunner
 
 from cti.config import AuthConfig
-from cti.crm_store import users_cli
 from cti.crm_store.models.users import ApiToken, User
 from cti.crm_store.schemas.users import UserIn, UserPatch
+from cti.crm_store.services.users import UserService
 from cti.crm_store.store import Store
 from cti.crm_store.timeutil import as_utc, utcnow
-from cti.crm_store.users import UserService
 from cti.errors import AuthError, ConflictError, NotFoundError
 
 FAST = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
@@ -143,44 +139,3 @@ async def test_duplicates_and_missing_users(store: Store) -> None:
         await users.issue_token(404)
     page = await users.search(role="operator")
     assert [u.username for u in page.items] == ["olga"]
-
-
-def _cli() -> typer.Typer:
-    app = typer.Typer()
-
-    @app.callback()
-    def root() -> None:
-        """cti."""
-
-    users_cli.register(app)
-    return app
-
-
-def test_cli_add_and_list(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.chdir(tmp_path)
-    env = {"CTI_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}"}
-    runner = CliRunner()
-    app = _cli()
-    args = ["user", "add", "anna", "--role", "supervisor", "-e", "301", "-e", "302"]
-    result = runner.invoke(app, [*args, "--password-stdin"], input=f"{PW}\n", env=env)
-    assert result.exit_code == 0, result.output
-    assert "created user anna" in result.output
-    prompted = ["user", "add", "boris", "--role", "operator", "--full-name", "Boris B"]
-    result = runner.invoke(app, prompted, input=f"{PW}\n{PW}\n", env=env)
-    assert result.exit_code == 0, result.output
-    assert PW not in result.output
-    listing = runner.invoke(app, ["user", "list"], env=env)
-    assert listing.exit_code == 0, listing.output
-    assert "anna" in listing.output and "301, 302" in listing.output
-    assert "Boris B" in listing.output
-
-
-def test_cli_rejects_bad_role_naming_the_field(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.chdir(tmp_path)
-    env = {"CTI_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}"}
-    args = ["user", "add", "anna", "--role", "boss", "--password-stdin"]
-    result = CliRunner().invoke(_cli(), args, input=f"{PW}\n", env=env)
-    assert result.exit_code != 0
-    assert "role" in str(result.exception)

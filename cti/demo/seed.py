@@ -1,8 +1,9 @@
 """Demo data: companies, contacts with phones, deals in stages, open tickets, tasks.
 
 Deterministic for a given ``seed``. Contacts go through the CSV importer (the same
-validation and bulk path as real data); deals, tickets and tasks are inserted via the models.
-Always includes "Ivan Petrov" at ``+7 495 123-45-67``, the caller of the recorded AMI traces.
+validation and bulk path as real data); deals, tickets and tasks are made up here and
+inserted in one transaction (:class:`~cti.crm_store.repos.bulk.BulkRepo`). Always includes
+"Ivan Petrov" at ``+7 495 123-45-67``, the caller of the recorded AMI traces.
 """
 
 from __future__ import annotations
@@ -15,14 +16,14 @@ from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import select
-
-from cti.crm_store.base import utcnow
-from cti.crm_store.importer import ContactImporter
-from cti.crm_store.models import Contact, Deal, Task, Ticket
+from cti.crm_store.importers.contacts_csv import ContactImporter
 from cti.crm_store.phones import format_international
+from cti.crm_store.repos.bulk import BulkRepo
+from cti.crm_store.repos.contacts import ContactRepo
 from cti.crm_store.store import Store
+from cti.crm_store.timeutil import utcnow
 
 FIRST = [
     "Ivan",
@@ -187,68 +188,64 @@ async def seed_demo(store: Store, contacts: int, *, seed: int = 1) -> SeedResult
             for p in demo_people(contacts, seed=seed):
                 writer.writerow([p.first, p.last, p.company, p.email, p.phone_display, p.tag])
         result = await ContactImporter(store).run(path, report=Path(tmp) / "report.csv")
-    async with store.sessions() as session, session.begin():
-        query = select(Contact.id, Contact.company_id, Contact.first_name, Contact.last_name)
-        seeded = query.where(Contact.source.like("import:demo.csv:%")).order_by(Contact.id)
-        rows = (await session.execute(seeded)).all()
-        if not result.imported:
-            rows = []  # already seeded: do not add a second set of deals and tickets
-        now = utcnow()
-        deals = tickets = tasks = 0
-        for contact_id, company_id, first, last in rows:
-            roll = rng.random()
-            if roll < 0.3:
-                stage = rng.choice(DEAL_STAGES)
-                status = stage if stage in ("won", "lost") else "open"
-                session.add(
-                    Deal(
-                        title=f"{rng.choice(('Supply', 'Service', 'Licence', 'Upgrade'))} "
-                        f"for {first} {last}",
-                        contact_id=contact_id,
-                        company_id=company_id,
-                        stage=stage,
-                        amount=Decimal(rng.randrange(500, 50_000)),
-                        currency="RUB",
-                        expected_close=(now + timedelta(days=rng.randrange(5, 90))).date(),
-                        status=status,
-                        lost_reason="price" if status == "lost" else None,
-                        closed_at=now if status != "open" else None,
-                    )
-                )
-                deals += 1
-            if roll > 0.8:
-                priority = rng.choice(tuple(SLA_HOURS))
-                first_h, resolve_h = SLA_HOURS[priority]
-                opened = now - timedelta(hours=rng.randrange(0, 48))
-                session.add(
-                    Ticket(
-                        subject=rng.choice(TICKET_SUBJECTS),
-                        description=f"Reported by {first} {last} on the phone.",
-                        contact_id=contact_id,
-                        company_id=company_id,
-                        status=rng.choice(("new", "open", "pending")),
-                        priority=priority,
-                        first_response_due=opened + timedelta(hours=first_h),
-                        resolution_due=opened + timedelta(hours=resolve_h),
-                        created_at=opened,
-                        updated_at=opened,
-                    )
-                )
-                tickets += 1
-            if 0.3 <= roll < 0.4:
-                session.add(
-                    Task(
-                        title=f"Call {first} {last} back",
-                        kind="todo",
-                        due_at=now + timedelta(hours=rng.randrange(1, 72)),
-                        contact_id=contact_id,
-                    )
-                )
-                tasks += 1
+    # already seeded: do not add a second set of deals and tickets
+    rows = await ContactRepo(store).imported_from("demo.csv") if result.imported else []
+    now = utcnow()
+    deals: list[dict[str, Any]] = []
+    tickets: list[dict[str, Any]] = []
+    tasks: list[dict[str, Any]] = []
+    for contact_id, company_id, first, last in rows:
+        roll = rng.random()
+        if roll < 0.3:
+            stage = rng.choice(DEAL_STAGES)
+            status = stage if stage in ("won", "lost") else "open"
+            deals.append(
+                {
+                    "title": f"{rng.choice(('Supply', 'Service', 'Licence', 'Upgrade'))} "
+                    f"for {first} {last}",
+                    "contact_id": contact_id,
+                    "company_id": company_id,
+                    "stage": stage,
+                    "amount": Decimal(rng.randrange(500, 50_000)),
+                    "currency": "RUB",
+                    "expected_close": (now + timedelta(days=rng.randrange(5, 90))).date(),
+                    "status": status,
+                    "lost_reason": "price" if status == "lost" else None,
+                    "closed_at": now if status != "open" else None,
+                }
+            )
+        if roll > 0.8:
+            priority = rng.choice(tuple(SLA_HOURS))
+            first_h, resolve_h = SLA_HOURS[priority]
+            opened = now - timedelta(hours=rng.randrange(0, 48))
+            tickets.append(
+                {
+                    "subject": rng.choice(TICKET_SUBJECTS),
+                    "description": f"Reported by {first} {last} on the phone.",
+                    "contact_id": contact_id,
+                    "company_id": company_id,
+                    "status": rng.choice(("new", "open", "pending")),
+                    "priority": priority,
+                    "first_response_due": opened + timedelta(hours=first_h),
+                    "resolution_due": opened + timedelta(hours=resolve_h),
+                    "created_at": opened,
+                    "updated_at": opened,
+                }
+            )
+        if 0.3 <= roll < 0.4:
+            tasks.append(
+                {
+                    "title": f"Call {first} {last} back",
+                    "kind": "todo",
+                    "due_at": now + timedelta(hours=rng.randrange(1, 72)),
+                    "contact_id": contact_id,
+                }
+            )
+    await BulkRepo(store).add({"deals": deals, "tickets": tickets, "tasks": tasks})
     return SeedResult(
         contacts=result.imported,
         companies=result.companies_created,
-        deals=deals,
-        tickets=tickets,
-        tasks=tasks,
+        deals=len(deals),
+        tickets=len(tickets),
+        tasks=len(tasks),
     )

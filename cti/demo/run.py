@@ -20,14 +20,14 @@ from pathlib import Path
 from pydantic import SecretStr
 
 from cti.config import PbxConfig, Settings
-from cti.crm_store.contacts import ContactService
 from cti.crm_store.schemas.tasks import TaskIn, TaskQuery
 from cti.crm_store.schemas.users import Role, UserIn, UserPatch
-from cti.crm_store.seed import IVAN_PETROV, seed_demo
+from cti.crm_store.services.contacts import ContactService
+from cti.crm_store.services.tasks import TaskService
+from cti.crm_store.services.users import UserService
 from cti.crm_store.store import Store
-from cti.crm_store.tasks import TaskService
 from cti.crm_store.timeutil import utcnow
-from cti.crm_store.users import UserService
+from cti.demo.seed import IVAN_PETROV, seed_demo
 from cti.pbxsim.calls import AgentProfile
 from cti.pbxsim.server import PbxSimulator
 from cti.pbxsim.traffic import Kind, TrafficProfile
