@@ -15,6 +15,7 @@ from typing import Protocol
 
 from cti.ami.events import CallInfo
 from cti.crm_store.rules.visibility import sees_everything
+from cti.screenpop.routing import watches
 
 #: close code sent to a client dropped because it does not read fast enough
 CLOSE_TOO_SLOW = 4429
@@ -91,7 +92,7 @@ class Client:
 
     def wants(self, call: CallInfo) -> bool:
         """A supervisor subscription covers this call."""
-        return self.sub_all or (call.queue is not None and call.queue in self.sub_queues)
+        return watches(self.sub_all, self.sub_queues, call.queue)
 
     def write(self, frame: bytes) -> bool:
         """Send one encoded frame now; False when the client is too slow to keep."""

@@ -1,0 +1,103 @@
+"""The JSON messages the hub sends, one builder per type (the hub serializes each once).
+
+Every message has ``type``, ``call_id`` (None when it is about no call) and ``ts`` (the
+event's time when it has one, else now; ISO 8601 with milliseconds).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from cti.ami.events import (
+    AgentStoppedRinging,
+    CallEnded,
+    CallInfo,
+    CallQueued,
+    CallTransferred,
+)
+from cti.screenpop.clients import Operator
+from cti.screenpop.routing import Ring
+
+Message = dict[str, Any]
+
+
+def ts(value: datetime | None) -> str:
+    return (value or datetime.now(UTC)).isoformat(timespec="milliseconds")
+
+
+def call_json(call: CallInfo) -> Message:
+    return {
+        "direction": call.direction,
+        "from": call.from_number,
+        "from_name": call.from_name,
+        "to": call.to_number,
+        "queue": call.queue,
+        "pbx": call.pbx,
+        "campaign": call.campaign,
+    }
+
+
+def hello(operator: Operator) -> Message:
+    return {
+        "type": "hello",
+        "call_id": None,
+        "ts": ts(None),
+        "user": {"id": operator.user_id, "username": operator.username, "role": operator.role},
+        "extensions": list(operator.extensions),
+    }
+
+
+def ringing(call: CallInfo, ring: Ring, card: Message | None) -> Message:
+    """The pop: the call, who it rings, and the caller's card as far as it is known."""
+    return {
+        "type": "call.ringing",
+        "call_id": call.call_id,
+        "ts": ts(None),
+        "call": call_json(call),
+        "ringing": sorted(ring.ringing),
+        "agents": sorted(ring.rung),  # every extension the call has involved so far
+        "pop": card,
+    }
+
+
+def answered(
+    call_id: str, when: datetime | None, agent: str | None, agent_users: list[str]
+) -> Message:
+    return {
+        "type": "call.answered",
+        "call_id": call_id,
+        "ts": ts(when),
+        "agent": agent,
+        "agent_users": agent_users,
+    }
+
+
+def pop_update(call_id: str, card: Message) -> Message:
+    return {"type": "pop.update", "call_id": call_id, "ts": ts(None), "pop": card}
+
+
+def lost(call_id: str, when: datetime | None) -> Message:
+    """A live call's end when its PBX restarted."""
+    ended: Message = {"type": "call.ended", "call_id": call_id}
+    return ended | {"ts": ts(when), "status": "lost", "talk_seconds": None}
+
+
+def event(ev: AgentStoppedRinging | CallQueued | CallTransferred | CallEnded) -> Message:
+    """The frame of a stopped ring, a queue move, a transfer or an end."""
+    head = {"call_id": ev.call.call_id, "ts": ts(ev.ts)}
+    if isinstance(ev, AgentStoppedRinging):
+        return {"type": "call.stopped_ringing", **head}
+    if isinstance(ev, CallQueued):
+        return {"type": "call.queued", **head, "queue": ev.queue, "action": ev.action}
+    if isinstance(ev, CallTransferred):
+        t = ev.transfer
+        return {"type": "call.transferred", **head, "kind": t.kind, "by": t.by, "to": t.to}
+    rec = ev.record
+    return {
+        "type": "call.ended",
+        **head,
+        "status": rec.status,
+        "talk_seconds": rec.talk_seconds,
+        "agent": rec.agent,
+    }
