@@ -54,7 +54,7 @@ NOTES = (
     "µs, never waits on a lock (`busy_timeout=0`, WAL readers do not block) and falls back to "
     "the async path on `SQLITE_BUSY`. PostgreSQL goes straight to the asyncpg connection "
     "(prepared, cached statements), which halved its latency against SQLAlchemy Core. Both "
-    "queries are index searches only (`tests/crm_store/test_lookup.py` checks the plan)."
+    "queries are index searches only (`tests/crm_store/repos/test_lookup.py` checks the plan)."
 )
 
 

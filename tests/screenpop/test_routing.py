@@ -82,7 +82,7 @@ def test_an_answer_pops_the_answering_phone_and_tells_everyone_involved() -> Non
 
 
 def test_a_queue_move_is_for_the_watchers_only() -> None:
-    to = route(RINGING_TWO, CallQueued(CALL, "support", "joined", T))
+    to = route(RINGING_TWO, CallQueued(CALL, "support", "join", T))
     assert to == Route(RINGING_TWO, watchers=True)
 
 

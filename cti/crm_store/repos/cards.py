@@ -33,10 +33,10 @@ from sqlalchemy.engine import Dialect
 from cti.crm_store.models.calls import Call
 from cti.crm_store.models.sales import Deal
 from cti.crm_store.models.tasks import Task
-from cti.crm_store.models.tickets import OPEN_TICKET_STATUSES, Ticket
+from cti.crm_store.models.tickets import Ticket
 from cti.crm_store.phones import external_number, tail
 from cti.crm_store.repos.sqlite_direct import readonly_sqlite, sqlite_file
-from cti.crm_store.rules.sla import Clocks, current_due
+from cti.crm_store.rules.sla import OPEN_TICKET_STATUSES, Clocks, current_due
 from cti.crm_store.store import Store
 from cti.crm_store.timeutil import as_utc, as_utc_opt, utcnow
 

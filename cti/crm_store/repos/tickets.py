@@ -14,7 +14,6 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, and_, delete, or_, select, update
 
 from cti.crm_store.models import Company, Contact, Ticket, TicketComment, User
-from cti.crm_store.models.tickets import OPEN_TICKET_STATUSES
 from cti.crm_store.repos.base import (
     apply_patch,
     ensure_refs,
@@ -25,6 +24,7 @@ from cti.crm_store.repos.base import (
     where_equal,
     words_in,
 )
+from cti.crm_store.rules.sla import OPEN_TICKET_STATUSES
 from cti.crm_store.schemas.common import Page, PageParams
 from cti.crm_store.schemas.tickets import CommentOut, TicketOut, TicketQuery
 from cti.crm_store.store import Store

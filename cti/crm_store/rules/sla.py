@@ -16,6 +16,9 @@ from typing import Protocol
 
 from cti.crm_store.timeutil import as_utc, as_utc_opt
 
+TICKET_STATUSES = ("new", "open", "pending", "solved", "closed")
+OPEN_TICKET_STATUSES = ("new", "open", "pending")
+TICKET_PRIORITIES = ("low", "normal", "high", "urgent")
 #: allowed status moves; ``closed`` is final (open a new ticket instead)
 TRANSITIONS: dict[str, frozenset[str]] = {
     "new": frozenset({"open", "pending", "solved", "closed"}),
