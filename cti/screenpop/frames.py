@@ -6,6 +6,7 @@ event's time when it has one, else now; ISO 8601 with milliseconds).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -83,21 +84,35 @@ def lost(call_id: str, when: datetime | None) -> Message:
     return ended | {"ts": ts(when), "status": "lost", "talk_seconds": None}
 
 
+def _stopped(ev: AgentStoppedRinging) -> Message:
+    return {"type": "call.stopped_ringing", "call_id": ev.call.call_id, "ts": ts(ev.ts)}
+
+
+def _queued(ev: CallQueued) -> Message:
+    msg = {"type": "call.queued", "call_id": ev.call.call_id, "ts": ts(ev.ts)}
+    return msg | {"queue": ev.queue, "action": ev.action}
+
+
+def _transferred(ev: CallTransferred) -> Message:
+    t = ev.transfer
+    msg = {"type": "call.transferred", "call_id": ev.call.call_id, "ts": ts(ev.ts)}
+    return msg | {"kind": t.kind, "by": t.by, "to": t.to}
+
+
+def _ended(ev: CallEnded) -> Message:
+    rec = ev.record
+    msg = {"type": "call.ended", "call_id": ev.call.call_id, "ts": ts(ev.ts)}
+    return msg | {"status": rec.status, "talk_seconds": rec.talk_seconds, "agent": rec.agent}
+
+
+_EVENT_FRAMES: dict[type, Callable[[Any], Message]] = {
+    AgentStoppedRinging: _stopped,
+    CallQueued: _queued,
+    CallTransferred: _transferred,
+    CallEnded: _ended,
+}
+
+
 def event(ev: AgentStoppedRinging | CallQueued | CallTransferred | CallEnded) -> Message:
     """The frame of a stopped ring, a queue move, a transfer or an end."""
-    head = {"call_id": ev.call.call_id, "ts": ts(ev.ts)}
-    if isinstance(ev, AgentStoppedRinging):
-        return {"type": "call.stopped_ringing", **head}
-    if isinstance(ev, CallQueued):
-        return {"type": "call.queued", **head, "queue": ev.queue, "action": ev.action}
-    if isinstance(ev, CallTransferred):
-        t = ev.transfer
-        return {"type": "call.transferred", **head, "kind": t.kind, "by": t.by, "to": t.to}
-    rec = ev.record
-    return {
-        "type": "call.ended",
-        **head,
-        "status": rec.status,
-        "talk_seconds": rec.talk_seconds,
-        "agent": rec.agent,
-    }
+    return _EVENT_FRAMES[type(ev)](ev)

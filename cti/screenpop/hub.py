@@ -47,9 +47,11 @@ from cti.screenpop.clients import (
     Transport,
     text_frame,
 )
-from cti.screenpop.routing import Ring, Route, route, shown_on_connect
+from cti.screenpop.routing import Ring, route, shown_on_connect
 
 log = logging.getLogger(__name__)
+#: events whose own frame goes out as it is (:func:`cti.screenpop.frames.event`)
+_FRAMED = (AgentStoppedRinging, CallQueued, CallTransferred, CallEnded)
 
 
 @dataclass(eq=False)
@@ -293,17 +295,15 @@ class Hub:
             found.update(c for c in self._watchers if c.wants(live.info))
         return found
 
-    def _audience(self, live: LiveCall, to: Route) -> set[Client]:
-        return self._recipients(live, to.notify, to.watchers)
-
     # -- events ------------------------------------------------------------------------
     def handle(self, event: CallEvent) -> None:
         """Route one tracker event (synchronous: called by the bus as events arrive)."""
         if isinstance(event, PbxRestarted):
             for call_id, live in list(self.calls.items()):
                 if live.info.pbx == event.pbx:
-                    ended = frames.lost(call_id, event.ts)
-                    self.send_later(self._audience(live, route(live.ring, event)), ended)
+                    to = route(live.ring, event)
+                    audience = self._recipients(live, to.notify, to.watchers)
+                    self.send_later(audience, frames.lost(call_id, event.ts))
                     self._end(call_id)
             return
         found = self.calls.get(event.call.call_id)
@@ -347,11 +347,15 @@ class Hub:
                 live.deferred = []
                 self._spawn(self._pop_within_budget(live, job, targets), f"pop:{call_id}")
         elif isinstance(event, CallAnswered):
-            self._pop(live, self.clients_of(to.pop))  # e.g. a pickup: never rang
-            self.send_later(self._audience(live, to), self._answered(live, event.ts))
-        elif isinstance(event, AgentStoppedRinging | CallQueued | CallTransferred | CallEnded):
-            self.send_later(self._audience(live, to), frames.event(event))
-            self._pop(live, self.clients_of(to.pop))  # a transfer's target sees who it gets
+            if to.pop:  # e.g. a pickup: never rang
+                self._pop(live, self.clients_of(to.pop))
+            self.send_later(
+                self._recipients(live, to.notify, to.watchers), self._answered(live, event.ts)
+            )
+        elif isinstance(event, _FRAMED):
+            self.send_later(self._recipients(live, to.notify, to.watchers), frames.event(event))
+            if to.pop:  # a transfer's target sees who it gets
+                self._pop(live, self.clients_of(to.pop))
             if isinstance(event, CallEnded):
                 self._end(call_id)
 

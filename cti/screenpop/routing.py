@@ -11,8 +11,8 @@ the event. Extensions stand for whoever is logged in on them: the hub
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Collection, Mapping
+from typing import Any, NamedTuple
 
 from cti.ami.events import (
     AgentRinging,
@@ -28,9 +28,9 @@ from cti.ami.events import (
 _NONE: frozenset[str] = frozenset()
 
 
-@dataclass(frozen=True, slots=True)
-class Ring:
-    """Who a live call involves: the state routing decides from."""
+class Ring(NamedTuple):
+    """Who a live call involves: the state routing decides from (a tuple: it is made for
+    every event of every call, and a tuple is the cheapest immutable value to make)."""
 
     #: extensions ringing now
     ringing: frozenset[str] = _NONE
@@ -39,8 +39,7 @@ class Ring:
     answered_by: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Route:
+class Route(NamedTuple):
     """Where one event's frames go, and the call's state after it."""
 
     ring: Ring
@@ -52,29 +51,55 @@ class Route:
     watchers: bool = False
 
 
+def _ringing(ring: Ring, event: AgentRinging) -> Route:
+    agent = frozenset((event.agent,))
+    ring = Ring(ring.ringing | agent, ring.rung | agent, ring.answered_by)
+    return Route(ring, agent, _NONE, True)
+
+
+def _stopped(ring: Ring, event: AgentStoppedRinging) -> Route:
+    ring = Ring(ring.ringing - {event.agent}, ring.rung, ring.answered_by)
+    return Route(ring, _NONE, frozenset((event.agent,)), False)
+
+
+def _answered(ring: Ring, event: CallAnswered) -> Route:
+    agent = frozenset((event.agent,)) if event.agent is not None else _NONE
+    ring = Ring(_NONE, ring.rung | agent, event.agent)
+    return Route(ring, agent, ring.rung, True)
+
+
+def _queued(ring: Ring, event: CallQueued) -> Route:
+    return Route(ring, _NONE, _NONE, True)
+
+
+def _transferred(ring: Ring, event: CallTransferred) -> Route:
+    target = event.transfer.to
+    to = frozenset((target,)) if target is not None else _NONE
+    ring = Ring(ring.ringing, ring.rung | to, ring.answered_by)
+    return Route(ring, to, ring.rung, True)
+
+
+def _ended(ring: Ring, event: CallEnded | PbxRestarted) -> Route:
+    return Route(ring, _NONE, ring.rung, True)
+
+
+#: one routing function per event type (a dict look-up: the hub routes every event)
+_BY_TYPE: dict[type, Callable[[Ring, Any], Route]] = {
+    AgentRinging: _ringing,
+    AgentStoppedRinging: _stopped,
+    CallAnswered: _answered,
+    CallQueued: _queued,
+    CallTransferred: _transferred,
+    CallEnded: _ended,
+    PbxRestarted: _ended,
+}
+
+
 def route(ring: Ring, event: CallEvent) -> Route:
-    """Route ``event`` of a live call in state ``ring``."""
-    if isinstance(event, AgentRinging):
-        agent = frozenset((event.agent,))
-        ring = Ring(ring.ringing | agent, ring.rung | agent, ring.answered_by)
-        return Route(ring, pop=agent, watchers=True)
-    if isinstance(event, AgentStoppedRinging):
-        ring = Ring(ring.ringing - {event.agent}, ring.rung, ring.answered_by)
-        return Route(ring, notify=frozenset((event.agent,)))
-    if isinstance(event, CallAnswered):
-        agent = frozenset((event.agent,)) if event.agent is not None else _NONE
-        ring = Ring(_NONE, ring.rung | agent, event.agent)
-        return Route(ring, pop=agent, notify=ring.rung, watchers=True)
-    if isinstance(event, CallQueued):
-        return Route(ring, watchers=True)
-    if isinstance(event, CallTransferred):
-        target = event.transfer.to
-        to = frozenset((target,)) if target is not None else _NONE
-        ring = Ring(ring.ringing, ring.rung | to, ring.answered_by)
-        return Route(ring, pop=to, notify=ring.rung, watchers=True)
-    if isinstance(event, CallEnded | PbxRestarted):
-        return Route(ring, notify=ring.rung, watchers=True)
-    return Route(ring)
+    """Route ``event`` of a live call in state ``ring`` (an event of no one's concern, such
+    as the call's start, goes nowhere)."""
+    how = _BY_TYPE.get(type(event))
+    return how(ring, event) if how is not None else Route(ring)
 
 
 def watches(all_calls: bool, queues: Collection[str], queue: str | None) -> bool:
