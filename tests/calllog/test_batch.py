@@ -3,38 +3,18 @@ what was read (the same cases run against both databases in ``test_service.py``)
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
-from cti.ami.events import CallRecord
 from cti.calllog.batch import Batch, Row, finished
 from cti.crm_store.repos.calllog import BatchRead, StoredCall, StoredCallback
+from tests.calllog.records import IVAN, T0, call
 
-T0 = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 NOW = T0 + timedelta(days=1)
-IVAN = "+74951234567"
 
 
 def row(linkedid: str, status: str = "missed", **kw: Any) -> Row:
-    fields: dict[str, Any] = {
-        "pbx": "lab",
-        "linkedid": linkedid,
-        "direction": "inbound",
-        "from_number": IVAN,
-        "from_name": None,
-        "to_number": "101",
-        "queue": None,
-        "agents_rung": ("101",),
-        "agent": "101" if status == "answered" else None,
-        "status": status,
-        "started_at": T0,
-        "answered_at": None,
-        "ended_at": T0 + timedelta(seconds=10),
-        "ring_seconds": None,
-        "talk_seconds": None,
-        "hangup_cause": 16,
-    }
-    record = CallRecord(**(fields | kw))
+    record = call(linkedid, status, **kw)
     values = {
         "pbx": "lab",
         "linkedid": linkedid,

@@ -5,11 +5,11 @@ They keep each repository short and make every error name the field and the id i
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any, TypeVar
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
-from sqlalchemy import ColumnElement, Select, and_, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
@@ -19,6 +19,7 @@ from cti.crm_store.models.base import Base
 from cti.crm_store.rules.contacts import phone_key
 from cti.crm_store.rules.fields import invalid
 from cti.crm_store.schemas.common import Page, PageParams
+from cti.crm_store.store import Store
 from cti.errors import NotFoundError
 
 M = TypeVar("M", bound=Base)
@@ -27,6 +28,81 @@ OutT = TypeVar("OutT", bound=BaseModel)
 Refs = Mapping[str, tuple[type[Base], int | None]]
 
 _TOP = "\U0010ffff"
+
+
+class RowRepo(Generic[M, OutT]):
+    """Create, read, change and delete rows of one table, each in a session of its own, with
+    the references named in ``refs`` checked in the writing transaction.
+
+    ``check`` (optional) sees the row as it is before anything else happens (e.g. whether the
+    caller may touch it) and raises to refuse; ``decide`` gets the same snapshot and returns
+    the columns to set besides ``values`` (a rule: the read, the decision and the write are
+    one transaction).
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        model: type[M],
+        out: type[OutT],
+        what: str,
+        refs: Mapping[str, type[Base]],
+    ) -> None:
+        self.store = store
+        self.model = model
+        self.out = out
+        self.what = what
+        self.refs = refs
+
+    async def create(self, values: Mapping[str, Any]) -> OutT:
+        async with self.store.sessions() as session:
+            await ensure_refs(session, refs_of(values, self.refs))
+            row = self.model(**values)
+            session.add(row)
+            await session.commit()
+            return self.out.model_validate(row)
+
+    async def get(self, row_id: int, check: Callable[[OutT], None] | None = None) -> OutT:
+        async with self.store.sessions() as session:
+            out = self.out.model_validate(await get_or_404(session, self.model, row_id, self.what))
+        if check is not None:
+            check(out)
+        return out
+
+    async def update(
+        self,
+        row_id: int,
+        values: Mapping[str, Any],
+        decide: Callable[[OutT], Mapping[str, Any]] | None = None,
+        check: Callable[[OutT], None] | None = None,
+    ) -> OutT:
+        """Write ``values`` and what ``decide`` makes of the row as it is now."""
+        async with self.store.sessions() as session:
+            row = await get_or_404(session, self.model, row_id, self.what)
+            current = self.out.model_validate(row)
+            if check is not None:
+                check(current)
+            await ensure_refs(session, refs_of(values, self.refs))
+            apply_patch(row, {**values, **(decide(current) if decide is not None else {})})
+            await session.commit()
+            await session.refresh(row)
+            return self.out.model_validate(row)
+
+    async def delete(self, row_id: int, check: Callable[[OutT], None] | None = None) -> None:
+        """Delete the row (read first when there is a ``check`` to pass)."""
+        async with self.store.sessions() as session:
+            if check is not None:
+                row = await get_or_404(session, self.model, row_id, self.what)
+                check(self.out.model_validate(row))
+                await session.delete(row)
+                await session.commit()
+                return
+            primary_key = self.model.__table__.c.id
+            result = await session.execute(delete(self.model).where(primary_key == row_id))
+            await session.commit()
+            if not getattr(result, "rowcount", 0):
+                msg = f"{self.what} {row_id} not found"
+                raise NotFoundError(msg, details={"id": row_id})
 
 
 async def get_or_404(session: AsyncSession, model: type[M], obj_id: int, what: str) -> M:

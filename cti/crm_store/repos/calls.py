@@ -14,7 +14,7 @@ from sqlalchemy import ColumnElement, select
 
 from cti.crm_store.models.calls import Call, CallAgent
 from cti.crm_store.phones import tail
-from cti.crm_store.repos.base import get_or_404, paginate
+from cti.crm_store.repos.base import RowRepo, paginate
 from cti.crm_store.schemas.calls import CallFilter, CallOut
 from cti.crm_store.schemas.common import Page
 from cti.crm_store.store import Store
@@ -30,9 +30,9 @@ def touches(extensions: Sequence[str]) -> ColumnElement[bool]:
     return Call.id.in_(rung)
 
 
-class CallRepo:
+class CallRepo(RowRepo[Call, CallOut]):
     def __init__(self, store: Store) -> None:
-        self.store = store
+        super().__init__(store, Call, CallOut, "call", {})
 
     def _same_number(self, number: str) -> Any:
         """Rows of ``calls`` with this external number (through the indexed tail)."""
@@ -40,16 +40,8 @@ class CallRepo:
             Call.external_number == number
         )
 
-    async def get(self, call_id: int) -> CallOut:
-        async with self.store.sessions() as session:
-            return CallOut.model_validate(await get_or_404(session, Call, call_id, "call"))
-
     async def set_disposition(self, call_id: int, disposition: str | None) -> CallOut:
-        async with self.store.sessions() as session:
-            call = await get_or_404(session, Call, call_id, "call")
-            call.disposition = disposition
-            await session.commit()
-            return CallOut.model_validate(call)
+        return await self.update(call_id, {"disposition": disposition})
 
     async def recent(self, number: str, limit: int) -> list[CallOut]:
         """The latest ``limit`` calls with this external number (as stored), newest first."""

@@ -6,23 +6,15 @@ unassigned ones, the SQL form of :func:`cti.crm_store.rules.visibility.may_see_t
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, delete, or_, select, update
+from sqlalchemy import ColumnElement, Select, or_, select, update
 
 from cti.crm_store.models import Call, Contact, Deal, Note, Task, Ticket, User
 from cti.crm_store.models.base import Base
-from cti.crm_store.repos.base import (
-    apply_patch,
-    ensure_refs,
-    get_or_404,
-    paginate,
-    refs_of,
-    where_equal,
-    words_in,
-)
+from cti.crm_store.repos.base import RowRepo, paginate, where_equal, words_in
 from cti.crm_store.schemas.common import Page, PageParams
 from cti.crm_store.schemas.tasks import NoteOut, NoteQuery, TaskOut, TaskQuery
 from cti.crm_store.store import Store
@@ -45,57 +37,20 @@ _TASK_FILTERS = (
     "ticket_id",
     "call_id",
 )
-#: called with the task before anything else is checked (e.g. the caller's scope)
-Check = Callable[[TaskOut], None]
+#: called with the row before anything else happens (e.g. the caller's scope); raises to refuse
+Check = Callable[[Any], None]
 
 
 def _visible(scope: int) -> ColumnElement[bool]:
     return or_(Task.assignee_id == scope, Task.assignee_id.is_(None))
 
 
-class TaskRepo:
+class TaskRepo(RowRepo[Task, TaskOut]):
+    """Tasks; :meth:`get`, :meth:`update` and :meth:`delete` take the caller's scope as a
+    ``check`` (:func:`cti.crm_store.rules.visibility.may_see_task`)."""
+
     def __init__(self, store: Store) -> None:
-        self.store = store
-
-    async def create(self, values: Mapping[str, Any]) -> TaskOut:
-        async with self.store.sessions() as session:
-            await ensure_refs(session, refs_of(values, _TASK_REFS))
-            task = Task(**values, done=False)
-            session.add(task)
-            await session.commit()
-            return TaskOut.model_validate(task)
-
-    async def get(self, task_id: int, check: Check) -> TaskOut:
-        async with self.store.sessions() as session:
-            out = TaskOut.model_validate(await get_or_404(session, Task, task_id, "task"))
-        check(out)
-        return out
-
-    async def update(
-        self,
-        task_id: int,
-        check: Check,
-        values: Mapping[str, Any],
-        decide: Callable[[TaskOut], Mapping[str, Any]],
-    ) -> TaskOut:
-        """``check`` the task, its new references, then write ``values`` over what ``decide``
-        makes of the task as it is now."""
-        async with self.store.sessions() as session:
-            task = await get_or_404(session, Task, task_id, "task")
-            current = TaskOut.model_validate(task)
-            check(current)
-            await ensure_refs(session, refs_of(values, _TASK_REFS))
-            apply_patch(task, {**decide(current), **values})
-            await session.commit()
-            await session.refresh(task)
-            return TaskOut.model_validate(task)
-
-    async def delete(self, task_id: int, check: Check) -> None:
-        async with self.store.sessions() as session:
-            task = await get_or_404(session, Task, task_id, "task")
-            check(TaskOut.model_validate(task))
-            await session.delete(task)
-            await session.commit()
+        super().__init__(store, Task, TaskOut, "task", _TASK_REFS)
 
     async def search(
         self, query: TaskQuery, *, scope: int | None, phone: tuple[str, str] | None
@@ -145,35 +100,13 @@ class TaskRepo:
             await session.commit()
 
 
-class NoteRepo:
+class NoteRepo(RowRepo[Note, NoteOut]):
     def __init__(self, store: Store) -> None:
-        self.store = store
+        super().__init__(store, Note, NoteOut, "note", _NOTE_REFS)
 
-    async def create(self, values: Mapping[str, Any]) -> NoteOut:
-        async with self.store.sessions() as session:
-            await ensure_refs(session, refs_of(values, _NOTE_REFS))
-            note = Note(**values)
-            session.add(note)
-            await session.commit()
-            return NoteOut.model_validate(note)
-
-    async def get(self, note_id: int) -> NoteOut:
-        async with self.store.sessions() as session:
-            return NoteOut.model_validate(await get_or_404(session, Note, note_id, "note"))
-
-    async def update(self, note_id: int, body: str) -> NoteOut:
-        async with self.store.sessions() as session:
-            note = await get_or_404(session, Note, note_id, "note")
-            note.body = body
-            await session.commit()
-            await session.refresh(note)
-            return NoteOut.model_validate(note)
-
-    async def delete(self, note_id: int) -> None:
-        async with self.store.sessions() as session:
-            await get_or_404(session, Note, note_id, "note")
-            await session.execute(delete(Note).where(Note.id == note_id))
-            await session.commit()
+    async def delete(self, row_id: int, check: Check | None = None) -> None:
+        """Delete a note (a missing one is a 404 naming its type, as ever)."""
+        await super().delete(row_id, check or (lambda note: None))
 
     async def search(self, query: NoteQuery) -> Page[NoteOut]:
         stmt = where_equal(select(Note), Note, query, (*_LINKS, "author_id"))

@@ -11,16 +11,16 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, delete, or_, select, update
+from sqlalchemy import ColumnElement, Select, and_, or_, select, update
 
 from cti.crm_store.models import Company, Contact, Ticket, TicketComment, User
 from cti.crm_store.repos.base import (
+    RowRepo,
     apply_patch,
     ensure_refs,
     get_or_404,
     paginate,
     party_phone_filter,
-    refs_of,
     where_equal,
     words_in,
 )
@@ -28,7 +28,6 @@ from cti.crm_store.rules.sla import OPEN_TICKET_STATUSES
 from cti.crm_store.schemas.common import Page, PageParams
 from cti.crm_store.schemas.tickets import CommentOut, TicketOut, TicketQuery
 from cti.crm_store.store import Store
-from cti.errors import NotFoundError
 
 _REFS = {"contact_id": Contact, "company_id": Company, "assignee_id": User}
 #: what a change decides from the ticket as it is now
@@ -50,38 +49,9 @@ def breached_sql(now: datetime) -> tuple[ColumnElement[bool], ColumnElement[bool
     )
 
 
-class TicketRepo:
+class TicketRepo(RowRepo[Ticket, TicketOut]):
     def __init__(self, store: Store) -> None:
-        self.store = store
-
-    async def create(self, values: Mapping[str, Any]) -> TicketOut:
-        async with self.store.sessions() as session:
-            await ensure_refs(session, refs_of(values, _REFS))
-            ticket = Ticket(**values)
-            session.add(ticket)
-            await session.commit()
-            return TicketOut.model_validate(ticket)
-
-    async def get(self, ticket_id: int) -> TicketOut:
-        async with self.store.sessions() as session:
-            return TicketOut.model_validate(await get_or_404(session, Ticket, ticket_id, "ticket"))
-
-    async def update(self, ticket_id: int, values: Mapping[str, Any], decide: Decide) -> TicketOut:
-        """Write ``values`` and what ``decide`` makes of the ticket as it is now."""
-        async with self.store.sessions() as session:
-            ticket = await get_or_404(session, Ticket, ticket_id, "ticket")
-            await ensure_refs(session, refs_of(values, _REFS))
-            apply_patch(ticket, {**values, **decide(TicketOut.model_validate(ticket))})
-            await session.commit()
-            await session.refresh(ticket)
-            return TicketOut.model_validate(ticket)
-
-    async def delete(self, ticket_id: int) -> None:
-        async with self.store.sessions() as session:
-            result = await session.execute(delete(Ticket).where(Ticket.id == ticket_id))
-            await session.commit()
-            if not getattr(result, "rowcount", 0):
-                raise NotFoundError(f"ticket {ticket_id} not found", details={"id": ticket_id})
+        super().__init__(store, Ticket, TicketOut, "ticket", _REFS)
 
     async def search(self, query: TicketQuery, now: datetime) -> Page[TicketOut]:
         """A page of tickets; ``breached`` is tested as of ``now``."""

@@ -73,9 +73,13 @@ class TaskService:
         def decide(task: TaskOut) -> dict[str, Any]:
             if "phone" in values:
                 rules.check_callback(task.kind, values["phone"])
-            return {} if done is None else rules.done_change(done, task.done, utcnow())
+            if done is None:
+                return {}
+            # what the patch sets itself (a done_reason) wins over the close's defaults
+            change = rules.done_change(done, task.done, utcnow())
+            return {k: v for k, v in change.items() if k not in values}
 
-        return await self.repo.update(task_id, _within(scope), values, decide)
+        return await self.repo.update(task_id, values, decide, _within(scope))
 
     async def delete(self, task_id: int, *, scope: int | None = None) -> None:
         await self.repo.delete(task_id, _within(scope))
@@ -109,7 +113,7 @@ class NoteService:
         return await self.repo.get(note_id)
 
     async def update(self, note_id: int, patch: NotePatch) -> NoteOut:
-        return await self.repo.update(note_id, patch.body)
+        return await self.repo.update(note_id, {"body": patch.body})
 
     async def delete(self, note_id: int) -> None:
         await self.repo.delete(note_id)
