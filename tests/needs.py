@@ -49,7 +49,8 @@ def postgres_dsn(sqlalchemy_url: str) -> str:
     return sqlalchemy_url.replace("postgresql+asyncpg://", "postgresql://", 1)
 
 
-def _traces_missing() -> str | None:
+def traces_missing() -> str | None:
+    """None when the trace corpus is there, else why it is not."""
     if TRACES.is_dir() and next(TRACES.rglob("*.ami"), None) is not None:
         return None
     return f"no *.ami files under {TRACES} (clone ../shared beside cti, or set CTI_TEST_TRACES)"
@@ -83,7 +84,7 @@ class Need:
 
 
 NEEDS = (
-    Need("traces", "the recorded AMI traces", _traces_missing),
+    Need("traces", "the recorded AMI traces", traces_missing),
     Need("postgres", "PostgreSQL", _postgres_missing),
     Need("browser", "Chromium", _chromium_missing),
 )
