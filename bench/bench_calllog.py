@@ -39,15 +39,15 @@ from bench_lookup import fill_sqlite, machine_facts
 from sqlalchemy import ColumnElement, String, cast, func, insert, or_, select
 
 from cti.ami.events import CallRecord
-from cti.calllog.schemas import CallFilter, CallOut
 from cti.calllog.service import CallLog
-from cti.crm_store.crud import paginate
 from cti.crm_store.models.calls import Call, CallAgent
 from cti.crm_store.models.tasks import Task
+from cti.crm_store.repos.base import paginate
+from cti.crm_store.schemas.calls import CallFilter, CallOut
 from cti.crm_store.schemas.users import UserIn
-from cti.crm_store.seed import Person, demo_people
+from cti.crm_store.services.users import UserService
 from cti.crm_store.store import Store
-from cti.crm_store.users import UserService
+from cti.demo.seed import Person, demo_people
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 AGENTS = [str(ext) for ext in range(101, 121)]

@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench_lookup import machine_facts, write_section
 
-from cti.crm_store.seed import demo_people
+from cti.demo.seed import demo_people
 
 HOW = (
     "`.venv/bin/python bench/bench_import.py [--contacts N]` (default 1,000,000; about 2 min). "
@@ -64,7 +64,7 @@ def _peak_rss_mb() -> float:
 
 
 def _run_import(csv_path: str, db_path: str, out: Any) -> None:
-    from cti.crm_store.importer import ContactImporter
+    from cti.crm_store.importers.contacts_csv import ContactImporter
     from cti.crm_store.store import Store
 
     async def main() -> dict[str, Any]:
@@ -86,9 +86,9 @@ def _run_bare(csv_path: str, db_path: str, out: Any) -> None:
     """The floor: the same rows, pre-normalized, straight into the same schema."""
     import asyncio as aio
 
-    from cti.crm_store.contacts import company_key, name_keys
     from cti.crm_store.migrate import upgrade_database
     from cti.crm_store.phones import digits
+    from cti.crm_store.rules.contacts import company_key, name_keys
 
     aio.run(upgrade_database(f"sqlite+aiosqlite:///{db_path}"))
     rows = []

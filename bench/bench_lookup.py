@@ -27,11 +27,11 @@ from pathlib import Path
 
 sys.path.append(str(Path(__file__).resolve().parent.parent))  # cti, when not installed
 
-from cti.crm_store.contacts import company_key, name_keys
-from cti.crm_store.lookup import CallerLookup
 from cti.crm_store.migrate import upgrade_database
-from cti.crm_store.seed import Person, demo_people
+from cti.crm_store.repos.lookup import CallerLookup
+from cti.crm_store.rules.contacts import company_key, name_keys
 from cti.crm_store.store import Store
+from cti.demo.seed import Person, demo_people
 
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
 PG_URL = os.environ.get(
@@ -54,7 +54,7 @@ NOTES = (
     "µs, never waits on a lock (`busy_timeout=0`, WAL readers do not block) and falls back to "
     "the async path on `SQLITE_BUSY`. PostgreSQL goes straight to the asyncpg connection "
     "(prepared, cached statements), which halved its latency against SQLAlchemy Core. Both "
-    "queries are index searches only (`tests/crm_store/test_lookup.py` checks the plan)."
+    "queries are index searches only (`tests/crm_store/repos/test_lookup.py` checks the plan)."
 )
 
 

@@ -54,13 +54,6 @@ if os.environ.get("CTI_BENCH_DAEMON_FROM"):
 sys.path.insert(0, os.environ.get("CTI_BENCH_DAEMON_FROM") or str(Path(__file__).parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_lookup import fill_sqlite, machine_facts, write_section
-
-from cti.crm_store.migrate import schema_diff
-from cti.crm_store.schemas.users import UserIn
-from cti.crm_store.seed import demo_people
-from cti.crm_store.store import Store
-from cti.crm_store.users import UserService
 from cti.pbxsim.calls import AgentProfile, InboundCall
 from cti.pbxsim.server import PbxSimulator
 from cti.pbxsim.traffic import TrafficProfile
@@ -78,6 +71,13 @@ def pct(values: list[float], q: float) -> float:
 # -- store -----------------------------------------------------------------------------------
 async def bench_db(contacts: int) -> Path:
     """The cached store: N contacts (+ deals for every 10th, tickets for every 20th)."""
+    # the driver's imports of the store: a daemon run ``--daemon-from`` an older checkout
+    # imports this file too, and its store may be laid out otherwise
+    from bench_lookup import fill_sqlite
+
+    from cti.crm_store.migrate import schema_diff
+    from cti.demo.seed import demo_people
+
     OUT.mkdir(exist_ok=True)
     path = OUT / f"pop-{contacts}.db"
     if path.exists():
@@ -114,6 +114,10 @@ async def bench_db(contacts: int) -> Path:
 
 async def operators(url: str, n: int) -> tuple[dict[str, str], list[str]]:
     """Ensure ``n`` operators exist (ext 2000+i); fresh tokens; a sample of caller numbers."""
+    from cti.crm_store.schemas.users import UserIn
+    from cti.crm_store.services.users import UserService
+    from cti.crm_store.store import Store
+
     store = await Store.open(url)
     users = UserService(store, hasher=PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
     tokens: dict[str, str] = {}
@@ -205,7 +209,7 @@ def trace_daemon(path: str) -> Callable[[], None]:
     rang: dict[str, float] = {}
     built: dict[str, float] = {}
     sent: dict[str, float] = {}
-    feed, handle, frame, write = AmiParser.feed, Hub.handle, Hub._ringing_frame, Client.write
+    feed, handle, write = AmiParser.feed, Hub.handle, Client.write
     marker = b'{"type": "call.ringing", "call_id": "'
 
     def traced_feed(self: AmiParser, data: bytes) -> list[dict[str, str]]:
@@ -217,9 +221,24 @@ def trace_daemon(path: str) -> Callable[[], None]:
             rang.setdefault(event.call.call_id, read_at[0])
         handle(self, event)
 
-    def traced_frame(self: Hub, live: Any, job: Any) -> dict[str, Any]:
-        built.setdefault(live.info.call_id, time.perf_counter())
-        return frame(self, live, job)
+    try:  # the pop's message builder: screenpop/frames.py, or a method of an older hub
+        from cti.screenpop import frames
+
+        ringing = frames.ringing
+
+        def traced_ringing(call: Any, ring: Any, card: Any) -> dict[str, Any]:
+            built.setdefault(call.call_id, time.perf_counter())
+            return ringing(call, ring, card)
+
+        frames.ringing = traced_ringing
+    except ImportError:
+        frame = Hub._ringing_frame  # type: ignore[attr-defined]
+
+        def traced_frame(self: Hub, live: Any, job: Any) -> dict[str, Any]:
+            built.setdefault(live.info.call_id, time.perf_counter())
+            return frame(self, live, job)  # type: ignore[no-any-return]
+
+        Hub._ringing_frame = traced_frame  # type: ignore[attr-defined]
 
     def traced_write(self: Client, data: bytes) -> bool:
         kept = write(self, data)
@@ -231,11 +250,13 @@ def trace_daemon(path: str) -> Callable[[], None]:
 
     AmiParser.feed = traced_feed  # type: ignore[method-assign]
     Hub.handle = traced_handle  # type: ignore[method-assign]
-    Hub._ringing_frame = traced_frame  # type: ignore[method-assign]
     Client.write = traced_write  # type: ignore[method-assign]
     watch = LoopWatch()
     watch.sample_stalls()
-    from cti.crm_store import cards as card_store
+    try:  # the card reads: crm_store/repos/cards.py, or crm_store/cards.py before the split
+        from cti.crm_store.repos import cards as card_store
+    except ImportError:
+        from cti.crm_store import cards as card_store  # type: ignore[no-redef]
 
     read, loads = card_store._read, []
 
@@ -644,6 +665,8 @@ def main() -> None:
     rows = asyncio.run(run(args))
     print("\n".join(rows))
     if args.write_docs:
+        from bench_lookup import machine_facts, write_section
+
         write_section(
             "Screen-pop latency",
             [

@@ -25,11 +25,12 @@ app.add_typer(config_app, name="config")
 #: feature modules that add commands; each has ``register(app: typer.Typer) -> None``
 COMMAND_MODULES = (
     "cti.crm_store.cli",
+    "cti.crm_store.importers.cli",
     "cti.web.cli",
     "cti.ami.cli",
     "cti.pbxsim.cli",
     "cti.screenpop.cli",
-    "cti.crm_store.users_cli",
+    "cti.demo.cli",
     "cti.daemon",
 )
 

@@ -124,7 +124,7 @@ class CrmConfig(_Strict):
     @field_validator("sla")
     @classmethod
     def _sla(cls, value: dict[str, SlaTarget]) -> dict[str, SlaTarget]:
-        from cti.crm_store.models.tickets import TICKET_PRIORITIES
+        from cti.crm_store.rules.sla import TICKET_PRIORITIES
 
         if set(value) != set(TICKET_PRIORITIES):
             raise ValueError(f"needs exactly the priorities {', '.join(TICKET_PRIORITIES)}")

@@ -32,7 +32,7 @@ from cti.calllog.consumer import CallLogConsumer, CallWriter
 from cti.calllog.http import CALLLOG
 from cti.calllog.writer import CallLogWriter
 from cti.config import Settings, mask_url
-from cti.crm_store.lookup import sqlite_file
+from cti.crm_store.repos.sqlite_direct import sqlite_file
 from cti.crm_store.store import Store
 from cti.errors import ConfigError
 from cti.runtime import SWITCH_INTERVAL, GcPolicy

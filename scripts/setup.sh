@@ -13,8 +13,8 @@ if ! command -v chromium >/dev/null 2>&1; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "installing Debian's chromium for the browser tests" >&2
     (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
-      || echo "warning: could not install chromium; browser tests will be skipped" >&2
+      || echo "warning: could not install chromium; browser tests will not run (CI=true: fail)" >&2
   else
-    echo "note: chromium not found; browser tests will be skipped (apt-get install chromium)" >&2
+    echo "note: chromium not found; browser tests will not run (apt-get install chromium)" >&2
   fi
 fi

@@ -20,9 +20,9 @@ from pydantic import SecretStr
 
 import cti.crm_store.models  # noqa: F401 (every table in Base.metadata)
 from cti.calllog.http import CALLLOG
-from cti.calllog.schemas import CallFilter
 from cti.config import PbxConfig, Settings
-from cti.crm_store.base import Base
+from cti.crm_store.models.base import Base
+from cti.crm_store.schemas.calls import CallFilter
 from cti.crm_store.schemas.users import UserIn
 from cti.crm_store.store import Store
 from cti.daemon import CONSUMER, build_app, load_hooks, serve

@@ -1,48 +1,42 @@
-"""One batch of call records applied in memory against one read of the rows it touches.
+"""One batch of call records applied in memory, in order, against one read of what it touches.
 
 :meth:`cti.calllog.service.CallLog.record_many` prepares a :class:`Row` per record (caller
-match, owners: reads outside the write transaction), then a :class:`Batch` reads the stored
-calls, open callbacks and later answers the batch touches with a few queries, applies the
-records in order (each seeing the ones before it, exactly as one by one) and writes the new
-rows with one executemany per table. Each written call's extensions (rung or answering) go to
-``call_agents`` too, the index "my calls" and per-agent reports select by.
+match and owners, read before the write transaction), reads the stored calls, open
+callbacks and later answers the batch touches (:meth:`cti.crm_store.repos.calllog.BatchTx.read`),
+and a :class:`Batch` applies the records in order, each seeing the ones before it, exactly as
+one by one: a record of a stored complete call changes nothing, a complete record replaces a
+partial one, and the callback rules (:mod:`cti.crm_store.rules.callbacks`) open, note and
+close callbacks. What it changed comes out as plain column values
+(:class:`~cti.crm_store.repos.calllog.BatchWrite`) for the repository to write. No I/O here.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, delete, insert, or_, select
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from cti.ami.events import CallRecord
-from cti.crm_store.models.calls import Call, CallAgent
-from cti.crm_store.models.tasks import Task
-from cti.crm_store.phones import tail
-from cti.crm_store.timeutil import as_utc, as_utc_opt, utcnow
+from cti.crm_store.repos.calllog import BatchRead, BatchWrite, Key
+from cti.crm_store.rules import callbacks as rules
+from cti.crm_store.timeutil import as_utc
 
-UNANSWERED_INBOUND = frozenset({"missed", "abandoned"})
 
-Key = tuple[str, str]
-#: what a new callback task is inserted with (the rest: column defaults)
-_TASK_COLUMNS = (
-    "title",
-    "description",
-    "kind",
-    "done",
-    "done_at",
-    "done_reason",
-    "due_at",
-    "assignee_id",
-    "queue",
-    "phone",
-    "phone_tail",
-    "contact_id",
-    "call_id",
-)
+def finished(record: CallRecord, number: str | None) -> rules.FinishedCall:
+    """What the callback rules read of ``record`` (``number``: the external one as stored)."""
+    return rules.FinishedCall(
+        pbx=record.pbx,
+        linkedid=record.linkedid,
+        direction=record.direction,
+        status=record.status,
+        number=number,
+        from_name=record.from_name,
+        queue=record.queue,
+        agents_rung=tuple(record.agents_rung),
+        started_at=record.started_at,
+        ended_at=record.ended_at,
+    )
 
 
 @dataclass(slots=True)
@@ -50,227 +44,189 @@ class Row:
     """A record ready to write: its column values and callback owner, read beforehand."""
 
     record: CallRecord
-    number: str | None
+    call: rules.FinishedCall
     fields: dict[str, Any]
     owner: tuple[int | None, str | None] = (None, None)
 
     @property
-    def answered(self) -> bool:
-        """Closes the open callbacks of its number."""
-        return bool(self.number) and self.record.status == "answered"
+    def key(self) -> Key:
+        return self.record.pbx, self.record.linkedid
+
+
+@dataclass(slots=True, eq=False)
+class _Call:
+    """A call as the batch sees it: as stored, then as its records rewrote it."""
+
+    key: Key
+    id: int | None
+    partial: bool = True
+    status: str = ""
+    number: str | None = None
+    started_at: datetime | None = None
+    #: every column to write (None: stored and not rewritten)
+    values: dict[str, Any] | None = None
+
+    def take(self, fields: dict[str, Any]) -> None:
+        self.values = dict(fields)
+        self.partial = fields["partial"]
+        self.status = fields["status"]
+        self.number = fields["external_number"]
+        self.started_at = fields["started_at"]
+
+
+@dataclass(slots=True, eq=False)
+class _Callback:
+    """A callback of one of the batch's numbers: stored (``id``) or new (``id`` None)."""
+
+    id: int | None
+    description: str
+    #: the batch's call that opened it (its start may change within the batch) …
+    call: _Call | None
+    #: … else that call's start as stored
+    call_started_at: datetime | None = None
+    done: bool = False
+    #: the columns to write: a new callback's all, a stored one's changed ones
+    columns: dict[str, Any] = field(default_factory=dict)
 
     @property
-    def missed(self) -> bool:
-        """Opens (or notes itself on) a callback for its number."""
-        r = self.record
-        return bool(self.number) and r.direction == "inbound" and r.status in UNANSWERED_INBOUND
-
-
-@dataclass(slots=True)
-class OpenCallback:
-    task: Task
-    #: the missed call when the batch holds it (its start may change within the batch) …
-    call: Call | None
-    #: … else its start as read
-    started_at: datetime | None
-
     def missed_at(self) -> datetime | None:
-        return as_utc_opt(self.call.started_at if self.call is not None else self.started_at)
+        return self.call.started_at if self.call is not None else self.call_started_at
+
+    def set(self, **columns: Any) -> None:
+        self.columns.update(columns)
+        self.description = self.columns.get("description", self.description)
+        self.done = self.columns.get("done", self.done)
 
 
 class Batch:
-    """What one batch touches, read with a few queries in one session; the records are then
-    applied in order in memory, with exactly the outcome of ``CallLog.record`` applying them
-    one by one (each seeing the ones before it)."""
+    """Applies :class:`Row` s to what the batch read; see the module docstring."""
 
-    def __init__(self, tail_digits: int) -> None:
-        self.tail_digits = tail_digits
-        self.rows: Sequence[Row] = ()
-        #: the batch's calls: as stored, then as written (in order)
-        self.calls: dict[Key, Call] = {}
-        #: starts of answered calls not in the batch, per number (only after the first miss)
-        self.answered: dict[str, list[datetime]] = {}
-        #: open callback tasks per number, oldest first (stored ones, then the batch's)
-        self.callbacks: dict[str, list[OpenCallback]] = {}
-        #: calls to insert, in order (not in the session: one executemany writes them)
-        self.new_calls: list[Call] = []
-        #: stored (partial) calls the batch rewrote, by id: their extensions are written anew
-        self.rewritten: dict[int, Call] = {}
-        #: callback tasks to insert, with their calls (new calls get their ids on insert)
-        self.new_tasks: list[tuple[Task, Call]] = []
-
-    async def load(self, session: AsyncSession, rows: Sequence[Row]) -> None:
+    def __init__(self, rows: Sequence[Row], tail_digits: int, now: datetime) -> None:
         self.rows = rows
-        keys = [(r.record.pbx, r.record.linkedid) for r in rows]
-        for call in await session.scalars(select(Call).where(keys_in(keys))):
-            self.calls[(call.pbx, call.linkedid)] = call
-        numbers = {r.number for r in rows if r.number and (r.answered or r.missed)}
-        if not numbers:
-            return
-        by_id = {call.id: call for call in self.calls.values()}
-        tasks = await session.execute(
-            select(Task, Call.started_at)
-            .outerjoin(Call, Call.id == Task.call_id)
-            .where(Task.kind == "callback", Task.done.is_(False))
-            .where(Task.phone_tail.in_(self._tails(numbers)), Task.phone.in_(sorted(numbers)))
-            .order_by(Task.id)
-        )
-        for task, started_at in tasks:
-            held = by_id.get(task.call_id) if task.call_id is not None else None
-            entry = OpenCallback(task, held, started_at)
-            self.callbacks.setdefault(task.phone or "", []).append(entry)
-        missed = {r.number for r in rows if r.number and r.missed}
-        whens = [as_utc(w) for r in rows if r.missed and (w := _when(r.record)) is not None]
-        if not whens:
-            return
-        later = await session.execute(
-            select(Call.pbx, Call.linkedid, Call.external_number, Call.started_at)
-            .where(
-                Call.external_tail.in_(self._tails(missed)),
-                Call.external_number.in_(sorted(missed)),
+        self.tail_digits = tail_digits
+        self.now = now
+        self.calls: dict[Key, _Call] = {}
+        #: starts of answered calls not in the batch, per number (only after the first miss)
+        self.answers: dict[str, list[datetime]] = {}
+        #: callbacks per number, oldest first (stored ones, then the batch's)
+        self.callbacks: dict[str, list[_Callback]] = {}
+        #: the batch's new calls and new callbacks, in order
+        self._new: list[_Call] = []
+        self._opened: list[_Callback] = []
+
+    # -- what to read ------------------------------------------------------------------------
+    def keys(self) -> list[Key]:
+        return [row.key for row in self.rows]
+
+    def numbers(self) -> set[str]:
+        """Numbers whose open callbacks the batch may note, open or close."""
+        return {
+            r.call.number
+            for r in self.rows
+            if r.call.number and (rules.closes_callbacks(r.call) or rules.opens_callback(r.call))
+        }
+
+    def missed(self) -> tuple[set[str], datetime | None]:
+        """The missed numbers, and the earliest miss (answers after it can cancel one)."""
+        missed = [r.call for r in self.rows if rules.opens_callback(r.call)]
+        whens = [as_utc(when) for c in missed if (when := c.missed_at) is not None]
+        return {c.number for c in missed if c.number}, (min(whens) if whens else None)
+
+    # -- applying ----------------------------------------------------------------------------
+    def load(self, read: BatchRead) -> None:
+        for key, stored in read.calls.items():
+            self.calls[key] = _Call(
+                key,
+                stored.id,
+                stored.partial,
+                stored.status,
+                stored.external_number,
+                stored.started_at,
             )
-            .where(Call.status == "answered", Call.started_at > min(whens))
-        )
-        for pbx, linkedid, number, started_at in later:
-            if (pbx, linkedid) not in self.calls and number and started_at is not None:
-                self.answered.setdefault(number, []).append(as_utc(started_at))
+        by_id = {call.id: call for call in self.calls.values()}
+        for cb in read.callbacks:
+            held = by_id.get(cb.call_id) if cb.call_id is not None else None
+            entry = _Callback(cb.id, cb.description, held, cb.call_started_at)
+            self.callbacks.setdefault(cb.phone, []).append(entry)
+        for key, number, started_at in read.answers:
+            if key not in self.calls and number and started_at is not None:
+                self.answers.setdefault(number, []).append(as_utc(started_at))
 
     def apply(self, row: Row) -> bool:
-        """Apply ``row`` in memory; False when its call is already stored."""
-        record = row.record
-        key = (record.pbx, record.linkedid)
-        call = self.calls.get(key)
+        """Apply ``row``; False when its call is already stored (and stays as it is)."""
+        call = self.calls.get(row.key)
         if call is not None:
-            if not call.partial or record.partial:
+            if not call.partial or row.record.partial:
                 return False
-            for name, value in row.fields.items():
-                setattr(call, name, value)
-            if call.id is not None:  # stored before this batch (else it is a new call still)
-                self.rewritten[call.id] = call
         else:
-            call = Call(**row.fields)
-            self.new_calls.append(call)
-            self.calls[key] = call
-        if row.number and row.answered:
-            self._close_callbacks(call, row.number)
-        elif row.number and row.missed:
-            self._open_callback(call, row, row.number)
+            call = self.calls[row.key] = _Call(row.key, None)
+            self._new.append(call)
+        call.take(row.fields)
+        number = row.call.number
+        if number and rules.closes_callbacks(row.call):
+            self._close(row.call, number)
+        elif number and rules.opens_callback(row.call):
+            self._open(call, row, number)
         return True
 
-    async def save(self, session: AsyncSession) -> None:
-        """Write what :meth:`apply` did: stored rows changed through the session (UPDATEs),
-        new rows with one executemany INSERT per table (the ORM would insert one row per
-        statement on SQLite); the new calls' ids come back with their INSERT (RETURNING)."""
-        ids: dict[Key, int] = {}
-        if self.new_calls:
-            columns = list(self.rows[0].fields)  # what CallLog fills (all the call's columns)
-            inserted = await session.execute(
-                insert(Call)
-                .returning(Call.pbx, Call.linkedid, Call.id)
-                .execution_options(render_nulls=True),
-                [_values(call, columns) for call in self.new_calls],
-            )
-            ids = {(pbx, linkedid): call_id for pbx, linkedid, call_id in inserted}
-        await self._save_agents(session, ids)
-        if not self.new_tasks:
-            return
-        tasks = []
-        for task, call in self.new_tasks:
-            task.call_id = call.id if call.id is not None else ids[(call.pbx, call.linkedid)]
-            tasks.append(_values(task, _TASK_COLUMNS))
-        await session.execute(insert(Task).execution_options(render_nulls=True), tasks)
-
-    async def _save_agents(self, session: AsyncSession, ids: dict[Key, int]) -> None:
-        if self.rewritten:
-            stale = sorted(self.rewritten)
-            await session.execute(delete(CallAgent).where(CallAgent.call_id.in_(stale)))
-        rows = [
-            {"call_id": call_id, "extension": ext}
-            for call_id, call in self.rewritten.items()
-            for ext in _extensions(call)
+    def writes(self) -> BatchWrite:
+        """What :meth:`apply` changed, as column values."""
+        out = BatchWrite()
+        out.new_calls = [call.values for call in self._new if call.values is not None]
+        out.rewritten = {
+            call.id: call.values
+            for call in self.calls.values()
+            if call.id is not None and call.values is not None
+        }
+        out.new_callbacks = [
+            (entry.columns, entry.call.key) for entry in self._opened if entry.call is not None
         ]
-        rows += [
-            {"call_id": ids[(call.pbx, call.linkedid)], "extension": ext}
-            for call in self.new_calls
-            for ext in _extensions(call)
-        ]
-        if rows:
-            await session.execute(insert(CallAgent), rows)
+        out.changed_callbacks = {
+            entry.id: entry.columns
+            for entries in self.callbacks.values()
+            for entry in entries
+            if entry.id is not None and entry.columns
+        }
+        return out
 
-    def _tails(self, numbers: set[str]) -> list[str]:
-        return sorted({tail(n, self.tail_digits) for n in numbers})
-
-    def _answered_after(self, number: str, when: datetime, call: Call) -> bool:
-        if any(started > when for started in self.answered.get(number, ())):
-            return True
+    # -- the rules, applied to the batch's state ---------------------------------------------
+    def _answer_starts(self, number: str, call: _Call) -> Iterator[datetime | None]:
+        yield from self.answers.get(number, ())
         for other in self.calls.values():
-            if other is call or other.status != "answered" or other.external_number != number:
-                continue
-            started = as_utc_opt(other.started_at)
-            if started is not None and started > when:
-                return True
-        return False
+            if other is not call and other.status == "answered" and other.number == number:
+                yield other.started_at
 
-    def _open_callback(self, call: Call, row: Row, number: str) -> None:
-        record = row.record
-        when = _when(record)
-        if when is not None and self._answered_after(number, as_utc(when), call):
+    def _open(self, call: _Call, row: Row, number: str) -> None:
+        if rules.answered_since(row.call.missed_at, self._answer_starts(number, call)):
             return  # replayed out of order: the number was answered later already
-        seen = f"{record.status} call {record.pbx}/{record.linkedid}"
-        for entry in self.callbacks.get(number, ()):
-            if not entry.task.done:  # one open callback per number
-                entry.task.description = f"{entry.task.description}\nagain: {seen}".strip()
-                return
-        label = f"{record.from_name} ({number})" if record.from_name else number
-        assignee, queue = row.owner
-        rung = ", ".join(record.agents_rung) or "nobody"
-        task = Task(
-            title=f"Call back {label}",
-            description=f"{seen}; queue {record.queue or '-'}; rung: {rung}",
+        entries = self.callbacks.setdefault(number, [])
+        index = rules.open_callback(entries)
+        if index is not None:
+            entry = entries[index]
+            entry.set(description=rules.noted(entry.description, row.call))
+            return
+        new = rules.new_callback(row.call, row.owner, tail_digits=self.tail_digits, now=self.now)
+        entry = _Callback(None, new.description, call)
+        entry.set(
+            title=new.title,
+            description=new.description,
             kind="callback",
             done=False,
-            due_at=record.ended_at or utcnow(),
-            assignee_id=assignee,
-            queue=queue,
-            phone=number,
-            phone_tail=tail(number, self.tail_digits),
-            contact_id=call.contact_id,
+            done_at=None,
+            done_reason=None,
+            due_at=new.due_at,
+            assignee_id=new.assignee_id,
+            queue=new.queue,
+            phone=new.phone,
+            phone_tail=new.phone_tail,
+            contact_id=row.fields["contact_id"],
+            call_id=call.id,
         )
-        self.callbacks.setdefault(number, []).append(OpenCallback(task, call, None))
-        self.new_tasks.append((task, call))
+        entries.append(entry)
+        self._opened.append(entry)
 
-    def _close_callbacks(self, call: Call, number: str) -> None:
-        answered = as_utc_opt(call.started_at)
-        for entry in self.callbacks.get(number, ()):
-            if entry.task.done:
-                continue
-            missed = entry.missed_at()
-            if answered is not None and missed is not None and missed > answered:
-                continue  # the miss came after this answer (out-of-order replay)
-            entry.task.done = True
-            entry.task.done_at = utcnow()
-            entry.task.done_reason = f"answered {call.direction} call {call.pbx}/{call.linkedid}"
-
-
-def _when(record: CallRecord) -> datetime | None:
-    return record.started_at or record.ended_at
-
-
-def _extensions(call: Call) -> list[str]:
-    """The extensions a call rang or was answered on, as ``call_agents`` keeps them."""
-    found = {ext[:32] for ext in (call.agent, *call.agents_rung) if ext}
-    return sorted(found)
-
-
-def _values(row: Call | Task, columns: Sequence[str]) -> dict[str, Any]:
-    return {name: getattr(row, name) for name in columns}
-
-
-def keys_in(keys: Iterable[Key]) -> ColumnElement[bool]:
-    """Calls with one of these (pbx, linkedid) (through the unique index)."""
-    by_pbx: dict[str, set[str]] = {}
-    for pbx, linkedid in keys:
-        by_pbx.setdefault(pbx, set()).add(linkedid)
-    return or_(
-        *(and_(Call.pbx == pbx, Call.linkedid.in_(sorted(ids))) for pbx, ids in by_pbx.items())
-    )
+    def _close(self, call: rules.FinishedCall, number: str) -> None:
+        entries = self.callbacks.get(number, [])
+        reason = rules.close_reason(call)
+        for index in rules.to_close(call, entries):
+            entries[index].set(done=True, done_at=self.now, done_reason=reason)

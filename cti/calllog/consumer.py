@@ -23,18 +23,13 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
-from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
-
 from cti.ami.events import CallEnded, CallEvent, CallRecord
+from cti.crm_store.errors import TRANSIENT, is_permanent
 
 log = logging.getLogger(__name__)
 
-#: errors of an unavailable store (database down, locked, network, schema being migrated);
-#: retried forever
-TRANSIENT: tuple[type[BaseException], ...] = (SQLAlchemyError, OSError, TimeoutError)
-#: SQLSTATE classes of a store that is up but refuses this very record (22 data exception,
-#: 23 integrity violation): retrying forever would block the whole log behind it
-PERMANENT_SQLSTATE = ("22", "23")
+#: TRANSIENT errors (an unavailable store) are retried forever; a record the store refuses
+#: for itself (:func:`~cti.crm_store.errors.is_permanent`) is tried this often, then skipped
 PERMANENT_TRIES = 3
 #: seconds a finished call waits for others to share its write: one transaction per call
 #: costs ~4 ms of the event loop's CPU, one per 10-20 calls well under 1 ms per call
@@ -52,13 +47,6 @@ class CallWriter(Protocol):
 
 class _Rejected(Exception):
     """The store refused the record itself (not an outage)."""
-
-
-def _permanent(exc: BaseException) -> bool:
-    if isinstance(exc, DataError | IntegrityError):
-        return True
-    code = getattr(getattr(exc, "orig", None), "sqlstate", None)
-    return isinstance(code, str) and code[:2] in PERMANENT_SQLSTATE
 
 
 class CallLogConsumer:
@@ -164,7 +152,7 @@ class CallLogConsumer:
             try:
                 written = await self.calllog.record_many(records)
             except TRANSIENT as exc:
-                if _permanent(exc):
+                if is_permanent(exc):
                     break
                 self.failures += len(records)
                 if attempt == 0:
@@ -207,7 +195,7 @@ class CallLogConsumer:
         try:
             return await self.calllog.record(record)
         except TRANSIENT as exc:
-            if _permanent(exc):
+            if is_permanent(exc):
                 raise _Rejected from exc
             raise
 

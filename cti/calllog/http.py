@@ -1,7 +1,8 @@
 """``/api/calls``: the call history (filters + pagination) and the operator's disposition.
 
 Operators see only calls that rang or were answered on their own extensions; supervisors
-and managers see all of them. The handlers stay thin: rules live in :mod:`.service`.
+and managers see all of them (:mod:`cti.crm_store.rules.visibility`). The handlers stay
+thin: the rest lives in :mod:`.service`.
 """
 
 from __future__ import annotations
@@ -10,8 +11,9 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from cti.calllog.schemas import CallFilter, CallOut, DispositionIn
 from cti.calllog.service import CallLog
+from cti.crm_store.rules.visibility import call_scope, may_see_call
+from cti.crm_store.schemas.calls import CallFilter, CallOut, DispositionIn
 from cti.crm_store.schemas.common import Page
 from cti.errors import ForbiddenError
 from cti.web.auth import AuthUser, request_user
@@ -42,14 +44,11 @@ def calllog_of(app: web.Application) -> CallLog:
 
 
 def _scope(user: AuthUser) -> tuple[str, ...] | None:
-    return None if user.is_supervisor else user.extensions
+    return call_scope(user.role, user.extensions)
 
 
 def _check_visible(user: AuthUser, call: CallOut) -> None:
-    scope = _scope(user)
-    if scope is None:
-        return
-    if call.agent in scope or any(ext in scope for ext in call.agents_rung):
+    if may_see_call(_scope(user), call.agent, call.agents_rung):
         return
     raise ForbiddenError(f"call {call.id} did not ring on your extensions", details={"id": call.id})
 

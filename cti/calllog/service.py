@@ -3,19 +3,15 @@
 ``record`` is idempotent per (pbx, linkedid) — the unique key of ``calls`` — so a replayed
 trace, a resync or a retried write never duplicates a call; a *complete* record replaces a
 *partial* one of the same call (e.g. a resync guessed, then the full trace was imported).
-
-Callbacks: an inbound call that ends missed/abandoned opens a ``callback`` task for the
-external number unless an answered call with that number happened later already (replays
-arrive out of order); any answered call with the number closes the open callbacks of earlier
-calls (``done_reason`` says which call did it). One open callback per number: a second miss
-is noted on the existing task instead of spamming the agents.
+Missed calls open callbacks and answered ones close them, by the rules of
+:mod:`cti.crm_store.rules.callbacks`.
 
 ``record_many`` writes a batch with the same outcome as ``record`` one by one, in one
-session and one transaction: the rows the batch touches are read with a few queries, the
-records applied in order in memory, and the new rows inserted with one executemany per table.
-
-This lives outside ``cti.crm_store`` by the lead's split, but SQLAlchemy objects never leave
-it: callers get :class:`~cti.calllog.schemas.CallOut`.
+transaction: it reads what the batch touches through the repository
+(:mod:`cti.crm_store.repos.calllog`), decides in memory (:mod:`cti.calllog.batch`) and
+writes the result with one executemany per table. Reads go through
+:class:`~cti.crm_store.repos.calls.CallRepo`; callers get
+:class:`~cti.crm_store.schemas.calls.CallOut`, never a row of the store.
 """
 
 from __future__ import annotations
@@ -25,23 +21,22 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
-
 from cti.ami.events import CallRecord
-from cti.calllog.batch import Batch, Key, Row, keys_in
-from cti.calllog.schemas import CallFilter, CallOut
-from cti.crm_store.crud import get_or_404, paginate
-from cti.crm_store.lookup import CallerLookup
-from cti.crm_store.models.calls import Call, CallAgent
-from cti.crm_store.phones import digits, normalize, tail
+from cti.calllog.batch import Batch, Row, finished
+from cti.crm_store.errors import Conflict
+from cti.crm_store.phones import external_number, tail
+from cti.crm_store.repos.calllog import CallLogRepo, Key
+from cti.crm_store.repos.calls import CallRepo
+from cti.crm_store.repos.lookup import CallerLookup
+from cti.crm_store.rules import callbacks
+from cti.crm_store.schemas.calls import CallFilter, CallOut
 from cti.crm_store.schemas.common import Page
+from cti.crm_store.services.users import UserService
 from cti.crm_store.store import Store
-from cti.crm_store.users import UserService
+from cti.crm_store.timeutil import utcnow
 
 log = logging.getLogger(__name__)
 
-MAX_NUMBER = 32
 #: seconds an extension's owner (or its absence) is reused before it is read again
 USER_TTL = 30.0
 
@@ -52,6 +47,8 @@ class CallLog:
     def __init__(self, store: Store) -> None:
         self.store = store
         self._users = UserService(store)
+        self._calls = CallRepo(store)
+        self._writes = CallLogRepo(store)
         # the indexed match on the read-only direct connection (SQLite file), as the pop
         # does: no ORM session or aiosqlite thread hop per finished call
         self._lookup = CallerLookup(store)
@@ -88,14 +85,14 @@ class CallLog:
         found: set[Key] = set()
         try:
             return await self._write(rows, found)
-        except IntegrityError:
+        except Conflict:
             if not await self._raced(rows, found):
                 self.forget_users()  # e.g. a cached owner was deleted: read again on retry
                 raise
         # a concurrent writer stored some of these calls first: apply the batch on top of it
         try:
             return await self._write(rows, set())
-        except IntegrityError:
+        except Conflict:
             self.forget_users()
             raise
 
@@ -104,38 +101,33 @@ class CallLog:
         number = self.external_e164(record.external_number)
         contact_id = await self._contact_for(number) if number else None
         agent_user_id = await self._user_id(record.agent) if record.agent else None
-        row = Row(record, number, self._fields(record, number, contact_id, agent_user_id))
-        if row.missed:
-            row.owner = await self._callback_owner(record)
+        call = finished(record, number)
+        row = Row(record, call, self._fields(record, number, contact_id, agent_user_id))
+        if callbacks.opens_callback(call):
+            rung = [await self._user_id(ext) for ext in record.agents_rung]
+            row.owner = callbacks.owner(rung, record.queue)
         return row
 
     async def _write(self, rows: Sequence[Row], found: set[Key]) -> list[bool]:
-        """One session, one COMMIT; ``found`` gets the keys that were already stored."""
-        async with self.store.sessions() as session:
-            batch = Batch(self.store.phone.tail_digits)
-            await batch.load(session, rows)
-            found.update(batch.calls)
+        """Read, decide, write: one transaction; ``found`` gets the keys already stored."""
+        batch = Batch(rows, self.store.phone.tail_digits, utcnow())
+        missed, since = batch.missed()
+        async with self._writes.batch() as tx:
+            read = await tx.read(batch.keys(), batch.numbers(), missed, since)
+            found.update(read.calls)
+            batch.load(read)
             written = [batch.apply(row) for row in rows]
-            await batch.save(session)
-            await session.commit()
+            await tx.write(batch.writes(), batch.now)
         return written
 
     async def _raced(self, rows: Sequence[Row], found: set[Key]) -> bool:
         """Whether calls of ``rows`` appeared since ``found`` was read (a concurrent writer)."""
-        async with self.store.sessions() as session:
-            keys = [(r.record.pbx, r.record.linkedid) for r in rows]
-            now = await session.execute(select(Call.pbx, Call.linkedid).where(keys_in(keys)))
-            return any((pbx, linkedid) not in found for pbx, linkedid in now)
+        stored = await self._writes.stored_keys([row.key for row in rows])
+        return any(key not in found for key in stored)
 
     def external_e164(self, raw: str | None) -> str | None:
         """The outside party's number as stored: E.164 when valid, else its digits."""
-        if not raw:
-            return None
-        e164 = normalize(raw, self.store.phone.default_region)
-        if e164:
-            return e164
-        plain = digits(raw)[:MAX_NUMBER]  # fits calls.external_number and tasks.phone
-        return plain or None
+        return external_number(raw, self.store.phone.default_region)
 
     def _fields(
         self,
@@ -200,81 +192,36 @@ class CallLog:
         self._owners.clear()
         self._owners_at = float("-inf")
 
-    def _same_number(self, number: str) -> Any:
-        """Rows of ``calls`` with this external number (through the indexed tail)."""
-        return (Call.external_tail == tail(number, self.store.phone.tail_digits)) & (
-            Call.external_number == number
-        )
-
-    async def _callback_owner(self, record: CallRecord) -> tuple[int | None, str | None]:
-        """The single rung agent's user; else the queue (the rung agents are in the text)."""
-        users = {await self._user_id(ext) for ext in record.agents_rung}
-        users.discard(None)
-        if len(users) == 1:
-            return users.pop(), record.queue
-        return None, record.queue
-
     # ---- disposition ----------------------------------------------------------------------
 
     async def set_disposition(self, call_id: int, disposition: str | None) -> CallOut:
-        async with self.store.sessions() as session:
-            call = await get_or_404(session, Call, call_id, "call")
-            call.disposition = disposition
-            await session.commit()
-            return CallOut.model_validate(call)
+        return await self._calls.set_disposition(call_id, disposition)
 
     # ---- reading --------------------------------------------------------------------------
 
     async def get(self, call_id: int) -> CallOut:
-        async with self.store.sessions() as session:
-            return CallOut.model_validate(await get_or_404(session, Call, call_id, "call"))
+        return await self._calls.get(call_id)
 
     async def recent_calls(self, number: str, limit: int = 5) -> list[CallOut]:
         """The latest calls with this external number (screen-pop history), newest first."""
-        e164 = self.external_e164(number)
-        if not e164:
+        stored = self.external_e164(number)
+        if not stored:
             return []
-        async with self.store.sessions() as session:
-            rows = await session.scalars(
-                select(Call)
-                .where(self._same_number(e164))
-                .order_by(Call.started_at.desc().nulls_last(), Call.id.desc())
-                .limit(max(1, min(limit, 100)))
-            )
-            return [CallOut.model_validate(row) for row in rows]
+        return await self._calls.recent(stored, max(1, min(limit, 100)))
 
     async def search(
         self, filters: CallFilter, *, extensions: Sequence[str] | None = None
     ) -> Page[CallOut]:
         """A page of calls, newest first. ``extensions``: only calls that rang or were
         answered on one of these (an operator's own phones); None = all calls."""
-        stmt = select(Call)
-        if extensions is not None:
-            stmt = stmt.where(_touches(extensions))
+        number = None
         if filters.number:
-            e164 = self.external_e164(filters.number)
-            if e164 is None:
+            number = self.external_e164(filters.number)
+            if number is None:
                 return Page[CallOut](
                     items=[], total=0, page=filters.page, per_page=filters.per_page
                 )
-            stmt = stmt.where(self._same_number(e164))
-        if filters.agent:
-            stmt = stmt.where(_touches([filters.agent]))
-        if filters.status:
-            stmt = stmt.where(Call.status == filters.status)
-        if filters.direction:
-            stmt = stmt.where(Call.direction == filters.direction)
-        if filters.campaign:
-            stmt = stmt.where(Call.campaign == filters.campaign)
-        if filters.pbx:
-            stmt = stmt.where(Call.pbx == filters.pbx)
-        if filters.since:
-            stmt = stmt.where(Call.started_at >= filters.since)
-        if filters.until:
-            stmt = stmt.where(Call.started_at < filters.until)
-        order = [Call.started_at.desc().nulls_last(), Call.id.desc()]
-        async with self.store.sessions() as session:
-            return await paginate(session, stmt, filters, CallOut, order)
+        return await self._calls.search(filters, number=number, extensions=extensions)
 
     async def calls_for_user(
         self, user_id: int, filters: CallFilter | None = None
@@ -282,14 +229,6 @@ class CallLog:
         """The calls an operator may see: those on any of the user's extensions."""
         exts = await self._users.extensions_of(user_id)
         return await self.search(filters or CallFilter(), extensions=exts)
-
-
-def _touches(extensions: Sequence[str]) -> Any:
-    """Calls answered on, or ringing, one of ``extensions`` (through ``call_agents``)."""
-    if not extensions:
-        return Call.id.is_(None)
-    rung = select(CallAgent.call_id).where(CallAgent.extension.in_(sorted(set(extensions))))
-    return Call.id.in_(rung)
 
 
 def _cut(value: str | None, size: int) -> str | None:

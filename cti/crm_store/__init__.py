@@ -1,4 +1,7 @@
-"""The CRM store: SQLAlchemy 2.0 async models, repositories and services.
+"""The CRM store, in layers whose arrows point one way (``docs/development.md``).
 
-Only this package knows SQLAlchemy models; the rest of cti calls its services.
+``models/`` + ``migrations/`` + ``db.py``/``store.py``/``migrate.py``: the schema.
+``repos/``: all SQL. ``rules/``: the decisions, pure. ``services/``: read, decide, write.
+``importers/``: files into the store. Only this package imports SQLAlchemy; the rest of
+cti calls its services and repositories and gets pydantic objects or plain values back.
 """

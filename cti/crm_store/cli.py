@@ -1,24 +1,29 @@
-"""``cti db upgrade``, ``cti import contacts FILE.csv``, ``cti seed --contacts N``."""
+"""``cti db upgrade`` and ``cti user add`` / ``cti user list``: the store from the shell.
+
+Passwords come from a hidden prompt (asked twice) or, for scripts, the first line of standard
+input with ``--password-stdin``; never from an argument, where they would land in the shell
+history and the process list.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import sys
-from pathlib import Path
-from typing import Annotated
+from collections.abc import Awaitable, Callable
+from typing import Annotated, TypeVar
 
 import typer
+from pydantic import ValidationError as PydanticValidationError
 
 from cti.cli import settings_from
-from cti.config import mask_url
-from cti.crm_store.importer import ContactImporter, ImportResult, Progress, parse_mapping
+from cti.config import Settings, mask_url
 from cti.crm_store.migrate import upgrade_database
-from cti.crm_store.seed import SeedResult, seed_demo
+from cti.crm_store.schemas.users import UserIn
+from cti.crm_store.services.users import UserService
 from cti.crm_store.store import Store
 from cti.errors import ValidationError
 
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
-import_app = typer.Typer(help="Import data from files.", no_args_is_help=True)
 
 
 @db_app.command("upgrade")
@@ -29,105 +34,107 @@ def db_upgrade(ctx: typer.Context) -> None:
     typer.echo(f"database {mask_url(settings.db_url)} is at the newest revision")
 
 
-@import_app.command("contacts")
-def import_contacts(
-    ctx: typer.Context,
-    file: Annotated[Path, typer.Argument(help="CSV file with a header line")],
-    map_: Annotated[
-        list[str] | None,
-        typer.Option("--map", help="COLUMN=FIELD (or COLUMN=- to skip a column); repeatable"),
-    ] = None,
-    dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="validate only, write nothing")
-    ] = False,
-    report: Annotated[
-        Path | None, typer.Option("--report", help="bad rows CSV (default FILE.report.csv)")
-    ] = None,
-) -> None:
-    """Import contacts; bad or duplicate rows are skipped and listed in the report."""
-    settings = settings_from(ctx)
-    if not file.is_file():
-        raise ValidationError(f"{file}: no such file", details={"file": str(file)})
-    mapping = parse_mapping(map_ or [])
+T = TypeVar("T")
 
-    async def main() -> ImportResult:
+user_app = typer.Typer(
+    help="Manage users (operators, supervisors, managers).", no_args_is_help=True
+)
+
+
+def _run(settings: Settings, work: Callable[[UserService], Awaitable[T]]) -> T:
+    async def main() -> T:
         store = await Store.open(settings.db_url, settings.phone)
         try:
-            importer = ContactImporter(store)
-            if not sys.stdout.isatty():
-                return await importer.run(file, mapping=mapping, dry_run=dry_run, report=report)
-            size = file.stat().st_size
-            return await _with_progress(importer, file, mapping, dry_run, report, size)
+            return await work(UserService(store, settings.auth))
         finally:
             await store.close()
 
-    result = asyncio.run(main())
-    verb = "would import" if result.dry_run else "imported"
-    rate = result.rows / result.seconds if result.seconds else 0.0
-    typer.echo(
-        f"{result.rows} rows: {verb} {result.imported}, rejected {result.rejected}, "
-        f"new companies {result.companies_created} ({rate:,.0f} rows/s)"
-    )
-    for failure in result.failed_batches:
-        typer.echo(f"failed batch {failure}", err=True)
-    if result.rejected:
-        typer.echo(f"report: {result.report}")
+    return asyncio.run(main())
 
 
-async def _with_progress(
-    importer: ContactImporter,
-    file: Path,
-    mapping: dict[str, str],
-    dry_run: bool,
-    report: Path | None,
-    total: int,
-) -> ImportResult:
-    from rich.progress import BarColumn, TextColumn, TimeRemainingColumn
-    from rich.progress import Progress as RichProgress
+def _read_password(from_stdin: bool) -> str:
+    if from_stdin:
+        line = sys.stdin.readline()
+        return line.rstrip("\r\n")
+    return str(typer.prompt("Password", hide_input=True, confirmation_prompt=True))
 
-    with RichProgress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        TextColumn("{task.percentage:>3.0f}%"),
-        TimeRemainingColumn(),
-    ) as bar:
-        task = bar.add_task(file.name, total=total)
 
-        def update(done_bytes: int, rows: int) -> None:
-            bar.update(task, completed=done_bytes, description=f"{file.name}: {rows:,} rows")
-
-        progress: Progress = update
-        result = await importer.run(
-            file, mapping=mapping, dry_run=dry_run, report=report, progress=progress
+def user_input(
+    username: str, role: str, extensions: list[str], full_name: str, password: str
+) -> UserIn:
+    """Validated user data; a bad value is a :class:`ValidationError` naming the option."""
+    try:
+        return UserIn.model_validate(
+            {
+                "username": username,
+                "password": password,
+                "role": role,
+                "extensions": extensions,
+                "full_name": full_name,
+            }
         )
-        bar.update(task, completed=total)
-    return result
+    except PydanticValidationError as exc:
+        fields = {
+            ".".join(str(p) for p in err["loc"]) or "input": err["msg"]
+            for err in exc.errors(include_input=False)
+        }
+        message = "; ".join(f"{field}: {msg}" for field, msg in fields.items())
+        raise ValidationError(message, details={"fields": fields}) from None
 
 
-def seed(
+@user_app.command("add")
+def add(
     ctx: typer.Context,
-    contacts: Annotated[int, typer.Option("--contacts", min=1, help="how many contacts")] = 200,
-    seed_: Annotated[int, typer.Option("--seed", help="random seed (same seed, same data)")] = 1,
+    username: Annotated[str, typer.Argument(help="Login name")],
+    role: Annotated[str, typer.Option("--role", "-r", help="operator, supervisor or manager")],
+    extension: Annotated[
+        list[str] | None, typer.Option("--extension", "-e", help="Agent extension (repeatable)")
+    ] = None,
+    full_name: Annotated[str, typer.Option("--full-name", help="Display name")] = "",
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from standard input")
+    ] = False,
 ) -> None:
-    """Fill the store with realistic demo data (companies, contacts, deals, tickets, tasks)."""
+    """Create a user."""
+    settings = settings_from(ctx)
+    password = _read_password(password_stdin)
+    data = user_input(username, role, list(extension or []), full_name, password)
+    user = _run(settings, lambda users: users.create(data))
+    exts = ", ".join(user.extensions) or "no extensions"
+    typer.echo(f"created user {user.username} (id {user.id}, {user.role}, {exts})")
+
+
+@user_app.command("list")
+def list_users(ctx: typer.Context) -> None:
+    """List every user."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from cti.crm_store.schemas.common import MAX_PER_PAGE, PageParams
+
     settings = settings_from(ctx)
 
-    async def main() -> SeedResult:
-        store = await Store.open(settings.db_url, settings.phone)
-        try:
-            return await seed_demo(store, contacts, seed=seed_)
-        finally:
-            await store.close()
+    async def fetch(users: UserService) -> list[list[str]]:
+        rows: list[list[str]] = []
+        page = 1
+        while True:
+            result = await users.search(params=PageParams(page=page, per_page=MAX_PER_PAGE))
+            for u in result.items:
+                active = "yes" if u.active else "no"
+                exts = ", ".join(u.extensions)
+                rows.append([str(u.id), u.username, u.full_name, u.role, exts, active])
+            if page * MAX_PER_PAGE >= result.total:
+                return rows
+            page += 1
 
-    r = asyncio.run(main())
-    typer.echo(
-        f"seeded {r.contacts} contacts, {r.companies} companies, {r.deals} deals, "
-        f"{r.tickets} tickets, {r.tasks} tasks"
-    )
+    rows = _run(settings, fetch)
+    table = Table("id", "username", "name", "role", "extensions", "active")
+    for row in rows:
+        table.add_row(*row)
+    Console().print(table)
 
 
 def register(app: typer.Typer) -> None:
-    """Add ``cti db``, ``cti import`` and ``cti seed``."""
+    """Add ``cti db`` and ``cti user``."""
     app.add_typer(db_app, name="db")
-    app.add_typer(import_app, name="import")
-    app.command("seed")(seed)
+    app.add_typer(user_app, name="user")

@@ -14,6 +14,8 @@ from phonenumbers import COUNTRY_CODE_TO_REGION_CODE, PhoneMetadata, PhoneNumber
 from phonenumbers.tzdata import TIMEZONE_DATA, TIMEZONE_LONGEST_PREFIX
 
 _NON_DIGITS = re.compile(r"\D+")
+#: the stored width of ``calls.external_number`` and ``tasks.phone`` for digit-only numbers
+MAX_NUMBER = 32
 _UNKNOWN_TZ = "Etc/Unknown"
 #: separators the fast path drops from ``+7 (495) 123-45-67``, ``0049 30 …``
 _SEPARATORS = str.maketrans("", "", " \t().-/")
@@ -135,6 +137,14 @@ def normalize(raw: str, region: str) -> str | None:
     if not phonenumbers.is_valid_number(parsed):
         return None
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def external_number(raw: str | None, region: str) -> str | None:
+    """An outside party's number as the call log and its callbacks store it: E.164 when
+    valid, else its digits (cut to :data:`MAX_NUMBER`); None when it has no digits."""
+    if not raw:
+        return None
+    return normalize(raw, region) or digits(raw)[:MAX_NUMBER] or None
 
 
 #: longest time-zone prefix per leading digit (Russia: 4), so lookups can be cached by it

@@ -1,4 +1,4 @@
-"""CLI commands of cti.screenpop: ``cti listen`` (terminal pops) and ``cti demo``."""
+"""CLI commands of cti.screenpop: ``cti listen`` (terminal pops)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import signal
 import sys
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -15,7 +14,7 @@ from cti.errors import CtiError
 
 
 def register(app: typer.Typer) -> None:
-    """Add ``cti listen`` and ``cti demo`` to ``app``."""
+    """Add ``cti listen`` to ``app``."""
 
     @app.command("listen")
     def listen_command(
@@ -47,33 +46,3 @@ def register(app: typer.Typer) -> None:
 
         with contextlib.suppress(KeyboardInterrupt):
             asyncio.run(main())
-
-    @app.command("demo")
-    def demo_command(
-        ctx: typer.Context,
-        db: Annotated[Path, typer.Option(help="SQLite file of the demo store")] = Path("cti.db"),
-        host: Annotated[str, typer.Option(help="listen address")] = "127.0.0.1",
-        port: Annotated[int, typer.Option(min=0, max=65535, help="listen port")] = 8080,
-        contacts: Annotated[
-            int, typer.Option(min=10, help="demo contacts to seed into an empty store")
-        ] = 2000,
-        rate: Annotated[float, typer.Option(min=0.01, help="simulated calls per second")] = 0.2,
-    ) -> None:
-        """Run everything on this machine: seeded store, simulated PBX, daemon, operator page."""
-        from cti.cli import settings_from
-        from cti.daemon import _configure_logging
-        from cti.demo import run_demo
-
-        settings = settings_from(ctx)
-        _configure_logging("WARNING" if settings.log_level == "INFO" else settings.log_level)
-        asyncio.run(
-            run_demo(
-                db=db.resolve(),
-                host=host,
-                port=port,
-                contacts=contacts,
-                rate=rate,
-                base=settings,
-                out=typer.echo,
-            )
-        )

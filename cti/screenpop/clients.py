@@ -14,10 +14,11 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from cti.ami.events import CallInfo
+from cti.crm_store.rules.visibility import sees_everything
+from cti.screenpop.routing import watches
 
 #: close code sent to a client dropped because it does not read fast enough
 CLOSE_TOO_SLOW = 4429
-SUPERVISOR_ROLES = frozenset({"supervisor", "manager"})
 #: unsent bytes a client may have before it counts as too slow (≈ 250 full pops)
 DEFAULT_BACKLOG = 1 << 20
 
@@ -66,7 +67,7 @@ class Operator:
 
     @property
     def is_supervisor(self) -> bool:
-        return self.role in SUPERVISOR_ROLES
+        return sees_everything(self.role)
 
 
 _client_ids = itertools.count(1)
@@ -91,7 +92,7 @@ class Client:
 
     def wants(self, call: CallInfo) -> bool:
         """A supervisor subscription covers this call."""
-        return self.sub_all or (call.queue is not None and call.queue in self.sub_queues)
+        return watches(self.sub_all, self.sub_queues, call.queue)
 
     def write(self, frame: bytes) -> bool:
         """Send one encoded frame now; False when the client is too slow to keep."""

@@ -1,9 +1,10 @@
-"""The screen-pop hub: routes tracker events to the operators whose phones ring.
+"""The screen-pop hub: holds the operators' connections and sends them their calls' frames.
 
-Never a broadcast: a frame goes to the clients of the extensions a call rang (direct, queue,
-ring group, dialer connect, transfer target) and to supervisors subscribed to all calls or
-to the call's queue. Handling is synchronous (the bus calls :meth:`Hub.handle`): each frame
-is serialized and framed once for all its recipients. A pop is written to the sockets at
+Who gets an event is decided by :func:`cti.screenpop.routing.route` (never a broadcast: the
+operators of the extensions a call involved, and the supervisors watching it); the hub maps
+those extensions to connections, builds the frames and writes them. Handling is synchronous
+(the bus calls :meth:`Hub.handle`): each frame is serialized and framed once for all its
+recipients. A pop is written to the sockets at
 once, in the same event-loop step as the AMI event; the other call frames (answered, ended,
 transferred …) wait for the end of that step, so a burst of AMI traffic does not hold back
 the pop behind it with their JSON and socket writes. Each client still gets its frames in
@@ -20,7 +21,7 @@ import json
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from cti.ami.events import (
@@ -35,6 +36,7 @@ from cti.ami.events import (
     CallTransferred,
     PbxRestarted,
 )
+from cti.screenpop import frames
 from cti.screenpop.cards import CardBuilder, CardJob
 from cti.screenpop.clients import (
     CLOSE_TOO_SLOW,
@@ -45,36 +47,22 @@ from cti.screenpop.clients import (
     Transport,
     text_frame,
 )
+from cti.screenpop.routing import Ring, route, shown_on_connect
 
 log = logging.getLogger(__name__)
+#: events whose own frame goes out as it is (:func:`cti.screenpop.frames.event`)
+_FRAMED = (AgentStoppedRinging, CallQueued, CallTransferred, CallEnded)
 
 
 @dataclass(eq=False)
 class LiveCall:
     info: CallInfo
-    ringing: set[str] = field(default_factory=set)  # extensions ringing now
-    rung: set[str] = field(default_factory=set)  # every extension involved
-    answered_by: str | None = None
+    #: who the call involves (ringing, rung, answered by): what routing decides from
+    ring: Ring = field(default_factory=Ring)
     seen_by: set[int] = field(default_factory=set)  # client ids that got call.ringing
     #: events that arrived while the first pop waited for its card (replayed in order)
     deferred: list[CallEvent] | None = None
     update_pending: bool = False  # a pop.update is scheduled
-
-
-def _ts(value: datetime | None) -> str:
-    return (value or datetime.now(UTC)).isoformat(timespec="milliseconds")
-
-
-def call_json(call: CallInfo) -> dict[str, Any]:
-    return {
-        "direction": call.direction,
-        "from": call.from_number,
-        "from_name": call.from_name,
-        "to": call.to_number,
-        "queue": call.queue,
-        "pbx": call.pbx,
-        "campaign": call.campaign,
-    }
 
 
 @dataclass(eq=False)
@@ -99,7 +87,7 @@ class HubStats:
 
 
 class Hub:
-    """Connections, live calls and the routing between them.
+    """Connections and live calls; sends each event to the clients its route names.
 
     ``budget`` is how long a pop may wait for the caller's match (a few indexed reads);
     ``card_budget`` how much longer it may wait for the rest of the card (deals, tickets,
@@ -145,17 +133,9 @@ class Hub:
         self._clients[client.id] = client
         for ext in operator.extensions:
             self._by_ext.setdefault(ext, set()).add(client)
-        hello = {
-            "type": "hello",
-            "call_id": None,
-            "ts": _ts(None),
-            "user": {"id": operator.user_id, "username": operator.username, "role": operator.role},
-            "extensions": list(operator.extensions),
-        }
-        self._push(client, text_frame(json.dumps(hello)))
-        mine = set(operator.extensions)
+        self._push(client, text_frame(json.dumps(frames.hello(operator))))
         for live in list(self.calls.values()):
-            if (live.ringing & mine) or (live.answered_by in mine):
+            if shown_on_connect(live.ring, operator.extensions):
                 self._replay(client, live)
         if self.on_connect is not None:
             self.on_connect(client)
@@ -285,36 +265,17 @@ class Hub:
         await asyncio.gather(*tasks, return_exceptions=True)
         await self.cards.close()
 
-    # -- frames ------------------------------------------------------------------------
-    def _ringing_frame(self, live: LiveCall, job: CardJob | None) -> dict[str, Any]:
-        card = job.card.to_json() if job is not None else None
-        return {
-            "type": "call.ringing",
-            "call_id": live.info.call_id,
-            "ts": _ts(None),
-            "call": call_json(live.info),
-            "ringing": sorted(live.ringing),
-            "agents": sorted(live.rung),  # every extension the call has involved so far
-            "pop": card,
-        }
-
-    def _answered_frame(self, live: LiveCall, ts: datetime | None) -> dict[str, Any]:
-        agent = live.answered_by
+    def _answered(self, live: LiveCall, when: datetime | None) -> dict[str, Any]:
+        agent = live.ring.answered_by
         names = sorted({c.operator.username for c in self.clients_of([agent])}) if agent else []
-        return {
-            "type": "call.answered",
-            "call_id": live.info.call_id,
-            "ts": _ts(ts),
-            "agent": agent,
-            "agent_users": names,
-        }
+        return frames.answered(live.info.call_id, when, agent, names)
 
     def _pop(self, live: LiveCall, clients: Iterable[Client]) -> None:
         fresh = [c for c in clients if c.id not in live.seen_by]
         if not fresh:
             return
         job = self.cards.start(live.info)
-        self.send(fresh, self._ringing_frame(live, job))
+        self.send(fresh, frames.ringing(live.info, live.ring, job.card.to_json()))
         live.seen_by.update(c.id for c in fresh)
         self.stats.pops += len(fresh)
         if not job.card.complete and not live.update_pending:
@@ -324,12 +285,14 @@ class Hub:
 
     def _replay(self, client: Client, live: LiveCall) -> None:
         self._pop(live, [client])
-        if live.answered_by is not None:
-            self.send([client], self._answered_frame(live, None))
+        if live.ring.answered_by is not None:
+            self.send([client], self._answered(live, None))
 
-    def _audience(self, live: LiveCall) -> set[Client]:
-        found = self.clients_of(live.rung)
-        found.update(c for c in self._watchers if c.wants(live.info))
+    def _recipients(self, live: LiveCall, extensions: Iterable[str], watchers: bool) -> set[Client]:
+        """The clients of ``extensions``, and the watchers of the call when ``watchers``."""
+        found = self.clients_of(extensions)
+        if watchers:
+            found.update(c for c in self._watchers if c.wants(live.info))
         return found
 
     # -- events ------------------------------------------------------------------------
@@ -338,9 +301,9 @@ class Hub:
         if isinstance(event, PbxRestarted):
             for call_id, live in list(self.calls.items()):
                 if live.info.pbx == event.pbx:
-                    ended: dict[str, Any] = {"type": "call.ended", "call_id": call_id}
-                    ended |= {"ts": _ts(event.ts), "status": "lost", "talk_seconds": None}
-                    self.send_later(self._audience(live), ended)
+                    to = route(live.ring, event)
+                    audience = self._recipients(live, to.notify, to.watchers)
+                    self.send_later(audience, frames.lost(call_id, event.ts))
                     self._end(call_id)
             return
         found = self.calls.get(event.call.call_id)
@@ -364,13 +327,13 @@ class Hub:
                 # prefetch the caller's match while the call routes (IVR, queue …); the rest
                 # of the card is loaded only if an agent's phone rings
                 self.cards.start(live.info, details=False)
-        elif isinstance(event, AgentRinging):
-            live.ringing.add(event.agent)
-            live.rung.add(event.agent)
+            return
+        to = route(live.ring, event)
+        live.ring = to.ring
+        if isinstance(event, AgentRinging):
             if live.info.queue is not None:
                 self.queue_agents.setdefault(live.info.queue, set()).add(event.agent)
-            targets = self.clients_of([event.agent])
-            targets.update(c for c in self._watchers if c.wants(live.info))
+            targets = self._recipients(live, to.pop, to.watchers)
             if not targets:
                 # nobody is logged in to see it: look up the caller only (a reconnecting
                 # operator's replay loads the rest)
@@ -383,41 +346,18 @@ class Hub:
             else:
                 live.deferred = []
                 self._spawn(self._pop_within_budget(live, job, targets), f"pop:{call_id}")
-        elif isinstance(event, AgentStoppedRinging):
-            live.ringing.discard(event.agent)
-            self.send_later(
-                self.clients_of([event.agent]),
-                {"type": "call.stopped_ringing", "call_id": call_id, "ts": _ts(event.ts)},
-            )
         elif isinstance(event, CallAnswered):
-            live.answered_by = event.agent
-            live.ringing.clear()
-            if event.agent is not None:
-                live.rung.add(event.agent)
-                self._pop(live, self.clients_of([event.agent]))  # e.g. a pickup: never rang
-            self.send_later(self._audience(live), self._answered_frame(live, event.ts))
-        elif isinstance(event, CallQueued):
-            watchers = [c for c in self._watchers if c.wants(live.info)]
-            msg = {"type": "call.queued", "call_id": call_id, "ts": _ts(event.ts)}
-            self.send_later(watchers, {**msg, "queue": event.queue, "action": event.action})
-        elif isinstance(event, CallTransferred):
-            t = event.transfer
-            audience = self._audience(live)
-            if t.to is not None:
-                live.rung.add(t.to)
-                audience |= self.clients_of([t.to])
-            msg = {"type": "call.transferred", "call_id": call_id, "ts": _ts(event.ts)}
-            self.send_later(audience, {**msg, "kind": t.kind, "by": t.by, "to": t.to})
-            if t.to is not None:
-                self._pop(live, self.clients_of([t.to]))  # the target sees who it gets
-        elif isinstance(event, CallEnded):
-            rec = event.record
-            msg = {"type": "call.ended", "call_id": call_id, "ts": _ts(event.ts)}
+            if to.pop:  # e.g. a pickup: never rang
+                self._pop(live, self.clients_of(to.pop))
             self.send_later(
-                self._audience(live),
-                {**msg, "status": rec.status, "talk_seconds": rec.talk_seconds, "agent": rec.agent},
+                self._recipients(live, to.notify, to.watchers), self._answered(live, event.ts)
             )
-            self._end(call_id)
+        elif isinstance(event, _FRAMED):
+            self.send_later(self._recipients(live, to.notify, to.watchers), frames.event(event))
+            if to.pop:  # a transfer's target sees who it gets
+                self._pop(live, self.clients_of(to.pop))
+            if isinstance(event, CallEnded):
+                self._end(call_id)
 
     def _end(self, call_id: str) -> None:
         self.calls.pop(call_id, None)
@@ -440,10 +380,4 @@ class Hub:
     async def _send_update(self, live: LiveCall, job: CardJob) -> None:
         await job.done.wait()
         clients = [self._clients[i] for i in live.seen_by if i in self._clients]
-        message = {
-            "type": "pop.update",
-            "call_id": live.info.call_id,
-            "ts": _ts(None),
-            "pop": job.card.to_json(),
-        }
-        self.send(clients, message)
+        self.send(clients, frames.pop_update(live.info.call_id, job.card.to_json()))

@@ -20,6 +20,7 @@ from cti.crm_store.store import Store
 from cti.crm_store.timeutil import utcnow
 from cti.screenpop.clients import Client
 from cti.screenpop.hub import Hub
+from cti.screenpop.routing import reminder_to
 
 log = logging.getLogger(__name__)
 BATCH = 200
@@ -34,7 +35,7 @@ class Reminders:
         interval: float = 30.0,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
-        from cti.crm_store.tasks import TaskService
+        from cti.crm_store.services.tasks import TaskService
 
         self.tasks = TaskService(store)
         self.hub = hub
@@ -59,11 +60,10 @@ class Reminders:
             self._wake.clear()
 
     def _recipients(self, task: TaskOut) -> list[Client]:
-        if task.assignee_id is not None:
-            return self.hub.clients_of_user(task.assignee_id)
-        if task.queue:
-            return list(self.hub.clients_of(self.hub.queue_agents.get(task.queue, ())))
-        return []
+        user_id, extensions = reminder_to(task.assignee_id, task.queue, self.hub.queue_agents)
+        if user_id is not None:
+            return self.hub.clients_of_user(user_id)
+        return list(self.hub.clients_of(extensions))
 
     async def tick(self) -> int:
         """Remind every due, not yet reminded task whose operator is connected."""

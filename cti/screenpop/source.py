@@ -9,8 +9,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from cti.crm_store.cards import CardLoader
-from cti.crm_store.lookup import CallerLookup, Match
+from cti.crm_store.repos.cards import CardLoader
+from cti.crm_store.repos.lookup import CallerLookup
+from cti.crm_store.schemas.lookup import Match
 from cti.crm_store.store import Store
 
 JsonList = list[dict[str, Any]]
@@ -44,7 +45,7 @@ class StoreCardSource:
     """:class:`~cti.screenpop.cards.CardSource` over a :class:`Store`.
 
     The caller match and the rest of the card are two store calls, each a few indexed
-    reads on one connection (:class:`~cti.crm_store.cards.CardLoader`).
+    reads on one connection (:class:`~cti.crm_store.repos.cards.CardLoader`).
     """
 
     def __init__(self, store: Store) -> None:

@@ -14,8 +14,8 @@ from argon2 import PasswordHasher
 
 from cti.bus import EventBus
 from cti.config import Settings
+from cti.crm_store.services.users import UserService
 from cti.crm_store.store import Store
-from cti.crm_store.users import UserService
 from cti.web import (
     http_contacts,
     http_deals,

@@ -2,7 +2,8 @@
 
 Every request needs a token unless its route is declared public or its path is on the
 application's public allow-list (login, the static page assets). Role checks raise 403;
-:func:`own_scope` is the one rule for "operators see only their own records".
+:func:`own_scope` applies the rule "operators see only their own records"
+(:mod:`cti.crm_store.rules.visibility`).
 """
 
 from __future__ import annotations
@@ -13,13 +14,11 @@ from dataclasses import dataclass, field
 
 from aiohttp import web
 
+from cti.crm_store.rules.visibility import sees_everything, task_scope
 from cti.crm_store.schemas.users import UserOut
-from cti.crm_store.users import UserService
+from cti.crm_store.services.users import UserService
 from cti.errors import AuthError, ForbiddenError
 from cti.web.routing import Handler, api_doc
-
-#: roles that see and manage everybody's records (users, other operators' tasks and calls)
-SUPERVISOR_ROLES = ("supervisor", "manager")
 
 
 @dataclass(frozen=True)
@@ -34,7 +33,8 @@ class AuthUser:
 
     @property
     def is_supervisor(self) -> bool:
-        return self.role in SUPERVISOR_ROLES
+        """Sees and manages everybody's records (users, other operators' tasks and calls)."""
+        return sees_everything(self.role)
 
     @classmethod
     def from_user(cls, user: UserOut) -> AuthUser:
@@ -125,7 +125,7 @@ def require_role(*roles: str) -> Callable[[Handler], Handler]:
 
 def own_scope(user: AuthUser) -> int | None:
     """The user id an operator's listings are limited to; None (everything) for supervisors."""
-    return None if user.is_supervisor else user.id
+    return task_scope(user.id, user.role)
 
 
 def is_public(request: web.Request) -> bool:

@@ -7,8 +7,7 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 from pydantic import Field
 
-from cti.crm_store.contacts import CompanyService, ContactService
-from cti.crm_store.lookup import CallerLookup, Match
+from cti.crm_store.repos.lookup import CallerLookup
 from cti.crm_store.schemas.common import InModel, Page, PageParams
 from cti.crm_store.schemas.contacts import (
     CompanyIn,
@@ -18,6 +17,8 @@ from cti.crm_store.schemas.contacts import (
     ContactOut,
     ContactPatch,
 )
+from cti.crm_store.schemas.lookup import Match
+from cti.crm_store.services.contacts import CompanyService, ContactService
 from cti.web.keys import STORE
 from cti.web.routing import RouteTable, json_model, no_content, path_id, read_body, read_query
 

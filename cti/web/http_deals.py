@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from cti.crm_store.deals import DealService
 from cti.crm_store.schemas.common import Page
 from cti.crm_store.schemas.deals import DealIn, DealOut, DealPatch, DealQuery
+from cti.crm_store.services.deals import DealService
 from cti.web.keys import SETTINGS, STORE
 from cti.web.routing import RouteTable, json_model, no_content, path_id, read_body, read_query
 

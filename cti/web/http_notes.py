@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from cti.crm_store.rules.visibility import may_change_note
 from cti.crm_store.schemas.common import Page
 from cti.crm_store.schemas.tasks import NoteIn, NoteOut, NotePatch, NoteQuery
-from cti.crm_store.tasks import NoteService
+from cti.crm_store.services.tasks import NoteService
 from cti.errors import ForbiddenError
 from cti.web.auth import AuthUser, request_user
 from cti.web.keys import STORE
@@ -23,7 +24,7 @@ def _notes(request: web.Request) -> NoteService:
 async def _check_author(request: web.Request, user: AuthUser, note_id: int) -> None:
     """Operators change only their own notes; supervisors and managers any."""
     note = await _notes(request).get(note_id)
-    if not user.is_supervisor and note.author_id != user.id:
+    if not may_change_note(user.role, user.id, note.author_id):
         raise ForbiddenError(f"note {note_id} was written by someone else", details={"id": note_id})
 
 

@@ -6,7 +6,7 @@ from aiohttp import web
 
 from cti.crm_store.schemas.common import Page
 from cti.crm_store.schemas.tasks import TaskIn, TaskOut, TaskPatch, TaskQuery
-from cti.crm_store.tasks import TaskService
+from cti.crm_store.services.tasks import TaskService
 from cti.web.auth import own_scope, request_user
 from cti.web.keys import STORE
 from cti.web.routing import RouteTable, json_model, no_content, path_id, read_body, read_query

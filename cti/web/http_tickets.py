@@ -13,7 +13,7 @@ from cti.crm_store.schemas.tickets import (
     TicketPatch,
     TicketQuery,
 )
-from cti.crm_store.tickets import TicketService
+from cti.crm_store.services.tickets import TicketService
 from cti.web.auth import request_user
 from cti.web.keys import SETTINGS, STORE
 from cti.web.routing import RouteTable, json_model, no_content, path_id, read_body, read_query

@@ -5,10 +5,11 @@ from __future__ import annotations
 from aiohttp import web
 from pydantic import Field
 
+from cti.crm_store.rules.visibility import SUPERVISOR_ROLES
 from cti.crm_store.schemas.common import Page, PageParams
 from cti.crm_store.schemas.users import LoginIn, LoginOut, Role, UserIn, UserOut, UserPatch
 from cti.errors import AuthError, ForbiddenError
-from cti.web.auth import SUPERVISOR_ROLES, USERS, AuthUser, request_user, token_from
+from cti.web.auth import USERS, AuthUser, request_user, token_from
 from cti.web.keys import LOGIN_THROTTLE
 from cti.web.routing import RouteTable, json_model, no_content, path_id, read_body, read_query
 

@@ -20,9 +20,9 @@ from cti.ami.connection import AmiConnection
 from cti.ami.events import AgentRinging, CallStarted
 from cti.bus import EventBus
 from cti.calllog.consumer import CallLogConsumer
-from cti.calllog.schemas import CallFilter
 from cti.calllog.service import CallLog
 from cti.config import PbxConfig
+from cti.crm_store.schemas.calls import CallFilter
 from cti.crm_store.store import Store
 from cti.pbxsim.calls import AgentProfile, CallHandle, InboundCall, Takeover
 from cti.pbxsim.server import PbxSimulator

@@ -13,8 +13,8 @@ from sqlalchemy import event, text
 
 from cti.ami.events import CallEnded, CallEvent, CallInfo, CallRecord, CallStarted, PbxRestarted
 from cti.calllog.consumer import CallLogConsumer
-from cti.calllog.schemas import CallFilter
 from cti.calllog.service import CallLog
+from cti.crm_store.schemas.calls import CallFilter
 from cti.crm_store.store import Store
 
 T0 = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)

@@ -4,8 +4,7 @@ twice, partial → complete, contact and agent matching, callbacks opened and cl
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from datetime import timedelta
 
 import pytest
 from argon2 import PasswordHasher
@@ -14,45 +13,21 @@ from sqlalchemy.exc import IntegrityError
 
 from cti.ami.events import CallRecord, OriginateInfo
 from cti.ami.replay import replay_bytes
-from cti.calllog.schemas import CallFilter
 from cti.calllog.service import CallLog
-from cti.crm_store.contacts import ContactService
 from cti.crm_store.models.calls import Call, CallAgent
 from cti.crm_store.models.tasks import Task
 from cti.crm_store.models.users import User
+from cti.crm_store.schemas.calls import CallFilter
 from cti.crm_store.schemas.contacts import ContactIn, PhoneIn
 from cti.crm_store.schemas.users import UserIn, UserPatch
+from cti.crm_store.services.contacts import ContactService
+from cti.crm_store.services.users import UserService
 from cti.crm_store.store import Store
-from cti.crm_store.users import UserService
+from tests import needs
+from tests.calllog.records import IVAN, T0, call
 
-TRACES = Path("/work/shared/ami-traces/asterisk22")
-T0 = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
-IVAN = "+74951234567"
+TRACES = needs.TRACES / "asterisk22"
 FAST = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
-
-
-def call(linkedid: str, status: str = "answered", **kw: object) -> CallRecord:
-    """An inbound call from Ivan at ``T0`` (fields overridable)."""
-    fields: dict[str, object] = {
-        "pbx": "lab",
-        "linkedid": linkedid,
-        "direction": "inbound",
-        "from_number": "84951234567",
-        "from_name": "Ivan Petrov",
-        "to_number": "101",
-        "queue": None,
-        "agents_rung": ("101",),
-        "agent": "101" if status == "answered" else None,
-        "status": status,
-        "started_at": T0,
-        "answered_at": T0 + timedelta(seconds=2) if status == "answered" else None,
-        "ended_at": T0 + timedelta(seconds=10),
-        "ring_seconds": 2.0,
-        "talk_seconds": 8.0 if status == "answered" else None,
-        "hangup_cause": 16,
-    }
-    fields.update(kw)
-    return CallRecord(**fields)  # type: ignore[arg-type]
 
 
 async def count(store: Store, model: type[Call] | type[Task]) -> int:
@@ -85,6 +60,7 @@ def trace_records() -> list[CallRecord]:
     return records
 
 
+@pytest.mark.traces
 async def test_a_replayed_trace_applied_twice_stores_each_call_once(
     store: Store, trace_records: list[CallRecord]
 ) -> None:

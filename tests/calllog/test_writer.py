@@ -15,9 +15,9 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
 from cti.ami.events import CallEvent
 from cti.calllog.consumer import CallLogConsumer
-from cti.calllog.schemas import CallFilter
 from cti.calllog.service import CallLog
 from cti.calllog.writer import CallLogWriter
+from cti.crm_store.schemas.calls import CallFilter
 from cti.crm_store.store import Store
 from tests.calllog.test_consumer import ended, reject, rename
 

@@ -7,8 +7,10 @@ from sqlalchemy import text
 
 from cti.crm_store.db import create_engine
 from cti.crm_store.migrate import (
+    MIGRATIONS_DIR,
     current_revision,
     head_revision,
+    main,
     revision_is_current,
     schema_diff,
     upgrade_database,
@@ -48,3 +50,13 @@ async def test_a_database_missing_a_table_of_this_build_fails_by_name(empty_db_u
     with pytest.raises(ConfigError, match="no table call_agents") as failed:
         await upgrade_database(empty_db_url)
     assert failed.value.details["tables"] == ["call_agents"]
+
+
+def test_a_new_revision_is_refused_when_the_models_match_the_head(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    versions = sorted(p.name for p in (MIGRATIONS_DIR / "versions").glob("*.py"))
+    assert main(["revision", "nothing changed"]) == 1
+    assert "the models match revision 0001: no schema change to write" in capsys.readouterr().err
+    assert sorted(p.name for p in (MIGRATIONS_DIR / "versions").glob("*.py")) == versions
+    assert main(["regenerate"]) == 2  # the pre-release rewrite of 0001 is gone

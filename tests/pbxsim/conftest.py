@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 
 from cti.pbxsim.calls import AgentProfile, QueueState
 from cti.pbxsim.server import PbxSimulator
+from tests.needs import TRACES
 from tests.pbxsim.amiclient import AmiClient
 
-TRACES = Path(__file__).resolve().parents[2].parent / "shared" / "ami-traces"
 A22 = TRACES / "asterisk22"
 
 #: the agent phones of the recorded lab's extensions.conf

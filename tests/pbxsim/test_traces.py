@@ -38,9 +38,7 @@ RECORD_FIELDS = (
     "originate",
 )
 
-pytestmark = pytest.mark.skipif(
-    not A22.is_dir(), reason=f"recorded traces not found at {A22} (../shared/ami-traces)"
-)
+pytestmark = pytest.mark.traces
 
 
 def shape(data: bytes, *, timestamps: bool = False) -> list[tuple[str, list[str]]]:

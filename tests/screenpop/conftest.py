@@ -26,17 +26,17 @@ from pydantic import SecretStr
 from cti.ami.events import CallRecord
 from cti.calllog.service import CallLog
 from cti.config import PbxConfig, Settings
-from cti.crm_store.contacts import CompanyService, ContactService
-from cti.crm_store.deals import DealService
 from cti.crm_store.schemas.contacts import CompanyIn, ContactIn
 from cti.crm_store.schemas.deals import DealIn
 from cti.crm_store.schemas.tasks import TaskIn
 from cti.crm_store.schemas.tickets import TicketIn
 from cti.crm_store.schemas.users import UserIn
+from cti.crm_store.services.contacts import CompanyService, ContactService
+from cti.crm_store.services.deals import DealService
+from cti.crm_store.services.tasks import TaskService
+from cti.crm_store.services.tickets import TicketService
+from cti.crm_store.services.users import UserService
 from cti.crm_store.store import Store
-from cti.crm_store.tasks import TaskService
-from cti.crm_store.tickets import TicketService
-from cti.crm_store.users import UserService
 from cti.daemon import build_app
 from cti.pbxsim.calls import AgentProfile
 from cti.pbxsim.server import PbxSimulator

@@ -1,12 +1,12 @@
 """The operator page in headless Chromium (Debian's package, driven by Playwright).
 
-Skipped, with the reason, where ``/usr/bin/chromium`` is absent (``.ci/run`` installs it).
+Marked ``browser``: where ``/usr/bin/chromium`` (``CTI_CHROMIUM``) is absent they are skipped
+with one summary line, and on CI the run fails (``tests/needs.py``; ``.ci/run`` installs it).
 """
 
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -14,19 +14,13 @@ from typing import Any
 import pytest
 
 from cti.pbxsim.calls import InboundCall, QueueCall
+from tests.needs import CHROMIUM
 from tests.screenpop.conftest import IVAN, PASSWORD, MakeEnv
 
-CHROMIUM = os.environ.get("CTI_CHROMIUM", "/usr/bin/chromium")
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 SCREENSHOT = Path(os.environ.get("CTI_SCREENSHOT_DIR", "/tmp")) / "cti-operator-page.png"
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        shutil.which(CHROMIUM) is None,
-        reason=f"Chromium not found at {CHROMIUM} (apt-get install chromium)",
-    ),
-]
+pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
@@ -86,7 +80,7 @@ async def test_unknown_caller_becomes_a_contact_with_a_note(
     from playwright.async_api import expect
 
     from cti.crm_store.schemas.tasks import NoteQuery
-    from cti.crm_store.tasks import NoteService
+    from cti.crm_store.services.tasks import NoteService
 
     env = await make_env(budget=5.0, card_budget=5.0)
     page = await browser.new_page()

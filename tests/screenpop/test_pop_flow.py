@@ -137,7 +137,7 @@ async def test_an_operator_who_logs_in_while_the_phone_rings_gets_the_full_pop(
 
 
 async def _live_call_to(env: Env, ext: str) -> str:
-    [call_id] = [c for c, live in env.app[HUB].calls.items() if ext in live.ringing]
+    [call_id] = [c for c, live in env.app[HUB].calls.items() if ext in live.ring.ringing]
     return call_id
 
 

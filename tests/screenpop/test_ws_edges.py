@@ -14,8 +14,8 @@ from aiohttp import web
 
 from cti.ami.events import AgentRinging, AgentStoppedRinging, CallAnswered, CallInfo
 from cti.crm_store.schemas.tasks import TaskIn
-from cti.crm_store.tasks import TaskService
-from cti.crm_store.users import UserService
+from cti.crm_store.services.tasks import TaskService
+from cti.crm_store.services.users import UserService
 from cti.pbxsim.calls import InboundCall, QueueCall
 from cti.screenpop.clients import text_frame
 from cti.screenpop.http import CLOSE_UNAUTHORIZED, HUB

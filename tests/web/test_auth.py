@@ -7,8 +7,8 @@ from datetime import timedelta
 from sqlalchemy import update
 
 from cti.crm_store.models.users import ApiToken
+from cti.crm_store.services.users import hash_token
 from cti.crm_store.timeutil import utcnow
-from cti.crm_store.users import hash_token
 from cti.web.keys import STORE
 from tests.web.conftest import PASSWORD, Client, Login, MakeUser
 

@@ -10,7 +10,7 @@ from alembic import context
 from sqlalchemy.engine import Connection
 
 import cti.crm_store.models  # noqa: F401  (registers every table on Base.metadata)
-from cti.crm_store.base import Base
+from cti.crm_store.models.base import Base
 
 connection = context.config.attributes.get("connection")
 if not isinstance(connection, Connection):

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from cti.crm_store.base import Base, TimestampMixin
+from cti.crm_store.models.base import Base, TimestampMixin
 
 CALL_STATUSES = ("answered", "missed", "abandoned", "busy", "no-answer", "failed")
 DIRECTIONS = ("inbound", "outbound", "internal")

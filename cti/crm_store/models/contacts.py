@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, CheckConstraint, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from cti.crm_store.base import Base, TimestampMixin
+from cti.crm_store.models.base import Base, TimestampMixin
 
 PHONE_KINDS = ("mobile", "work", "home", "other")
 

@@ -8,7 +8,7 @@ from decimal import Decimal
 from sqlalchemy import Date, ForeignKey, Numeric, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from cti.crm_store.base import Base, TimestampMixin
+from cti.crm_store.models.base import Base, TimestampMixin
 
 DEAL_STATUSES = ("open", "won", "lost")
 

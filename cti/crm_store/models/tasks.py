@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import Boolean, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from cti.crm_store.base import Base, TimestampMixin
+from cti.crm_store.models.base import Base, TimestampMixin
 
 TASK_KINDS = ("todo", "callback")
 

@@ -1,4 +1,5 @@
-"""Support tickets with SLA due times, and their comments."""
+"""Support tickets with SLA due times, and their comments (statuses and priorities:
+:mod:`cti.crm_store.rules.sla`)."""
 
 from __future__ import annotations
 
@@ -7,11 +8,7 @@ from datetime import datetime
 from sqlalchemy import Boolean, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from cti.crm_store.base import Base, TimestampMixin
-
-TICKET_STATUSES = ("new", "open", "pending", "solved", "closed")
-OPEN_TICKET_STATUSES = ("new", "open", "pending")
-TICKET_PRIORITIES = ("low", "normal", "high", "urgent")
+from cti.crm_store.models.base import Base, TimestampMixin
 
 
 class Ticket(TimestampMixin, Base):

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import Boolean, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from cti.crm_store.base import Base, TimestampMixin
+from cti.crm_store.models.base import Base, TimestampMixin
 
 ROLES = ("operator", "supervisor", "manager")
 

@@ -1,0 +1,75 @@
+"""The call log's reads in SQL: one call, search pages, a number's history, the disposition.
+
+An operator's calls are selected through ``call_agents`` (an index of the extensions each
+call rang or was answered on), never a ``LIKE`` over the JSON list of rung agents; a number
+is matched on its indexed tail and then exactly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import ColumnElement, select
+
+from cti.crm_store.models.calls import Call, CallAgent
+from cti.crm_store.phones import tail
+from cti.crm_store.repos.base import RowRepo, paginate
+from cti.crm_store.schemas.calls import CallFilter, CallOut
+from cti.crm_store.schemas.common import Page
+from cti.crm_store.store import Store
+
+_NEWEST_FIRST = (Call.started_at.desc().nulls_last(), Call.id.desc())
+
+
+def touches(extensions: Sequence[str]) -> ColumnElement[bool]:
+    """Calls answered on, or ringing, one of ``extensions`` (through ``call_agents``)."""
+    if not extensions:
+        return Call.id.is_(None)
+    rung = select(CallAgent.call_id).where(CallAgent.extension.in_(sorted(set(extensions))))
+    return Call.id.in_(rung)
+
+
+class CallRepo(RowRepo[Call, CallOut]):
+    def __init__(self, store: Store) -> None:
+        super().__init__(store, Call, CallOut, "call", {})
+
+    def _same_number(self, number: str) -> Any:
+        """Rows of ``calls`` with this external number (through the indexed tail)."""
+        return (Call.external_tail == tail(number, self.store.phone.tail_digits)) & (
+            Call.external_number == number
+        )
+
+    async def set_disposition(self, call_id: int, disposition: str | None) -> CallOut:
+        return await self.update(call_id, {"disposition": disposition})
+
+    async def recent(self, number: str, limit: int) -> list[CallOut]:
+        """The latest ``limit`` calls with this external number (as stored), newest first."""
+        async with self.store.sessions() as session:
+            rows = await session.scalars(
+                select(Call).where(self._same_number(number)).order_by(*_NEWEST_FIRST).limit(limit)
+            )
+            return [CallOut.model_validate(row) for row in rows]
+
+    async def search(
+        self, filters: CallFilter, *, number: str | None, extensions: Sequence[str] | None
+    ) -> Page[CallOut]:
+        """A page of calls, newest first: ``number`` is the filter's number as stored;
+        ``extensions`` limits to calls that rang or were answered on them (None: all)."""
+        stmt = select(Call)
+        if extensions is not None:
+            stmt = stmt.where(touches(extensions))
+        if number is not None:
+            stmt = stmt.where(self._same_number(number))
+        if filters.agent:
+            stmt = stmt.where(touches([filters.agent]))
+        for field in ("status", "direction", "campaign", "pbx"):
+            value = getattr(filters, field)
+            if value:
+                stmt = stmt.where(getattr(Call, field) == value)
+        if filters.since:
+            stmt = stmt.where(Call.started_at >= filters.since)
+        if filters.until:
+            stmt = stmt.where(Call.started_at < filters.until)
+        async with self.store.sessions() as session:
+            return await paginate(session, stmt, filters, CallOut, _NEWEST_FIRST)

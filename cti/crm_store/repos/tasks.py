@@ -1,0 +1,117 @@
+"""Tasks (to-dos, reminders, callbacks) and notes in SQL.
+
+An operator's listing is limited by a *scope* (their user id): their own tasks and the
+unassigned ones, the SQL form of :func:`cti.crm_store.rules.visibility.may_see_task`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, or_, select, update
+
+from cti.crm_store.models import Call, Contact, Deal, Note, Task, Ticket, User
+from cti.crm_store.models.base import Base
+from cti.crm_store.repos.base import RowRepo, paginate, where_equal, words_in
+from cti.crm_store.schemas.common import Page, PageParams
+from cti.crm_store.schemas.tasks import NoteOut, NoteQuery, TaskOut, TaskQuery
+from cti.crm_store.store import Store
+
+_LINKS: dict[str, type[Base]] = {
+    "contact_id": Contact,
+    "deal_id": Deal,
+    "ticket_id": Ticket,
+    "call_id": Call,
+}
+_TASK_REFS: dict[str, type[Base]] = {**_LINKS, "assignee_id": User}
+_NOTE_REFS: dict[str, type[Base]] = {**_LINKS, "author_id": User}
+_TASK_FILTERS = (
+    "kind",
+    "done",
+    "assignee_id",
+    "queue",
+    "contact_id",
+    "deal_id",
+    "ticket_id",
+    "call_id",
+)
+#: called with the row before anything else happens (e.g. the caller's scope); raises to refuse
+Check = Callable[[Any], None]
+
+
+def _visible(scope: int) -> ColumnElement[bool]:
+    return or_(Task.assignee_id == scope, Task.assignee_id.is_(None))
+
+
+class TaskRepo(RowRepo[Task, TaskOut]):
+    """Tasks; :meth:`get`, :meth:`update` and :meth:`delete` take the caller's scope as a
+    ``check`` (:func:`cti.crm_store.rules.visibility.may_see_task`)."""
+
+    def __init__(self, store: Store) -> None:
+        super().__init__(store, Task, TaskOut, "task", _TASK_REFS)
+
+    async def search(
+        self, query: TaskQuery, *, scope: int | None, phone: tuple[str, str] | None
+    ) -> Page[TaskOut]:
+        """Tasks matching ``query`` within ``scope``; ``phone``: (number as stored, tail)."""
+        stmt: Select[Any] = select(Task)
+        if scope is not None:
+            stmt = stmt.where(_visible(scope))
+        if query.q:
+            stmt = stmt.where(*words_in(Task.title, query.q))
+        stmt = where_equal(stmt, Task, query, _TASK_FILTERS)
+        if phone is not None:
+            number, phone_tail = phone
+            stmt = stmt.where(Task.phone_tail == phone_tail, Task.phone == number)
+        if query.due_before is not None:
+            stmt = stmt.where(Task.due_at < query.due_before)
+        if query.due_after is not None:
+            stmt = stmt.where(Task.due_at >= query.due_after)
+        params = PageParams(page=query.page, per_page=query.per_page)
+        order = [Task.done, Task.due_at.is_(None), Task.due_at, Task.id]
+        async with self.store.sessions() as session:
+            return await paginate(session, stmt, params, TaskOut, order)
+
+    async def due_reminders(self, now: datetime, limit: int) -> list[TaskOut]:
+        """Open tasks due by ``now`` whose reminder has not been sent yet (``task.due``)."""
+        stmt = (
+            select(Task)
+            .where(
+                Task.done.is_(False),
+                Task.due_at.is_not(None),
+                Task.due_at <= now,
+                Task.reminded_at.is_(None),
+            )
+            .order_by(Task.due_at, Task.id)
+            .limit(limit)
+        )
+        async with self.store.sessions() as session:
+            return [TaskOut.model_validate(t) for t in await session.scalars(stmt)]
+
+    async def mark_reminded(self, task_ids: Sequence[int], now: datetime) -> None:
+        if not task_ids:
+            return
+        async with self.store.sessions() as session:
+            await session.execute(
+                update(Task).where(Task.id.in_(list(task_ids))).values(reminded_at=now)
+            )
+            await session.commit()
+
+
+class NoteRepo(RowRepo[Note, NoteOut]):
+    def __init__(self, store: Store) -> None:
+        super().__init__(store, Note, NoteOut, "note", _NOTE_REFS)
+
+    async def delete(self, row_id: int, check: Check | None = None) -> None:
+        """Delete a note (a missing one is a 404 naming its type, as ever)."""
+        await super().delete(row_id, check or (lambda note: None))
+
+    async def search(self, query: NoteQuery) -> Page[NoteOut]:
+        stmt = where_equal(select(Note), Note, query, (*_LINKS, "author_id"))
+        params = PageParams(page=query.page, per_page=query.per_page)
+        async with self.store.sessions() as session:
+            return await paginate(
+                session, stmt, params, NoteOut, [Note.created_at.desc(), Note.id.desc()]
+            )

@@ -1,0 +1,38 @@
+"""The caller-ID lookup's answer: a status and ranked candidates."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+MatchStatus = Literal["exact", "partial", "multiple", "none"]
+
+
+class Candidate(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    contact_id: int | None
+    name: str | None
+    company_id: int | None
+    company_name: str | None
+    phones: list[str]
+    matched_phone: str
+    score: float
+
+
+class Match(BaseModel):
+    """The answer for one number: ``status`` and the candidates, best first."""
+
+    model_config = ConfigDict(frozen=True)
+
+    status: MatchStatus
+    number: str
+    candidates: list[Candidate]
+
+    def to_json(self) -> dict[str, Any]:
+        return self.model_dump(mode="json")
+
+    @property
+    def best(self) -> Candidate | None:
+        return self.candidates[0] if self.candidates else None

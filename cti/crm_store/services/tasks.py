@@ -1,0 +1,122 @@
+"""Tasks (to-dos, reminders, callbacks) and notes on contacts, deals, tickets and calls.
+
+Visibility: an operator's view is limited with ``scope=<user id>``: their own tasks plus
+unassigned ones (queue callbacks any agent may take); ``scope=None`` sees everything
+(:mod:`cti.crm_store.rules.visibility`). Callback numbers are stored as E.164 when they
+parse (the call log matches on it) plus the indexed tail of the last N digits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from cti.crm_store.repos.tasks import Check, NoteRepo, TaskRepo
+from cti.crm_store.rules import tasks as rules
+from cti.crm_store.rules.fields import refuse_nulls
+from cti.crm_store.rules.visibility import may_see_task
+from cti.crm_store.schemas.common import Page
+from cti.crm_store.schemas.tasks import (
+    NoteIn,
+    NoteOut,
+    NotePatch,
+    NoteQuery,
+    TaskIn,
+    TaskOut,
+    TaskPatch,
+    TaskQuery,
+)
+from cti.crm_store.store import Store
+from cti.crm_store.timeutil import utcnow
+from cti.errors import ForbiddenError
+
+
+def _within(scope: int | None) -> Check:
+    def check(task: TaskOut) -> None:
+        if not may_see_task(scope, task.assignee_id):
+            raise ForbiddenError(
+                f"task {task.id} is assigned to someone else", details={"id": task.id}
+            )
+
+    return check
+
+
+class TaskService:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.repo = TaskRepo(store)
+
+    async def create(self, data: TaskIn) -> TaskOut:
+        values = data.model_dump()
+        rules.check_callback(data.kind, data.phone)
+        if data.phone:
+            values["phone"], values["phone_tail"] = rules.stored_number(
+                data.phone, self.store.phone
+            )
+        return await self.repo.create(values)
+
+    async def get(self, task_id: int, *, scope: int | None = None) -> TaskOut:
+        return await self.repo.get(task_id, _within(scope))
+
+    async def update(self, task_id: int, patch: TaskPatch, *, scope: int | None = None) -> TaskOut:
+        values = patch.model_dump(exclude_unset=True)
+        refuse_nulls(values, ("title", "description", "done"))
+        if values.get("phone"):
+            values["phone"], values["phone_tail"] = rules.stored_number(
+                values["phone"], self.store.phone
+            )
+        elif "phone" in values:
+            values["phone_tail"] = None
+        done = values.pop("done", None)
+
+        def decide(task: TaskOut) -> dict[str, Any]:
+            if "phone" in values:
+                rules.check_callback(task.kind, values["phone"])
+            if done is None:
+                return {}
+            # what the patch sets itself (a done_reason) wins over the close's defaults
+            change = rules.done_change(done, task.done, utcnow())
+            return {k: v for k, v in change.items() if k not in values}
+
+        return await self.repo.update(task_id, values, decide, _within(scope))
+
+    async def delete(self, task_id: int, *, scope: int | None = None) -> None:
+        await self.repo.delete(task_id, _within(scope))
+
+    async def search(
+        self, query: TaskQuery | None = None, *, scope: int | None = None
+    ) -> Page[TaskOut]:
+        query = query or TaskQuery()
+        phone = rules.stored_number(query.phone, self.store.phone) if query.phone else None
+        return await self.repo.search(query, scope=scope, phone=phone)
+
+    async def due_reminders(self, now: datetime | None = None, limit: int = 500) -> list[TaskOut]:
+        """Open tasks due by ``now`` whose reminder has not been sent yet (``task.due``)."""
+        return await self.repo.due_reminders(now or utcnow(), limit)
+
+    async def mark_reminded(self, task_ids: Sequence[int], now: datetime | None = None) -> None:
+        await self.repo.mark_reminded(task_ids, now or utcnow())
+
+
+class NoteService:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.repo = NoteRepo(store)
+
+    async def create(self, data: NoteIn, author_id: int | None = None) -> NoteOut:
+        values = data.model_dump()
+        rules.check_note_links(values)
+        return await self.repo.create({**values, "author_id": author_id})
+
+    async def get(self, note_id: int) -> NoteOut:
+        return await self.repo.get(note_id)
+
+    async def update(self, note_id: int, patch: NotePatch) -> NoteOut:
+        return await self.repo.update(note_id, {"body": patch.body})
+
+    async def delete(self, note_id: int) -> None:
+        await self.repo.delete(note_id)
+
+    async def search(self, query: NoteQuery | None = None) -> Page[NoteOut]:
+        return await self.repo.search(query or NoteQuery())

@@ -1,0 +1,36 @@
+"""Running feature CLIs in tests: a ``cti``-like app with some features' commands, and a
+look at the store a command wrote (the ``cli_db`` fixture is in ``tests/conftest.py``)."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+
+import typer
+
+from cti.crm_store.services.contacts import ContactService
+from cti.crm_store.store import Store
+
+
+def cli_app(*modules: str) -> typer.Typer:
+    """A root command with the commands of these feature modules (``register(app)``)."""
+    app = typer.Typer()
+
+    @app.callback()
+    def root() -> None:
+        """cti."""
+
+    for name in modules:
+        importlib.import_module(name).register(app)
+    return app
+
+
+def contact_count(url: str) -> int:
+    async def main() -> int:
+        store = await Store.open(url, upgrade=False)
+        try:
+            return (await ContactService(store).search()).total
+        finally:
+            await store.close()
+
+    return asyncio.run(main())
