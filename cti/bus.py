@@ -1,13 +1,13 @@
 """In-process fan-out of tracker domain events to their consumers.
 
-``publish`` is synchronous and never blocks: each subscriber owns a bounded queue and its
-own task (started/stopped by whoever owns the subscriber), so one slow consumer (the store
-on a busy disk) never delays another (the screen-pop).
+``publish`` is synchronous and never blocks: a subscriber does only quick work in its
+handler (the screen-pop hub writes frames; the call log appends to its journal) and leaves
+anything slow to a task of its own, so one slow consumer (the store on a busy disk) never
+delays another (the screen-pop), and a failing handler costs only itself.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable
 
@@ -31,24 +31,6 @@ class EventBus:
                 self._handlers.remove(handler)
 
         return unsubscribe
-
-    def subscribe_queue(
-        self, maxsize: int = 10_000, *, kinds: tuple[type[CallEvent], ...] | None = None
-    ) -> asyncio.Queue[CallEvent]:
-        """A queue that receives every event, or only those of ``kinds`` (the owner drains
-        it in its own task, which then wakes only for what it uses)."""
-        queue: asyncio.Queue[CallEvent] = asyncio.Queue(maxsize=maxsize)
-
-        def put(event: CallEvent) -> None:
-            if kinds is not None and not isinstance(event, kinds):
-                return
-            try:
-                queue.put_nowait(event)
-            except asyncio.QueueFull:
-                log.error("event queue full, dropping %s", type(event).__name__)
-
-        self.subscribe(put)
-        return queue
 
     def publish(self, event: CallEvent) -> None:
         for handler in list(self._handlers):

@@ -108,6 +108,17 @@ def _default_sla() -> dict[str, SlaTarget]:
     }
 
 
+class CallLogConfig(_Strict):
+    """The call log journal: finished calls on local disk until the store has them."""
+
+    #: folder of the journal; empty: next to a SQLite file (``<db>.calls-journal``), else
+    #: ``./cti-calls-journal`` (give each daemon its own)
+    journal_dir: str = ""
+    #: unstored calls kept on disk at most (a store outage of days); past it each call is
+    #: logged in full at ERROR and kept in memory
+    journal_max_mb: int = Field(default=1024, ge=1, le=1 << 20)
+
+
 class CrmConfig(_Strict):
     """The deal pipeline (ordered stages) and the ticket SLA policy per priority."""
 
@@ -137,6 +148,7 @@ class Settings(_Strict):
     phone: PhoneConfig = PhoneConfig()
     auth: AuthConfig = AuthConfig()
     crm: CrmConfig = CrmConfig()
+    calllog: CallLogConfig = CallLogConfig()
     pbx: dict[str, PbxConfig] = Field(default_factory=dict)
     log_level: str = "INFO"
     #: seconds between the daemon's full garbage-collector sweeps (``cti.runtime``); in
@@ -172,6 +184,7 @@ _ENV_KEYS: dict[str, tuple[str, ...]] = {
     "CTI_PHONE_REGION": ("phone", "default_region"),
     "CTI_LOG_LEVEL": ("log_level",),
     "CTI_GC_SWEEP_EVERY": ("gc_sweep_every",),
+    "CTI_CALLLOG_JOURNAL_DIR": ("calllog", "journal_dir"),
 }
 
 

@@ -2,10 +2,12 @@
 
 Every long-lived task is owned by an aiohttp ``cleanup_ctx`` entry: started when the app
 starts, cancelled *and awaited* when it stops. Order matters on the way down (cleanup runs in
-reverse): the AMI connections stop first (no new events), then the call log consumer writes
-what is still queued (bounded by a grace period; anything left is logged as JSON) through
-its writer thread (:mod:`cti.calllog.writer`: the ORM work stays off the event loop that
-pops), then the store closes. ``cti serve`` turns SIGINT/SIGTERM into that graceful shutdown.
+reverse): the AMI connections stop first (no new events), then the call log consumer stores
+what is still in its journal (bounded by a grace period; what is left stays in the journal
+on disk for the next start) through its writer thread (:mod:`cti.calllog.writer`: the ORM
+work stays off the event loop that pops), then the store closes. ``cti serve`` turns
+SIGINT/SIGTERM into that graceful shutdown; a ``kill -9`` loses no finished call either (see
+:mod:`cti.calllog.journal`).
 
 Features that add routes or pages (screen-pop ``/ws``, operator pages) plug in through
 ``extra_setup`` hooks, called with the app after the built-in parts; ``cti serve`` loads the
@@ -20,16 +22,17 @@ import logging
 import signal
 import sys
 from collections.abc import AsyncIterator, Callable, Sequence
+from pathlib import Path
 from typing import Annotated
 
 import typer
 from aiohttp import web
 
 from cti.ami.connection import AmiConnection, AmiConnections
-from cti.ami.events import CallEnded
 from cti.calllog import http as calllog_http
 from cti.calllog.consumer import CallLogConsumer, CallWriter
 from cti.calllog.http import CALLLOG
+from cti.calllog.journal import CallJournal
 from cti.calllog.writer import CallLogWriter
 from cti.config import Settings, mask_url
 from cti.crm_store.repos.sqlite_direct import sqlite_file
@@ -46,9 +49,7 @@ SetupHook = Callable[[web.Application], None]
 #: hooks ``cti serve`` adds to the app, as ``"module:function"`` (features append theirs)
 SETUP_HOOKS: tuple[str, ...] = ("cti.screenpop:setup",)
 CONSUMER = web.AppKey("calllog_consumer", CallLogConsumer)
-#: finished calls the call log may hold while the store is down
-CALLLOG_QUEUE = 1_000_000
-#: seconds the call log may take at shutdown to write what is still queued
+#: seconds the call log may take at shutdown to store what is still in its journal
 SHUTDOWN_GRACE = 10.0
 
 
@@ -66,9 +67,6 @@ def build_app(
     """
     app = create_app(settings, store=store)
     calllog_http.setup(app)
-    # subscribed now, so no event is missed before start; deep, so a long store outage
-    # (records kept and retried in order) does not make the bus drop finished calls
-    queue = app[BUS].subscribe_queue(maxsize=CALLLOG_QUEUE, kinds=(CallEnded,))
 
     async def calllog_ctx(app: web.Application) -> AsyncIterator[None]:
         # the writes run on a thread of their own, off the event loop the pops share; an
@@ -80,20 +78,28 @@ def build_app(
         if not (store.is_sqlite and sqlite_file(store.url) is None):
             writer = own = CallLogWriter(store.url, store.phone)
             await own.start()
+        journal = open_journal(settings, store)
         consumer = CallLogConsumer(
-            writer, queue, retry_min=store_retry[0], retry_max=store_retry[1]
+            writer, journal, retry_min=store_retry[0], retry_max=store_retry[1]
         )
         app[CONSUMER] = consumer
+        # before the AMI connections start (their context comes after this one): no
+        # finished call is published before the journal takes it
+        unsubscribe = app[BUS].subscribe(consumer.add)
         task = asyncio.create_task(consumer.run(), name="calllog-consumer")
         try:
             yield
         finally:
             if not task.done():
                 left = await consumer.drain(SHUTDOWN_GRACE)
-                if left:
+                if left and journal.directory is not None:
+                    log.info("call log: %d call(s) wait in the journal %s", left, journal.directory)
+                elif left:
                     log.error("call log: %d call(s) not stored at shutdown (logged)", left)
+            unsubscribe()
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
+            journal.close()
             if own is not None:
                 await own.close()
 
@@ -120,6 +126,29 @@ def build_app(
     for hook in extra_setup:
         hook(app)
     return app
+
+
+def open_journal(settings: Settings, store: Store) -> CallJournal:
+    """The call log journal of this daemon (see :class:`~cti.config.CallLogConfig`); an
+    in-memory store keeps it in memory too (nothing on disk would outlive its data)."""
+    configured = settings.calllog.journal_dir
+    path = sqlite_file(store.url) if store.is_sqlite else None
+    if configured:
+        directory: Path | None = Path(configured)
+    elif store.is_sqlite:
+        directory = Path(f"{path}.calls-journal") if path else None
+    else:
+        directory = Path("cti-calls-journal")
+    if directory is None:
+        return CallJournal(None)
+    try:
+        return CallJournal(directory, max_bytes=settings.calllog.journal_max_mb << 20)
+    except OSError as exc:
+        raise ConfigError(
+            f"call log journal {directory}: {exc.strerror or exc} (set calllog.journal_dir "
+            "or CTI_CALLLOG_JOURNAL_DIR to a writable folder)",
+            details={"key": "calllog.journal_dir"},
+        ) from None
 
 
 def load_hooks(names: Sequence[str]) -> list[SetupHook]:

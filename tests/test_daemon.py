@@ -171,3 +171,27 @@ async def test_an_in_memory_store_gets_its_calls_written_in_place(
         assert not [t for t in threading.enumerate() if t.name == "calllog-writer"]
     finally:
         await store.close()
+
+
+def test_the_call_log_journal_goes_next_to_the_sqlite_file_or_where_configured(
+    tmp_path: Path,
+) -> None:
+    from cti.config import CallLogConfig
+    from cti.daemon import open_journal
+
+    class Stub:
+        is_sqlite = True
+        url = f"sqlite+aiosqlite:///{tmp_path / 'cti.db'}"
+
+    settings = Settings()
+    journal = open_journal(settings, Stub())  # type: ignore[arg-type]
+    assert journal.directory == tmp_path / "cti.db.calls-journal"
+    journal.close()
+    Stub.url = "sqlite+aiosqlite://"
+    assert open_journal(settings, Stub()).directory is None  # type: ignore[arg-type]
+    blocked = tmp_path / "a-file"
+    blocked.write_text("")
+    bad = Settings(calllog=CallLogConfig(journal_dir=str(blocked / "journal")))
+    with pytest.raises(ConfigError, match="calllog.journal_dir") as failed:
+        open_journal(bad, Stub())  # type: ignore[arg-type]
+    assert failed.value.details == {"key": "calllog.journal_dir"}

@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from cti.ami.events import CallRecord
-from cti.crm_store.repos.calllog import BatchRead, BatchWrite, Key
+from cti.crm_store.repos.calllog import BatchRead, BatchWrite, CallParts, Key
 from cti.crm_store.rules import callbacks as rules
 from cti.crm_store.timeutil import as_utc
 
@@ -39,6 +39,33 @@ def finished(record: CallRecord, number: str | None) -> rules.FinishedCall:
     )
 
 
+def parts(record: CallRecord) -> CallParts:
+    """The rows of ``call_rings`` and ``call_talks`` for ``record`` (without ``call_id``)."""
+    rings = [
+        {
+            "seq": seq,
+            "agent": ring.agent[:32],
+            "started_at": ring.started_at,
+            "ended_at": ring.ended_at,
+            "seconds": ring.seconds,
+            "answered": ring.answered,
+        }
+        for seq, ring in enumerate(record.rings)
+    ]
+    talks = [
+        {
+            "seq": seq,
+            "agent": talk.agent[:32],
+            "started_at": talk.started_at,
+            "ended_at": talk.ended_at,
+            "seconds": talk.seconds,
+            "hold_seconds": talk.hold_seconds,
+        }
+        for seq, talk in enumerate(record.talks)
+    ]
+    return rings, talks
+
+
 @dataclass(slots=True)
 class Row:
     """A record ready to write: its column values and callback owner, read beforehand."""
@@ -47,6 +74,8 @@ class Row:
     call: rules.FinishedCall
     fields: dict[str, Any]
     owner: tuple[int | None, str | None] = (None, None)
+    #: its rings and talk parts (see :func:`parts`)
+    parts: CallParts = ([], [])
 
     @property
     def key(self) -> Key:
@@ -65,9 +94,11 @@ class _Call:
     started_at: datetime | None = None
     #: every column to write (None: stored and not rewritten)
     values: dict[str, Any] | None = None
+    parts: CallParts = ([], [])
 
-    def take(self, fields: dict[str, Any]) -> None:
+    def take(self, fields: dict[str, Any], parts: CallParts) -> None:
         self.values = dict(fields)
+        self.parts = parts
         self.partial = fields["partial"]
         self.status = fields["status"]
         self.number = fields["external_number"]
@@ -79,6 +110,7 @@ class _Callback:
     """A callback of one of the batch's numbers: stored (``id``) or new (``id`` None)."""
 
     id: int | None
+    queue: str | None
     description: str
     #: the batch's call that opened it (its start may change within the batch) …
     call: _Call | None
@@ -146,7 +178,7 @@ class Batch:
         by_id = {call.id: call for call in self.calls.values()}
         for cb in read.callbacks:
             held = by_id.get(cb.call_id) if cb.call_id is not None else None
-            entry = _Callback(cb.id, cb.description, held, cb.call_started_at)
+            entry = _Callback(cb.id, cb.queue, cb.description, held, cb.call_started_at)
             self.callbacks.setdefault(cb.phone, []).append(entry)
         for key, number, started_at in read.answers:
             if key not in self.calls and number and started_at is not None:
@@ -161,7 +193,7 @@ class Batch:
         else:
             call = self.calls[row.key] = _Call(row.key, None)
             self._new.append(call)
-        call.take(row.fields)
+        call.take(row.fields, row.parts)
         number = row.call.number
         if number and rules.closes_callbacks(row.call):
             self._close(row.call, number)
@@ -173,6 +205,7 @@ class Batch:
         """What :meth:`apply` changed, as column values."""
         out = BatchWrite()
         out.new_calls = [call.values for call in self._new if call.values is not None]
+        out.parts = {call.key: call.parts for call in self.calls.values() if call.values}
         out.rewritten = {
             call.id: call.values
             for call in self.calls.values()
@@ -200,13 +233,13 @@ class Batch:
         if rules.answered_since(row.call.missed_at, self._answer_starts(number, call)):
             return  # replayed out of order: the number was answered later already
         entries = self.callbacks.setdefault(number, [])
-        index = rules.open_callback(entries)
+        index = rules.open_callback(entries, row.owner[1])
         if index is not None:
             entry = entries[index]
             entry.set(description=rules.noted(entry.description, row.call))
             return
         new = rules.new_callback(row.call, row.owner, tail_digits=self.tail_digits, now=self.now)
-        entry = _Callback(None, new.description, call)
+        entry = _Callback(None, new.queue, new.description, call)
         entry.set(
             title=new.title,
             description=new.description,

@@ -1,16 +1,19 @@
 """The long-lived task that writes every finished call to the call log.
 
-It drains its own :meth:`EventBus.subscribe_queue` queue, so a slow disk never delays the
-screen-pop. A finished call waits up to ``linger`` seconds for the calls ending after it,
-and what is queued then (up to ``max_batch``) is written in one transaction
-(:meth:`CallLog.record_many`): at tens of calls per second that saves most of the ORM work.
-In the daemon the writes themselves run on the call log's own thread
+Every finished call is first appended to the call log journal (:mod:`cti.calllog.journal`:
+one ``write`` on local disk, on the event loop, as the tracker forgets the call), and this
+task stores calls *from the journal*, oldest first, moving its cursor past each batch the
+store took. So a ``kill -9``, a restart or an outage of any length loses no call: the next
+run resumes at the cursor. A finished call waits up to ``linger`` seconds for the calls
+ending after it, and what is pending then (up to ``max_batch``) is written in one
+transaction (:meth:`CallLog.record_many`): at tens of calls per second that saves most of
+the ORM work. In the daemon the writes themselves run on the call log's own thread
 (:class:`~cti.calllog.writer.CallLogWriter`), not on the event loop the pops share. A store
-error never loses a record: the batch is kept and retried with capped exponential backoff
-(one ERROR line per outage, one INFO line when it recovers) while later records wait behind
-it in order. When the store refuses a batch (a bug, not an outage) its records are written
-one by one, so only the record it can never take is logged in full and skipped and cannot
-block the log forever.
+error keeps the batch and retries it with capped exponential backoff (one ERROR line per
+outage, one INFO line when it recovers) while later calls wait behind it in the journal.
+When the store refuses a batch (a bug, not an outage) its records are written one by one,
+so only the record it can never take is logged in full and skipped and cannot block the
+log forever.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from cti.ami.events import CallEnded, CallEvent, CallRecord
+from cti.calllog.journal import CallJournal
 from cti.crm_store.errors import TRANSIENT, is_permanent
 
 log = logging.getLogger(__name__)
@@ -50,12 +54,13 @@ class _Rejected(Exception):
 
 
 class CallLogConsumer:
-    """Records the ``CallEnded`` events of ``queue`` through ``calllog`` (run as one task)."""
+    """Stores the calls of ``journal`` through ``calllog`` (run :meth:`run` as one task);
+    :meth:`add` is the bus subscriber that journals each finished call."""
 
     def __init__(
         self,
         calllog: CallWriter,
-        queue: asyncio.Queue[CallEvent],
+        journal: CallJournal | None = None,
         *,
         max_batch: int = 100,
         linger: float = LINGER,
@@ -63,7 +68,7 @@ class CallLogConsumer:
         retry_max: float = 30.0,
     ) -> None:
         self.calllog = calllog
-        self.queue = queue
+        self.journal = journal if journal is not None else CallJournal(None)
         self.max_batch = max(1, max_batch)
         self.linger = linger
         self.retry_min = retry_min
@@ -75,54 +80,52 @@ class CallLogConsumer:
         self.skipped = 0
         self._changed = asyncio.Condition()
         self._rng = random.Random()
-        #: records taken from the queue and not yet stored or skipped (logged by ``drain``)
+        self._wake = asyncio.Event()
+        if self.journal.has_pending():
+            self._wake.set()  # calls of an earlier run, not stored yet
+        #: records taken from the journal and not yet stored or skipped
         self._unwritten: deque[CallRecord] = deque()
 
-    async def run(self) -> None:
-        """Drain the queue forever (cancel to stop; see :meth:`drain` for a clean stop)."""
-        while True:
-            events = [await self.queue.get()]
-            try:
-                self._take_queued(events)
-                if any(isinstance(event, CallEnded) for event in events):
-                    # let the calls ending meanwhile join this write (and the pops woken by
-                    # the same AMI bytes go out first)
-                    await asyncio.sleep(self.linger)
-                    self._take_queued(events)
-                    await self._store_batch(
-                        [event.record for event in events if isinstance(event, CallEnded)]
-                    )
-            finally:
-                for _ in events:
-                    self.queue.task_done()
+    def add(self, event: CallEvent) -> None:
+        """Journal a finished call (other events are ignored); never raises, never waits."""
+        if isinstance(event, CallEnded):
+            self.journal.append(event.record)
+            self._wake.set()
 
-    def _take_queued(self, events: list[CallEvent]) -> None:
-        """Add what is queued already (never waiting) to ``events``, up to ``max_batch``."""
-        while len(events) < self.max_batch:
-            try:
-                events.append(self.queue.get_nowait())
-            except asyncio.QueueEmpty:
-                return
+    async def run(self) -> None:
+        """Store journaled calls forever (cancel to stop; see :meth:`drain` for a clean stop)."""
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            if not self.journal.has_pending():
+                continue
+            # let the calls ending meanwhile join this write (and the pops woken by the same
+            # AMI bytes go out first)
+            await asyncio.sleep(self.linger)
+            while self.journal.has_pending():
+                batch = self.journal.take(self.max_batch)
+                if self.journal.directory is not None:
+                    await asyncio.to_thread(self.journal.sync)
+                if batch.records:
+                    await self._store_batch(batch.records)
+                self.journal.ack(batch)
+                await self._notify()
 
     async def drain(self, grace: float) -> int:
-        """Wait up to ``grace`` seconds for queued records to be written; return how many
-        are left (each is logged as JSON so an operator can replay it)."""
+        """Wait up to ``grace`` seconds for the journaled calls to be stored; return how many
+        are left. On disk they stay in the journal for the next start; a memory-only
+        journal logs each left call as JSON at ERROR so an operator can replay it."""
         try:
             async with asyncio.timeout(grace):
-                await self.queue.join()
+                await self.until(lambda: not self.journal.has_pending())
             return 0
         except TimeoutError:
-            left = 0
-            for record in self._unwritten:  # taken by a write still being retried
-                left += 1
+            if self.journal.directory is not None:
+                return self.journal.pending_count()
+            left = self.journal.take(self.journal.pending_count()).records
+            for record in left:
                 log.error("call log: not stored at shutdown: %s", _as_json(record))
-            while not self.queue.empty():
-                event = self.queue.get_nowait()
-                self.queue.task_done()
-                if isinstance(event, CallEnded):
-                    left += 1
-                    log.error("call log: not stored at shutdown: %s", _as_json(event.record))
-            return left
+            return len(left)
 
     async def until(self, predicate: Callable[[], bool]) -> None:
         """Wait until ``predicate()`` holds (checked after every write attempt)."""

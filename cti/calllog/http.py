@@ -13,7 +13,7 @@ from aiohttp import web
 
 from cti.calllog.service import CallLog
 from cti.crm_store.rules.visibility import call_scope, may_see_call
-from cti.crm_store.schemas.calls import CallFilter, CallOut, DispositionIn
+from cti.crm_store.schemas.calls import CallDetailOut, CallFilter, CallOut, DispositionIn
 from cti.crm_store.schemas.common import Page
 from cti.errors import ForbiddenError
 from cti.web.auth import AuthUser, request_user
@@ -48,7 +48,8 @@ def _scope(user: AuthUser) -> tuple[str, ...] | None:
 
 
 def _check_visible(user: AuthUser, call: CallOut) -> None:
-    if may_see_call(_scope(user), call.agent, call.agents_rung):
+    talked = [talk.agent for talk in call.talks] if isinstance(call, CallDetailOut) else []
+    if may_see_call(_scope(user), call.agent, [*call.agents_rung, *talked]):
         return
     raise ForbiddenError(f"call {call.id} did not ring on your extensions", details={"id": call.id})
 
@@ -67,10 +68,15 @@ async def list_calls(request: web.Request) -> web.Response:
     return json_model(page)
 
 
-@ROUTES.get("/api/calls/{id:\\d+}", summary="One call", response=CallOut, errors=(401, 403, 404))
+@ROUTES.get(
+    "/api/calls/{id:\\d+}",
+    summary="One call, with its rings and each agent's part",
+    response=CallDetailOut,
+    errors=(401, 403, 404),
+)
 async def get_call(request: web.Request) -> web.Response:
     user = await request_user(request)
-    call = await calllog_of(request.app).get(path_id(request))
+    call = await calllog_of(request.app).detail(path_id(request))
     _check_visible(user, call)
     return json_model(call)
 
@@ -87,5 +93,5 @@ async def patch_call(request: web.Request) -> web.Response:
     log = calllog_of(request.app)
     call_id = path_id(request)
     data = await read_body(request, DispositionIn)
-    _check_visible(user, await log.get(call_id))
+    _check_visible(user, await log.detail(call_id))
     return json_model(await log.set_disposition(call_id, data.disposition))

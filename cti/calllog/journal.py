@@ -51,7 +51,7 @@ class Position:
 
 @dataclass(frozen=True, slots=True)
 class Entry:
-    record: CallRecord
+    record: CallRecord | None  # None: a line that could not be read (skipped, logged)
     start: Position
     end: Position
 
@@ -149,13 +149,27 @@ class CallJournal:
                 self.max_bytes >> 20,
             )
 
+    def pending_count(self) -> int:
+        """How many calls are not stored yet (reads the backlog's lines: for shutdown and
+        status, not for every call)."""
+        count = len(self._memory)
+        if self.directory is None or not self._cursor < self._write:
+            return count
+        position = self._cursor
+        for segment in sorted(s for s in self._sizes if s >= position.segment):
+            with (self._root() / _name(segment)).open("rb") as fh:
+                fh.seek(position.offset if segment == position.segment else 0)
+                count += fh.read().count(b"\n")
+        return count
+
     def take(self, limit: int) -> Batch:
         """Up to ``limit`` of the oldest calls not stored yet, oldest first; they stay in
         the journal until :meth:`ack` of this batch."""
         entries = self._entries(limit)
         memory = list(self._memory_head(limit - len(entries)))
         end = entries[-1].end if entries else None
-        return Batch([e.record for e in entries] + memory, end, len(memory))
+        records = [e.record for e in entries if e.record is not None]
+        return Batch(records + memory, end, len(memory))
 
     def ack(self, batch: Batch) -> None:
         """The calls of ``batch`` are in the store (or were refused for good)."""
@@ -280,10 +294,8 @@ class CallJournal:
                 fh.seek(position.offset)
                 for raw in fh:
                     end = Position(position.segment, position.offset + len(raw))
-                    record = self._parse(raw, path, position)
-                    if record is not None:
-                        yield Entry(record, position, end)
-                        count += 1
+                    yield Entry(self._parse(raw, path, position), position, end)
+                    count += 1
                     position = end
                     if count >= limit:
                         return

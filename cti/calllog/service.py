@@ -22,14 +22,14 @@ from collections.abc import Sequence
 from typing import Any
 
 from cti.ami.events import CallRecord
-from cti.calllog.batch import Batch, Row, finished
+from cti.calllog.batch import Batch, Row, finished, parts
 from cti.crm_store.errors import Conflict
 from cti.crm_store.phones import external_number, tail
 from cti.crm_store.repos.calllog import CallLogRepo, Key
 from cti.crm_store.repos.calls import CallRepo
 from cti.crm_store.repos.lookup import CallerLookup
 from cti.crm_store.rules import callbacks
-from cti.crm_store.schemas.calls import CallFilter, CallOut
+from cti.crm_store.schemas.calls import CallDetailOut, CallFilter, CallOut
 from cti.crm_store.schemas.common import Page
 from cti.crm_store.services.users import UserService
 from cti.crm_store.store import Store
@@ -103,6 +103,7 @@ class CallLog:
         agent_user_id = await self._user_id(record.agent) if record.agent else None
         call = finished(record, number)
         row = Row(record, call, self._fields(record, number, contact_id, agent_user_id))
+        row.parts = parts(record)
         if callbacks.opens_callback(call):
             rung = [await self._user_id(ext) for ext in record.agents_rung]
             row.owner = callbacks.owner(rung, record.queue)
@@ -165,6 +166,11 @@ class CallLog:
             "recording": _cut(record.recording, 500),
             "contact_id": contact_id,
             "partial": record.partial,
+            "clock": record.clock,
+            "answered_by": record.answered_by,
+            "ivr_seconds": record.ivr_seconds,
+            "queue_wait_seconds": record.queue_wait_seconds,
+            "hold_seconds": record.hold_seconds,
         }
 
     async def _contact_for(self, number: str) -> int | None:
@@ -201,6 +207,10 @@ class CallLog:
 
     async def get(self, call_id: int) -> CallOut:
         return await self._calls.get(call_id)
+
+    async def detail(self, call_id: int) -> CallDetailOut:
+        """One call with its rings and each agent's part."""
+        return await self._calls.detail(call_id)
 
     async def recent_calls(self, number: str, limit: int = 5) -> list[CallOut]:
         """The latest calls with this external number (screen-pop history), newest first."""

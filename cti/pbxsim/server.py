@@ -223,6 +223,11 @@ class PbxSimulator:
         self._clients.discard(client)
 
     @property
+    def listeners(self) -> int:
+        """AMI sessions receiving events now."""
+        return len(self._clients)
+
+    @property
     def active_calls(self) -> int:
         return len(self.calls)
 

@@ -103,7 +103,8 @@ class Rig:
         self.bus = EventBus()
         self.seen = Seen(self.bus)
         self.calllog = CallLog(store)
-        self.consumer = CallLogConsumer(self.calllog, self.bus.subscribe_queue())
+        self.consumer = CallLogConsumer(self.calllog)
+        self.bus.subscribe(self.consumer.add)
         cfg = PbxConfig(
             port=proxy.port,
             username="cti",

@@ -63,7 +63,7 @@ def test_a_miss_opens_one_callback_and_its_answer_closes_it() -> None:
 
 def test_stored_rows_are_changed_by_id() -> None:
     stored = {("lab", "2.1"): StoredCall(11, True, "missed", IVAN, T0)}
-    callback = StoredCallback(21, IVAN, "missed call lab/2.0", None, T0 - timedelta(hours=1))
+    callback = StoredCallback(21, IVAN, None, "missed call lab/2.0", None, T0 - timedelta(hours=1))
     written, batch = apply([row("2.1", "answered"), row("2.1")], BatchRead(stored, [callback], []))
     assert written == [True, False]  # the complete record replaced the partial one, once
     out = batch.writes()

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import event, text
 
-from cti.ami.events import CallEnded, CallEvent, CallInfo, CallRecord, CallStarted, PbxRestarted
+from cti.ami.events import CallEnded, CallInfo, CallRecord, CallStarted, PbxRestarted
 from cti.calllog.consumer import CallLogConsumer
 from cti.calllog.service import CallLog
 from cti.crm_store.schemas.calls import CallFilter
@@ -39,20 +39,19 @@ async def test_consumer_retries_while_the_store_is_down(
 ) -> None:
     caplog.set_level(logging.INFO, logger="cti.calllog.consumer")
     log = CallLog(sqlite_store)
-    queue: asyncio.Queue[CallEvent] = asyncio.Queue()
-    consumer = CallLogConsumer(log, queue, retry_min=0.001, retry_max=0.004)
+    consumer = CallLogConsumer(log, retry_min=0.001, retry_max=0.004)
     task = asyncio.create_task(consumer.run())
     try:
         await rename(sqlite_store, "calls", "calls_away")  # the store "fails": no calls table
-        queue.put_nowait(CallStarted(ended("1.1").call, T0))
-        queue.put_nowait(ended("1.1"))
-        queue.put_nowait(ended("1.2"))
+        consumer.add(CallStarted(ended("1.1").call, T0))
+        consumer.add(ended("1.1"))
+        consumer.add(ended("1.2"))
         await consumer.until(lambda: consumer.failures >= 3)
         assert consumer.stored == 0
         await rename(sqlite_store, "calls_away", "calls")
         await consumer.until(lambda: consumer.stored == 2)
-        queue.put_nowait(ended("1.1"))  # e.g. a resync repeating a call: no second row
-        queue.put_nowait(PbxRestarted("lab", None))
+        consumer.add(ended("1.1"))  # e.g. a resync repeating a call: no second row
+        consumer.add(PbxRestarted("lab", None))
         assert await consumer.drain(5.0) == 0
     finally:
         task.cancel()
@@ -68,9 +67,8 @@ async def test_consumer_retries_while_the_store_is_down(
 async def test_drain_reports_and_logs_what_could_not_be_written(
     sqlite_store: Store, caplog: pytest.LogCaptureFixture
 ) -> None:
-    queue: asyncio.Queue[CallEvent] = asyncio.Queue()
-    consumer = CallLogConsumer(CallLog(sqlite_store), queue)
-    queue.put_nowait(ended("2.1"))  # nobody runs the consumer: nothing gets written
+    consumer = CallLogConsumer(CallLog(sqlite_store))
+    consumer.add(ended("2.1"))  # nobody runs the consumer: nothing gets written
     assert await consumer.drain(0.01) == 1
     assert any('"linkedid": "2.1"' in r.getMessage() for r in caplog.records)
 
@@ -86,12 +84,11 @@ async def test_a_record_the_store_refuses_is_logged_and_skipped_not_retried_fore
             )
         )
     log = CallLog(sqlite_store)
-    queue: asyncio.Queue[CallEvent] = asyncio.Queue()
-    consumer = CallLogConsumer(log, queue, retry_min=0.001, retry_max=0.004)
+    consumer = CallLogConsumer(log, retry_min=0.001, retry_max=0.004)
     task = asyncio.create_task(consumer.run())
     try:
-        queue.put_nowait(ended("bad"))
-        queue.put_nowait(ended("3.1"))
+        consumer.add(ended("bad"))
+        consumer.add(ended("3.1"))
         await consumer.until(lambda: consumer.stored == 1)
     finally:
         task.cancel()
@@ -130,11 +127,10 @@ async def test_what_is_queued_is_written_in_one_transaction_per_batch(
     sqlite_store: Store, calls: int, max_batch: int, commits: int
 ) -> None:
     log = CallLog(sqlite_store)
-    queue: asyncio.Queue[CallEvent] = asyncio.Queue()
-    consumer = CallLogConsumer(log, queue, max_batch=max_batch)
+    consumer = CallLogConsumer(log, max_batch=max_batch)
     for i in range(calls):
-        queue.put_nowait(ended(f"4.{i}"))
-    queue.put_nowait(PbxRestarted("lab", None))  # not a call: only acknowledged
+        consumer.add(ended(f"4.{i}"))
+    consumer.add(PbxRestarted("lab", None))  # not a call: only acknowledged
     seen: list[object] = []
 
     def committed(conn: object) -> None:
@@ -160,10 +156,9 @@ async def test_a_refused_record_is_skipped_and_the_rest_of_its_batch_stored(
 ) -> None:
     await reject(sqlite_store, "bad")
     log = CallLog(sqlite_store)
-    queue: asyncio.Queue[CallEvent] = asyncio.Queue()
-    consumer = CallLogConsumer(log, queue, retry_min=0.001, retry_max=0.004)
+    consumer = CallLogConsumer(log, retry_min=0.001, retry_max=0.004)
     for linkedid in ("5.1", "5.2", "bad", "5.3", "5.1"):
-        queue.put_nowait(ended(linkedid))
+        consumer.add(ended(linkedid))
     await run_until(consumer, lambda: consumer.stored + consumer.duplicates == 4)
     assert (consumer.stored, consumer.duplicates, consumer.skipped, consumer.failures) == (
         3,
@@ -183,11 +178,10 @@ async def test_a_batch_kept_through_an_outage_is_stored_once_in_order(
     caplog.set_level(logging.INFO, logger="cti.calllog.consumer")
     log = CallLog(sqlite_store)
     assert await log.record(ended("6.0").record)
-    queue: asyncio.Queue[CallEvent] = asyncio.Queue()
-    consumer = CallLogConsumer(log, queue, retry_min=0.001, retry_max=0.004)
+    consumer = CallLogConsumer(log, retry_min=0.001, retry_max=0.004)
     linkedids = ["6.1", "6.0", "6.2", "6.3", "6.2", "6.4"]
     for linkedid in linkedids:
-        queue.put_nowait(ended(linkedid))
+        consumer.add(ended(linkedid))
     await rename(sqlite_store, "calls", "calls_away")
     task = asyncio.create_task(consumer.run())
     try:
@@ -210,15 +204,14 @@ async def test_a_batch_kept_through_an_outage_is_stored_once_in_order(
 async def test_drain_reports_a_batch_still_being_retried(
     sqlite_store: Store, caplog: pytest.LogCaptureFixture
 ) -> None:
-    queue: asyncio.Queue[CallEvent] = asyncio.Queue()
-    consumer = CallLogConsumer(CallLog(sqlite_store), queue, retry_min=0.001, retry_max=0.004)
+    consumer = CallLogConsumer(CallLog(sqlite_store), retry_min=0.001, retry_max=0.004)
     await rename(sqlite_store, "calls", "calls_away")
     for linkedid in ("7.1", "7.2"):
-        queue.put_nowait(ended(linkedid))
+        consumer.add(ended(linkedid))
     task = asyncio.create_task(consumer.run())
     try:
         await consumer.until(lambda: consumer.failures >= 2)  # both taken, being retried
-        queue.put_nowait(ended("7.3"))
+        consumer.add(ended("7.3"))
         assert await consumer.drain(0.01) == 3
     finally:
         task.cancel()

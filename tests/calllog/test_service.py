@@ -4,7 +4,9 @@ twice, partial → complete, contact and agent matching, callbacks opened and cl
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from argon2 import PasswordHasher
@@ -376,3 +378,67 @@ async def test_a_refused_batch_is_rolled_back_whole_and_then_written(store: Stor
     rows = {c.linkedid: c.agent_user_id for c in (await log.search(CallFilter())).items}
     assert rows == {"26.0": None, "26.1": None, "26.2": None, "26.3": None}
     assert len(await callbacks(store)) == 2
+
+
+LAB = Path(__file__).resolve().parents[1] / "traces" / "asterisk22"
+
+
+def lab_record(name: str) -> CallRecord:
+    """A call from cti's own Asterisk 22 recordings (always in the repository)."""
+    path = LAB / f"{name}.ami"
+    [record] = replay_bytes(path.read_bytes(), pbx="lab")
+    return record
+
+
+async def test_rings_talk_parts_and_figures_are_stored_and_read_back(store: Store) -> None:
+    """A blonde transfer: 104 answers and hands over to 106; both parts, their hold, the
+    clock and the IVR/queue/hold figures are kept; 106 sees the call as theirs."""
+    log = CallLog(store)
+    record = lab_record("blonde-transfer")
+    assert await log.record(record)
+    page = await log.search(CallFilter(), extensions=("106",))
+    [stored] = page.items
+    detail = await log.detail(stored.id)
+    assert (detail.clock, detail.answered_by) == ("pbx", "agent")
+    assert detail.hold_seconds == pytest.approx(record.hold_seconds)
+    assert detail.ivr_seconds == pytest.approx(record.ivr_seconds)
+    assert detail.queue_wait_seconds == 0.0
+    assert [(r.agent, r.answered) for r in detail.rings] == [("104", True)]
+    assert [(t.agent, t.hold_seconds) for t in detail.talks] == [
+        ("104", pytest.approx(record.talks[0].hold_seconds)),
+        ("106", 0.0),
+    ]
+    assert detail.talks[1].seconds == pytest.approx(record.talks[1].seconds)
+    assert detail.talks[0].started_at == record.talks[0].started_at
+    log.close()
+
+
+async def test_a_complete_record_replaces_the_partial_ones_parts(store: Store) -> None:
+    log = CallLog(store)
+    full = lab_record("ivr-then-queue")
+    guess = replace(full, partial=True, rings=full.rings[:1], talks=())
+    assert await log.record(guess)
+    assert await log.record(full)
+    [stored] = (await log.search(CallFilter())).items
+    detail = await log.detail(stored.id)
+    assert [(r.agent, r.answered) for r in detail.rings] == [("201", True), ("202", False)]
+    assert [t.agent for t in detail.talks] == ["201"]
+    log.close()
+
+
+async def test_one_open_callback_per_number_and_queue(store: Store) -> None:
+    """Misses of one number in two queues open one callback each; a second miss in the
+    same queue is noted on its open one; the store itself refuses a duplicate."""
+    log = CallLog(store)
+    for linkedid, queue in [("q.1", "support"), ("q.2", "sales"), ("q.3", "support")]:
+        await log.record(call(linkedid, "abandoned", queue=queue, agents_rung=()))
+    tasks = await callbacks(store)
+    assert [(t.queue, t.done) for t in tasks] == [("support", False), ("sales", False)]
+    assert "again: abandoned call lab/q.3" in tasks[0].description
+    async with store.sessions() as session:
+        session.add(
+            Task(title="dup", kind="callback", phone=tasks[0].phone, queue="support", done=False)
+        )
+        with pytest.raises(IntegrityError):
+            await session.commit()
+    log.close()

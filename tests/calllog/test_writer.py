@@ -13,7 +13,6 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
-from cti.ami.events import CallEvent
 from cti.calllog.consumer import CallLogConsumer
 from cti.calllog.service import CallLog
 from cti.calllog.writer import CallLogWriter
@@ -67,13 +66,12 @@ async def test_the_consumer_retries_and_skips_through_the_writer(sqlite_store: S
     await reject(sqlite_store, "bad")
     writer = CallLogWriter(sqlite_store.url, sqlite_store.phone)
     await writer.start()
-    queue: asyncio.Queue[CallEvent] = asyncio.Queue()
-    consumer = CallLogConsumer(writer, queue, retry_min=0.001, retry_max=0.004)
+    consumer = CallLogConsumer(writer, retry_min=0.001, retry_max=0.004)
     task = asyncio.create_task(consumer.run())
     try:
         await rename(sqlite_store, "calls", "calls_away")
         for linkedid in ("2.1", "bad", "2.2"):
-            queue.put_nowait(ended(linkedid))
+            consumer.add(ended(linkedid))
         await consumer.until(lambda: consumer.failures >= 3)
         assert consumer.stored == 0
         await rename(sqlite_store, "calls_away", "calls")

@@ -58,6 +58,13 @@ class Call(TimestampMixin, Base):
     partial: Mapped[bool] = mapped_column(Boolean, default=False)
     #: set by the operator after the call (e.g. "interested", "wrong number")
     disposition: Mapped[str | None] = mapped_column(String(64))
+    #: where the times come from: pbx (Timestamp headers), receipt (cti's), cdr
+    clock: Mapped[str | None] = mapped_column(String(8))
+    #: agent / external / pbx (IVR, message): what answered the call
+    answered_by: Mapped[str | None] = mapped_column(String(8))
+    ivr_seconds: Mapped[float | None] = mapped_column(Float)
+    queue_wait_seconds: Mapped[float | None] = mapped_column(Float)
+    hold_seconds: Mapped[float | None] = mapped_column(Float)
 
 
 class CallAgent(Base):
@@ -72,3 +79,38 @@ class CallAgent(Base):
         ForeignKey("calls.id", ondelete="CASCADE"), primary_key=True
     )
     extension: Mapped[str] = mapped_column(String(32), primary_key=True)
+
+
+class CallRing(Base):
+    """One agent's phone ringing for a call (``seq``: the order of the rings); per-agent
+    "offered / answered / missed" and ring times read these."""
+
+    __tablename__ = "call_rings"
+    __table_args__ = (Index("ix_call_rings_agent_started", "agent", "started_at"),)
+
+    call_id: Mapped[int] = mapped_column(
+        ForeignKey("calls.id", ondelete="CASCADE"), primary_key=True
+    )
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    agent: Mapped[str] = mapped_column(String(32))
+    started_at: Mapped[datetime | None]
+    ended_at: Mapped[datetime | None]
+    seconds: Mapped[float | None] = mapped_column(Float)
+    answered: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class CallTalk(Base):
+    """One agent's part of a call (a transferred call has one per agent), with its hold."""
+
+    __tablename__ = "call_talks"
+    __table_args__ = (Index("ix_call_talks_agent_started", "agent", "started_at"),)
+
+    call_id: Mapped[int] = mapped_column(
+        ForeignKey("calls.id", ondelete="CASCADE"), primary_key=True
+    )
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    agent: Mapped[str] = mapped_column(String(32))
+    started_at: Mapped[datetime | None]
+    ended_at: Mapped[datetime | None]
+    seconds: Mapped[float | None] = mapped_column(Float)
+    hold_seconds: Mapped[float | None] = mapped_column(Float)

@@ -4,24 +4,44 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, String, Text
+from sqlalchemy import Boolean, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cti.crm_store.models.base import Base, TimestampMixin
 
 TASK_KINDS = ("todo", "callback")
+#: the callbacks that may not repeat: open ones (one per number and queue, enforced below)
+_OPEN_CALLBACK = "kind = 'callback' AND NOT done"
 
 
 class Task(TimestampMixin, Base):
     """A to-do with a due time. ``kind='callback'``: call ``phone`` back (missed calls).
 
     A callback is assigned to a user, or to the agents of ``queue`` when no single user owns it.
+    At most one callback per number and queue is open: the database enforces it with two
+    partial unique indexes (a unique index over a NULL ``queue`` would let those repeat).
     """
 
     __tablename__ = "tasks"
     __table_args__ = (
         Index("ix_tasks_open_callbacks", "kind", "phone_tail", "done"),
         Index("ix_tasks_assignee_done_due", "assignee_id", "done", "due_at"),
+        Index("ix_tasks_done_due", "done", "due_at"),
+        Index(
+            "uq_tasks_open_callback_queue",
+            "phone",
+            "queue",
+            unique=True,
+            sqlite_where=text(f"{_OPEN_CALLBACK} AND queue IS NOT NULL"),
+            postgresql_where=text(f"{_OPEN_CALLBACK} AND queue IS NOT NULL"),
+        ),
+        Index(
+            "uq_tasks_open_callback_no_queue",
+            "phone",
+            unique=True,
+            sqlite_where=text(f"{_OPEN_CALLBACK} AND queue IS NULL"),
+            postgresql_where=text(f"{_OPEN_CALLBACK} AND queue IS NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -43,8 +63,10 @@ class Task(TimestampMixin, Base):
     done_at: Mapped[datetime | None]
     #: set when the task was closed by the system (e.g. the callback's number called back)
     done_reason: Mapped[str | None] = mapped_column(String(200))
-    #: when a ``task.due`` reminder was pushed, so a restart does not remind twice
+    #: when a ``task.due`` reminder was pushed, and for which due time: a task is reminded
+    #: once per due time (a snooze sets a new one); the claim is an atomic UPDATE
     reminded_at: Mapped[datetime | None]
+    reminded_for: Mapped[datetime | None]
 
 
 class Note(TimestampMixin, Base):

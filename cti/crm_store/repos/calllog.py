@@ -21,13 +21,15 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, delete, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cti.crm_store.models.calls import Call, CallAgent
+from cti.crm_store.models.calls import Call, CallAgent, CallRing, CallTalk
 from cti.crm_store.models.tasks import Task
 from cti.crm_store.phones import tail
 from cti.crm_store.store import Store
 
 #: a call's unique key: (pbx, linkedid)
 Key = tuple[str, str]
+#: a call's rows of ``call_rings`` and ``call_talks``, without their ``call_id``
+CallParts = tuple[list[dict[str, Any]], list[dict[str, Any]]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +49,7 @@ class StoredCallback:
 
     id: int
     phone: str
+    queue: str | None
     description: str
     call_id: int | None
     #: the start of the call that opened it, as stored
@@ -74,6 +77,8 @@ class BatchWrite:
     new_callbacks: list[tuple[dict[str, Any], Key]] = field(default_factory=list)
     #: stored callback tasks changed (closed, or a miss noted): id → changed columns
     changed_callbacks: dict[int, dict[str, Any]] = field(default_factory=dict)
+    #: rings and talk parts of every new or rewritten call
+    parts: dict[Key, CallParts] = field(default_factory=dict)
 
 
 def keys_in(keys: Iterable[Key]) -> ColumnElement[bool]:
@@ -86,9 +91,11 @@ def keys_in(keys: Iterable[Key]) -> ColumnElement[bool]:
     )
 
 
-def _extensions(values: dict[str, Any]) -> list[str]:
-    """The extensions a call rang or was answered on, as ``call_agents`` keeps them."""
-    found = {ext[:32] for ext in (values["agent"], *values["agents_rung"]) if ext}
+def _extensions(values: dict[str, Any], parts: CallParts) -> list[str]:
+    """The extensions a call rang, was answered on, placed it or had a part of it (a
+    transfer target), as ``call_agents`` keeps them."""
+    talked = [talk["agent"] for talk in parts[1]]
+    found = {ext[:32] for ext in (values["agent"], *values["agents_rung"], *talked) if ext}
     return sorted(found)
 
 
@@ -131,15 +138,15 @@ class BatchTx:
         if not numbers:
             return BatchRead(calls, [], [])
         rows = await session.execute(
-            select(Task.id, Task.phone, Task.description, Task.call_id, Call.started_at)
+            select(Task.id, Task.phone, Task.queue, Task.description, Task.call_id, Call.started_at)
             .outerjoin(Call, Call.id == Task.call_id)
             .where(Task.kind == "callback", Task.done.is_(False))
             .where(Task.phone_tail.in_(self._tails(numbers)), Task.phone.in_(sorted(numbers)))
             .order_by(Task.id)
         )
         callbacks = [
-            StoredCallback(task_id, phone or "", description, call_id, started_at)
-            for task_id, phone, description, call_id, started_at in rows
+            StoredCallback(task_id, phone or "", queue, description, call_id, started_at)
+            for task_id, phone, queue, description, call_id, started_at in rows
         ]
         if not missed or since is None:
             return BatchRead(calls, callbacks, [])
@@ -172,7 +179,9 @@ class BatchTx:
                 batch.new_calls,
             )
             ids = {(pbx, linkedid): call_id for pbx, linkedid, call_id in inserted}
+        ids.update({(v["pbx"], v["linkedid"]): call_id for call_id, v in batch.rewritten.items()})
         await self._write_agents(batch, ids)
+        await self._write_parts(batch, ids)
         if batch.new_callbacks:
             tasks = [
                 {**values, "call_id": values["call_id"] or ids[key]}
@@ -193,17 +202,34 @@ class BatchTx:
             stale = sorted(batch.rewritten)
             await self.session.execute(delete(CallAgent).where(CallAgent.call_id.in_(stale)))
         rows = [
-            {"call_id": call_id, "extension": ext}
-            for call_id, values in batch.rewritten.items()
-            for ext in _extensions(values)
-        ]
-        rows += [
-            {"call_id": ids[(values["pbx"], values["linkedid"])], "extension": ext}
-            for values in batch.new_calls
-            for ext in _extensions(values)
+            {"call_id": ids[key], "extension": ext}
+            for values in (*batch.rewritten.values(), *batch.new_calls)
+            for key in [(values["pbx"], values["linkedid"])]
+            for ext in _extensions(values, batch.parts.get(key, ([], [])))
         ]
         if rows:
             await self.session.execute(insert(CallAgent), rows)
+
+    async def _write_parts(self, batch: BatchWrite, ids: dict[Key, int]) -> None:
+        """Each new or rewritten call's rings and talk parts (a rewrite replaces them)."""
+        if batch.rewritten:
+            stale = sorted(batch.rewritten)
+            await self.session.execute(delete(CallRing).where(CallRing.call_id.in_(stale)))
+            await self.session.execute(delete(CallTalk).where(CallTalk.call_id.in_(stale)))
+        rings = [
+            {**ring, "call_id": ids[key]}
+            for key, (key_rings, _) in batch.parts.items()
+            for ring in key_rings
+        ]
+        talks = [
+            {**talk, "call_id": ids[key]}
+            for key, (_, key_talks) in batch.parts.items()
+            for talk in key_talks
+        ]
+        if rings:
+            await self.session.execute(insert(CallRing), rings)
+        if talks:
+            await self.session.execute(insert(CallTalk), talks)
 
 
 class CallLogRepo:

@@ -12,10 +12,10 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, select
 
-from cti.crm_store.models.calls import Call, CallAgent
+from cti.crm_store.models.calls import Call, CallAgent, CallRing, CallTalk
 from cti.crm_store.phones import tail
 from cti.crm_store.repos.base import RowRepo, paginate
-from cti.crm_store.schemas.calls import CallFilter, CallOut
+from cti.crm_store.schemas.calls import CallDetailOut, CallFilter, CallOut, RingOut, TalkOut
 from cti.crm_store.schemas.common import Page
 from cti.crm_store.store import Store
 
@@ -39,6 +39,20 @@ class CallRepo(RowRepo[Call, CallOut]):
         return (Call.external_tail == tail(number, self.store.phone.tail_digits)) & (
             Call.external_number == number
         )
+
+    async def detail(self, call_id: int) -> CallDetailOut:
+        """One call with its rings and talk parts (two indexed reads by ``call_id``)."""
+        call = await self.get(call_id)
+        async with self.store.sessions() as session:
+            rings = await session.scalars(
+                select(CallRing).where(CallRing.call_id == call_id).order_by(CallRing.seq)
+            )
+            ring_out = [RingOut.model_validate(ring) for ring in rings]
+            talks = await session.scalars(
+                select(CallTalk).where(CallTalk.call_id == call_id).order_by(CallTalk.seq)
+            )
+            talk_out = [TalkOut.model_validate(talk) for talk in talks]
+        return CallDetailOut(**call.model_dump(), rings=ring_out, talks=talk_out)
 
     async def set_disposition(self, call_id: int, disposition: str | None) -> CallOut:
         return await self.update(call_id, {"disposition": disposition})

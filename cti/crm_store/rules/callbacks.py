@@ -4,8 +4,9 @@ one, and who owns it.
 * An inbound call that ends missed or abandoned opens a callback for its external number,
   unless an answered call with that number started after the miss (replays and resyncs
   deliver calls out of order).
-* One open callback per number: a further miss of the number is noted on the open one
-  (``again: …``) instead of adding another.
+* One open callback per number and queue: a further miss of the number in that queue is
+  noted on the open one (``again: …``) instead of adding another; a miss in another queue
+  (another team) opens that queue's own.
 * An answered call with the number, in either direction, closes its open callbacks, except
   those whose miss came after the answer.
 * The callback belongs to the one user the call rang; rung on several users' phones (or on
@@ -56,6 +57,9 @@ class Callback(Protocol):
     def done(self) -> bool: ...
 
     @property
+    def queue(self) -> str | None: ...
+
+    @property
     def missed_at(self) -> datetime | None: ...
 
 
@@ -91,9 +95,13 @@ def answered_since(missed_at: datetime | None, answers: Iterable[datetime | None
     return any(start is not None and as_utc(start) > when for start in answers)
 
 
-def open_callback(callbacks: Sequence[Callback]) -> int | None:
-    """The index of the number's open callback (the oldest), or None: one per number."""
-    return next((i for i, callback in enumerate(callbacks) if not callback.done), None)
+def open_callback(callbacks: Sequence[Callback], queue: str | None) -> int | None:
+    """The index of the number's open callback for ``queue`` (the oldest), or None: one per
+    number and queue (the store enforces it too)."""
+    return next(
+        (i for i, cb in enumerate(callbacks) if not cb.done and cb.queue == queue),
+        None,
+    )
 
 
 def to_close(call: FinishedCall, callbacks: Sequence[Callback]) -> list[int]:

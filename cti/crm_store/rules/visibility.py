@@ -34,7 +34,8 @@ def call_scope(role: str, extensions: Iterable[str]) -> tuple[str, ...] | None:
 
 
 def may_see_call(scope: Collection[str] | None, agent: str | None, rung: Iterable[str]) -> bool:
-    """Within ``scope``: a call answered on, or ringing, one of its extensions."""
+    """Within ``scope``: a call answered on, or ringing, one of its extensions (``rung``:
+    the extensions it rang, and those that had a part of it, a transfer's target)."""
     if scope is None:
         return True
     return agent in scope or any(ext in scope for ext in rung)

@@ -42,6 +42,38 @@ class CallOut(OutModel):
     contact_id: int | None
     partial: bool
     disposition: str | None
+    clock: str | None
+    answered_by: str | None
+    ivr_seconds: float | None
+    queue_wait_seconds: float | None
+    hold_seconds: float | None
+
+
+class RingOut(OutModel):
+    """One agent's phone ringing for the call."""
+
+    agent: str
+    started_at: UtcDateTime | None
+    ended_at: UtcDateTime | None
+    seconds: float | None
+    answered: bool
+
+
+class TalkOut(OutModel):
+    """One agent's part of the call (a transferred call has one per agent)."""
+
+    agent: str
+    started_at: UtcDateTime | None
+    ended_at: UtcDateTime | None
+    seconds: float | None
+    hold_seconds: float | None
+
+
+class CallDetailOut(CallOut):
+    """One call with its rings and each agent's part."""
+
+    rings: list[RingOut]
+    talks: list[TalkOut]
 
 
 class CallFilter(PageParams):

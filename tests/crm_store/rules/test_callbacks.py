@@ -45,6 +45,7 @@ def call(status: str = "missed", direction: str = "inbound", **kw: object) -> Fi
 class Cb:
     done: bool = False
     missed_at: datetime | None = T0
+    queue: str | None = None
 
 
 @pytest.mark.parametrize(
@@ -83,10 +84,14 @@ def test_a_miss_answered_since_opens_nothing() -> None:
     assert answered_since(T0, [naive_later])
 
 
-def test_one_open_callback_per_number_the_oldest_open_one() -> None:
-    assert open_callback([]) is None
-    assert open_callback([Cb(done=True), Cb(), Cb()]) == 1
-    assert open_callback([Cb(done=True)]) is None
+def test_one_open_callback_per_number_and_queue_the_oldest_open_one() -> None:
+    assert open_callback([], None) is None
+    assert open_callback([Cb(done=True), Cb(), Cb()], None) == 1
+    assert open_callback([Cb(done=True)], None) is None
+    mixed = [Cb(queue="sales"), Cb(queue=None), Cb(queue="support"), Cb(queue="support")]
+    assert open_callback(mixed, "support") == 2
+    assert open_callback(mixed, None) == 1
+    assert open_callback(mixed, "billing") is None
 
 
 def test_an_answer_closes_the_open_callbacks_missed_before_it() -> None:

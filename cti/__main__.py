@@ -1,0 +1,5 @@
+"""``python -m cti``: the ``cti`` command."""
+
+from cti.cli import main
+
+main()
