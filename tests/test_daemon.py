@@ -192,6 +192,6 @@ def test_the_call_log_journal_goes_next_to_the_sqlite_file_or_where_configured(
     blocked = tmp_path / "a-file"
     blocked.write_text("")
     bad = Settings(calllog=CallLogConfig(journal_dir=str(blocked / "journal")))
-    with pytest.raises(ConfigError, match="calllog.journal_dir") as failed:
+    with pytest.raises(ConfigError, match=r"calllog\.journal_dir") as failed:
         open_journal(bad, Stub())  # type: ignore[arg-type]
     assert failed.value.details == {"key": "calllog.journal_dir"}
