@@ -23,7 +23,7 @@ from cti.screenpop.hub import Hub
 from cti.screenpop.reminders import Reminders
 from cti.screenpop.scripts import ScriptBook
 from cti.web.auth import allow_public
-from cti.web.keys import AMI, BUS, SETTINGS, STORE
+from cti.web.keys import AMI, BUS, SETTINGS, STORE, TASK_EVENTS
 
 DIALER = web.AppKey("screenpop_dialer", ClickToDial)
 REMINDERS = web.AppKey("screenpop_reminders", Reminders)
@@ -85,11 +85,14 @@ def setup(
         if STORE in app and reminder_interval > 0:
             reminders = Reminders(app[STORE], hub, interval=reminder_interval)
             app[REMINDERS] = reminders
+            unsubscribe_tasks = app[TASK_EVENTS].subscribe(reminders.task_changed)
             task = asyncio.create_task(reminders.run(), name="screenpop-reminders")
         try:
             yield
         finally:
             unsubscribe()
+            if reminders is not None:
+                unsubscribe_tasks()
             if task is not None:
                 task.cancel()
                 await asyncio.gather(task, return_exceptions=True)

@@ -26,7 +26,7 @@ from cti.web import (
     openapi,
 )
 from cti.web.auth import PUBLIC_PATHS, USERS, PublicPaths, auth_middleware
-from cti.web.keys import BUS, LOGIN_THROTTLE, SETTINGS, STORE
+from cti.web.keys import BUS, LOGIN_THROTTLE, SETTINGS, STORE, TASK_EVENTS, TaskEvents
 from cti.web.login_throttle import LoginThrottle
 from cti.web.middleware import error_middleware
 
@@ -43,6 +43,7 @@ def create_app(
     app = web.Application(middlewares=[error_middleware, auth_middleware])
     app[SETTINGS] = settings
     app[BUS] = EventBus()
+    app[TASK_EVENTS] = TaskEvents()
     app[PUBLIC_PATHS] = PublicPaths()
     app[LOGIN_THROTTLE] = LoginThrottle(
         per_user=settings.auth.login_failures,

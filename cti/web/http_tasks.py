@@ -8,7 +8,7 @@ from cti.crm_store.schemas.common import Page
 from cti.crm_store.schemas.tasks import TaskIn, TaskOut, TaskPatch, TaskQuery
 from cti.crm_store.services.tasks import TaskService
 from cti.web.auth import own_scope, request_user
-from cti.web.keys import STORE
+from cti.web.keys import STORE, TASK_EVENTS
 from cti.web.routing import RouteTable, json_model, no_content, path_id, read_body, read_query
 
 ROUTES = RouteTable("tasks")
@@ -43,7 +43,9 @@ async def create_task(request: web.Request) -> web.Response:
     data = await read_body(request, TaskIn)
     if "assignee_id" not in data.model_fields_set and data.queue is None:
         data = data.model_copy(update={"assignee_id": user.id})
-    return json_model(await _tasks(request).create(data), status=201)
+    task = await _tasks(request).create(data)
+    request.app[TASK_EVENTS].changed(task)
+    return json_model(task, status=201)
 
 
 @ROUTES.get(f"/api/tasks/{_ID}", summary="One task", response=TaskOut, errors=(403,))
@@ -62,11 +64,20 @@ async def get_task(request: web.Request) -> web.Response:
 async def update_task(request: web.Request) -> web.Response:
     scope = own_scope(await request_user(request))
     data = await read_body(request, TaskPatch)
-    return json_model(await _tasks(request).update(path_id(request), data, scope=scope))
+    tasks = _tasks(request)
+    before = await tasks.get(path_id(request), scope=scope)
+    task = await tasks.update(before.id, data, scope=scope)
+    events = request.app[TASK_EVENTS]
+    events.changed(before)  # the screens of its operator before a reassignment too
+    events.changed(task)
+    return json_model(task)
 
 
 @ROUTES.delete(f"/api/tasks/{_ID}", summary="Delete a task", errors=(403,))
 async def delete_task(request: web.Request) -> web.Response:
     scope = own_scope(await request_user(request))
-    await _tasks(request).delete(path_id(request), scope=scope)
+    tasks = _tasks(request)
+    task = await tasks.get(path_id(request), scope=scope)
+    await tasks.delete(task.id, scope=scope)
+    request.app[TASK_EVENTS].changed(task.model_copy(update={"done": True}))
     return no_content()

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from aiohttp import web
 
 from cti.ami.connection import AmiConnections
 from cti.bus import EventBus
 from cti.config import Settings
+from cti.crm_store.schemas.tasks import TaskOut
 from cti.crm_store.store import Store
 from cti.web.login_throttle import LoginThrottle
 
@@ -16,3 +19,22 @@ BUS = web.AppKey("bus", EventBus)
 LOGIN_THROTTLE = web.AppKey("login_throttle", LoginThrottle)
 #: the AMI connections by PBX name (owned by cti.daemon.build_app's cleanup_ctx)
 AMI = web.AppKey("ami", AmiConnections)
+
+
+class TaskEvents:
+    """Who hears that the API created, changed or deleted a task (the screens' due lists):
+    the REST layer calls :meth:`changed`, a feature subscribes; no import either way."""
+
+    def __init__(self) -> None:
+        self._listeners: list[Callable[[TaskOut], None]] = []
+
+    def subscribe(self, listener: Callable[[TaskOut], None]) -> Callable[[], None]:
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener) if listener in self._listeners else None
+
+    def changed(self, task: TaskOut) -> None:
+        for listener in list(self._listeners):
+            listener(task)
+
+
+TASK_EVENTS = web.AppKey("task_events", TaskEvents)

@@ -105,3 +105,44 @@ async def test_unknown_caller_becomes_a_contact_with_a_note(
     notes = await NoteService(env.store).search(NoteQuery())
     assert [n.body for n in notes.items] == ["Wants a quote for 20 seats"]
     assert notes.items[0].contact_id is not None
+
+
+async def test_due_tasks_are_listed_and_done_or_snoozed_from_the_page(
+    make_env: MakeEnv, browser: Any
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from playwright.async_api import expect
+
+    from cti.crm_store.schemas.tasks import TaskIn
+    from cti.crm_store.services.tasks import TaskService
+    from cti.crm_store.services.users import UserService
+
+    env = await make_env()
+    alice = await UserService(env.store).by_username("alice")
+    assert alice is not None
+    tasks = TaskService(env.store)
+    past = datetime.now(UTC) - timedelta(minutes=3)
+    await tasks.create(TaskIn(title="Call back Ivan", kind="callback", phone=IVAN,
+                              assignee_id=alice.id, due_at=past))  # fmt: skip
+    await tasks.create(TaskIn(title="Send the offer", assignee_id=alice.id, due_at=past))
+    page = await browser.new_page(viewport={"width": 1280, "height": 900})
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    await page.goto(str(env.client.make_url("/")))
+    await page.fill("#login-form [name=username]", "alice")
+    await page.fill("#login-form [name=password]", PASSWORD)
+    await page.press("#login-form [name=password]", "Enter")
+    due = page.locator("#reminders li")
+    await expect(due).to_have_count(2)
+    await expect(due.first).to_contain_text("Call back Ivan")
+    await expect(page.locator("#no-reminders")).to_be_hidden()
+    await due.first.get_by_role("button", name="Done").click()
+    await expect(due).to_have_count(1)
+    await due.first.get_by_role("button", name="Snooze").click()
+    await expect(due).to_have_count(0)
+    await expect(page.locator("#no-reminders")).to_be_visible()
+    await page.reload()  # still nothing due after a reload: done and snoozed in the store
+    await expect(page.locator("#link")).to_have_text("live")
+    await expect(due).to_have_count(0)
+    assert errors == []

@@ -74,30 +74,49 @@ class TaskRepo(RowRepo[Task, TaskOut]):
         async with self.store.sessions() as session:
             return await paginate(session, stmt, params, TaskOut, order)
 
-    async def due_reminders(self, now: datetime, limit: int) -> list[TaskOut]:
-        """Open tasks due by ``now`` whose reminder has not been sent yet (``task.due``)."""
+    async def claim_due(self, now: datetime, limit: int) -> list[TaskOut]:
+        """Claim up to ``limit`` open tasks due by ``now`` not yet reminded for their due
+        time, oldest due first, and return them: one ``UPDATE … RETURNING`` that sets
+        ``reminded_for``, so two daemons never both claim one task (the condition is checked
+        again on each row it updates; on PostgreSQL rows another daemon is claiming are
+        skipped, ``SKIP LOCKED``, so both make progress)."""
+        not_reminded = or_(Task.reminded_for.is_(None), Task.reminded_for != Task.due_at)
+        due = (
+            select(Task.id)
+            .where(Task.done.is_(False), Task.due_at.is_not(None), Task.due_at <= now)
+            .where(not_reminded)
+            .order_by(Task.due_at, Task.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)  # PostgreSQL: the other daemon takes the next
+        )
+        claim = (
+            update(Task)
+            .where(Task.id.in_(due.scalar_subquery()), not_reminded, Task.done.is_(False))
+            .values(reminded_for=Task.due_at, reminded_at=now)
+            .returning(Task)
+        )
+        async with self.store.sessions() as session:
+            rows = list(await session.scalars(claim))
+            claimed = [TaskOut.model_validate(t) for t in rows]
+            await session.commit()
+        return sorted(claimed, key=lambda t: (t.due_at or now, t.id))
+
+    async def due_for(
+        self, user_id: int, queues: Sequence[str], now: datetime, limit: int
+    ) -> list[TaskOut]:
+        """Open tasks due by ``now`` that are ``user_id``'s, or callbacks of ``queues``
+        nobody owns: what the operator's screen lists until each is done or snoozed."""
+        mine = Task.assignee_id == user_id
+        if queues:
+            mine = or_(mine, Task.assignee_id.is_(None) & Task.queue.in_(sorted(set(queues))))
         stmt = (
             select(Task)
-            .where(
-                Task.done.is_(False),
-                Task.due_at.is_not(None),
-                Task.due_at <= now,
-                Task.reminded_at.is_(None),
-            )
+            .where(Task.done.is_(False), Task.due_at.is_not(None), Task.due_at <= now, mine)
             .order_by(Task.due_at, Task.id)
             .limit(limit)
         )
         async with self.store.sessions() as session:
             return [TaskOut.model_validate(t) for t in await session.scalars(stmt)]
-
-    async def mark_reminded(self, task_ids: Sequence[int], now: datetime) -> None:
-        if not task_ids:
-            return
-        async with self.store.sessions() as session:
-            await session.execute(
-                update(Task).where(Task.id.in_(list(task_ids))).values(reminded_at=now)
-            )
-            await session.commit()
 
 
 class NoteRepo(RowRepo[Note, NoteOut]):

@@ -91,12 +91,20 @@ class TaskService:
         phone = rules.stored_number(query.phone, self.store.phone) if query.phone else None
         return await self.repo.search(query, scope=scope, phone=phone)
 
-    async def due_reminders(self, now: datetime | None = None, limit: int = 500) -> list[TaskOut]:
-        """Open tasks due by ``now`` whose reminder has not been sent yet (``task.due``)."""
-        return await self.repo.due_reminders(now or utcnow(), limit)
+    async def claim_due(self, now: datetime | None = None, limit: int = 500) -> list[TaskOut]:
+        """Claim the tasks due now whose ``task.due`` was not pushed for their due time
+        (once per due time, across daemons; see :meth:`TaskRepo.claim_due`)."""
+        return await self.repo.claim_due(now or utcnow(), limit)
 
-    async def mark_reminded(self, task_ids: Sequence[int], now: datetime | None = None) -> None:
-        await self.repo.mark_reminded(task_ids, now or utcnow())
+    async def due_for(
+        self,
+        user_id: int,
+        queues: Sequence[str] = (),
+        now: datetime | None = None,
+        limit: int = 200,
+    ) -> list[TaskOut]:
+        """An operator's open tasks that are due (their own, and their queues' callbacks)."""
+        return await self.repo.due_for(user_id, queues, now or utcnow(), limit)
 
 
 class NoteService:

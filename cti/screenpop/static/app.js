@@ -4,7 +4,8 @@
 
 const $ = (sel) => document.querySelector(sel);
 const S = { token: sessionStorage.getItem("cti.token"), user: null, ws: null, retry: 0,
-  calls: new Map(), order: [], selected: null };
+  calls: new Map(), order: [], selected: null, due: new Map() };
+const SNOOZE_MINUTES = 15;
 
 function h(tag, attrs, ...kids) {
   const el = document.createElement(tag);
@@ -31,6 +32,26 @@ function when(iso) {
   if (!iso) return "—";
   const d = new Date(iso);
   return isNaN(d) ? iso : d.toLocaleString([], { dateStyle: "short", timeStyle: "short" });
+}
+
+// ---- due tasks: listed until done or snoozed (the server sends the list again then) --------
+function renderDue() {
+  const tasks = [...S.due.values()].sort((a, b) => (a.due_at || "").localeCompare(b.due_at || ""));
+  $("#reminders").replaceChildren(...tasks.map((t) => h("li", { "data-task": t.id },
+    `${t.kind === "callback" ? "☎ " : ""}${t.title}`,
+    h("span", { class: "muted" }, ` · due ${when(t.due_at)} `),
+    h("button", { type: "button", class: "small", onclick: () => closeTask(t, { done: true }) }, "Done"),
+    h("button", { type: "button", class: "small", title: `due again in ${SNOOZE_MINUTES} minutes`,
+      onclick: () => closeTask(t, { due_at: new Date(Date.now() + SNOOZE_MINUTES * 60e3).toISOString() }) },
+      "Snooze"))));
+  $("#no-reminders").hidden = tasks.length > 0;
+}
+
+async function closeTask(task, change) {
+  try {
+    await api("PATCH", `/api/tasks/${task.id}`, change);
+    S.due.delete(task.id); renderDue();
+  } catch (err) { toast(`Task: ${err.message}`, true); }
 }
 
 async function api(method, path, body) {
@@ -78,7 +99,7 @@ function logout() {
   if (S.ws) { S.ws.onclose = null; S.ws.close(); S.ws = null; }
   if (S.token) fetch("/api/logout", { method: "POST", headers: { Authorization: `Bearer ${S.token}` } });
   S.token = null; sessionStorage.removeItem("cti.token");
-  S.calls.clear(); S.order = []; S.selected = null; render(); showLogin();
+  S.calls.clear(); S.order = []; S.selected = null; S.due.clear(); renderDue(); render(); showLogin();
 }
 $("#logout").addEventListener("click", logout);
 
@@ -162,9 +183,10 @@ function onMessage(msg) {
       const c = S.calls.get(msg.call_id); if (!c) return;
       c.state = "ended"; c.status = msg.status; c.talk = msg.talk_seconds; break;
     }
-    case "task.due":
-      $("#reminders").prepend(h("li", {}, `${msg.task.kind === "callback" ? "☎ " : ""}${msg.task.title}`,
-        h("span", { class: "muted" }, ` · due ${when(msg.task.due_at)}`)));
+    case "tasks.due":  // the whole list of my due tasks (on connect, and when it changed)
+      S.due = new Map(msg.tasks.map((t) => [t.id, t])); renderDue(); return;
+    case "task.due":  // one task fell due now (pushed once per due time)
+      S.due.set(msg.task.id, msg.task); renderDue();
       toast(`Due: ${msg.task.title}`);
       return;
     case "error": toast(msg.message, true); return;

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import pytest
@@ -83,8 +84,57 @@ async def test_due_filters_order_and_reminders(store: Store) -> None:
     assert [t.id for t in ordered.items] == [soon.id, later.id, undated.id]
     due = await tasks.search(TaskQuery(due_before=now + timedelta(hours=1)))
     assert [t.id for t in due.items] == [soon.id]
-    reminders = await tasks.due_reminders(now)
-    assert [t.id for t in reminders] == [soon.id]
-    await tasks.mark_reminded([soon.id], now)
-    assert await tasks.due_reminders(now) == []
+    claimed = await tasks.claim_due(now)
+    assert [t.id for t in claimed] == [soon.id]
+    assert await tasks.claim_due(now) == []  # once per due time
     assert (await tasks.get(soon.id)).reminded_at is not None
+    # snoozed: a new due time is reminded again once it comes
+    await tasks.update(soon.id, TaskPatch(due_at=now + timedelta(minutes=10)))
+    assert await tasks.claim_due(now) == []
+    assert [t.id for t in await tasks.claim_due(now + timedelta(minutes=11))] == [soon.id]
+    await tasks.update(later.id, TaskPatch(done=True))
+    assert await tasks.claim_due(now + timedelta(days=1)) == []  # done: never
+
+
+async def test_two_daemons_claiming_at_once_push_each_due_task_once(store: Store) -> None:
+    """Two reminder loops (two daemons on one store) claim concurrently: disjoint halves."""
+    tasks = TaskService(store)
+    now = utcnow()
+    ids = {
+        (await tasks.create(TaskIn(title=f"t{i}", due_at=now - timedelta(seconds=i)))).id
+        for i in range(60)
+    }
+    first, second = TaskService(store), TaskService(store)
+    got: list[list[int]] = [[], []]
+
+    async def claim(service: TaskService, out: list[int]) -> None:
+        while batch := await service.claim_due(now, limit=7):
+            out += [t.id for t in batch]
+
+    await asyncio.gather(claim(first, got[0]), claim(second, got[1]))
+    assert not set(got[0]) & set(got[1])
+    assert sorted(got[0] + got[1]) == sorted(ids)
+
+
+async def test_an_operators_due_list_has_their_tasks_and_their_queues_callbacks(
+    store: Store,
+) -> None:
+    users = UserService(store, hasher=FAST)
+    olga = (await users.create(UserIn(username="olga", password="pw-123456789"))).id
+    ivan = (await users.create(UserIn(username="ivan", password="pw-123456789"))).id
+    tasks = TaskService(store)
+    now = utcnow()
+    past = now - timedelta(minutes=1)
+    mine = await tasks.create(TaskIn(title="mine", assignee_id=olga, due_at=past))
+    await tasks.create(TaskIn(title="not yet", assignee_id=olga, due_at=now + timedelta(hours=1)))
+    await tasks.create(TaskIn(title="ivan's", assignee_id=ivan, due_at=past))
+    queue = await tasks.create(
+        TaskIn(
+            title="queue cb", kind="callback", phone="+74951234567", queue="support", due_at=past
+        )
+    )
+    await tasks.create(
+        TaskIn(title="other q", kind="callback", phone="+74951234568", queue="sales", due_at=past)
+    )
+    assert [t.id for t in await tasks.due_for(olga, ["support"], now)] == [mine.id, queue.id]
+    assert [t.id for t in await tasks.due_for(olga, [], now)] == [mine.id]
