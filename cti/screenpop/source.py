@@ -35,6 +35,10 @@ def match_json(match: Match) -> dict[str, Any]:
                 "phones": c.phones,
                 "matched_phone": c.matched_phone,
                 "score": c.score,
+                # several people on one number: what they have going on (how they rank)
+                "last_call_at": _iso(c.last_call_at),
+                "open_deals": c.open_deals,
+                "open_tickets": c.open_tickets,
             }
             for c in match.candidates
         ],

@@ -32,7 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from cti.crm_store.models import Company, Contact, ContactEmail, Phone
 from cti.crm_store.phones import tail
 from cti.crm_store.rules.contacts import company_key, name_keys
-from cti.crm_store.rules.imports import ContactRow, split_dupes
+from cti.crm_store.rules.imports import ContactRow, person_key, split_dupes
 from cti.crm_store.store import Store
 from cti.crm_store.timeutil import utcnow
 from cti.errors import CtiError
@@ -188,10 +188,11 @@ class SqliteWriter:
         phones = json.dumps([p[1] for r in rows for p in r.phones])
         emails = json.dumps([e for r in rows for e in r.emails], ensure_ascii=False)
         taken = {
-            n: _owner(c, k)
-            for n, c, k in self.conn.execute(
-                "SELECT e164, contact_id, company_id FROM phones"
-                " WHERE e164 IN (SELECT value FROM json_each(?))",
+            person_key(" ".join(name.split()), number): _owner(contact_id, None)
+            for number, contact_id, name in self.conn.execute(
+                "SELECT p.e164, p.contact_id, c.name_key FROM phones p"
+                " JOIN contacts c ON c.id = p.contact_id"
+                " WHERE p.e164 IN (SELECT value FROM json_each(?))",
                 (phones,),
             )
         }
@@ -298,11 +299,13 @@ class EngineWriter:
                 phones = [p[1] for r in rows for p in r.phones]
                 emails = [e for r in rows for e in r.emails]
                 for i in range(0, len(phones), _CHUNK):
-                    q = select(Phone.e164, Phone.contact_id, Phone.company_id)
-                    for n, c, k in await conn.execute(
+                    q = select(Phone.e164, Phone.contact_id, Contact.name_key).join(
+                        Contact, Contact.id == Phone.contact_id
+                    )
+                    for n, c, name in await conn.execute(
                         q.where(Phone.e164.in_(phones[i : i + _CHUNK]))
                     ):
-                        taken[n or ""] = _owner(c, k)
+                        taken[person_key(" ".join(name.split()), n or "")] = _owner(c, None)
                 for i in range(0, len(emails), _CHUNK):
                     q2 = select(ContactEmail.email, ContactEmail.contact_id)
                     chunk = emails[i : i + _CHUNK]

@@ -19,13 +19,15 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, text
 
 from cti.crm_store.phones import digits, normalize
 from cti.crm_store.repos.sqlite_direct import readonly_sqlite, sqlite_file
-from cti.crm_store.rules.matching import rank
+from cti.crm_store.rules.matching import Activity, by_activity, rank
+from cti.crm_store.rules.sla import OPEN_TICKET_STATUSES
 from cti.crm_store.schemas.lookup import Match
 from cti.crm_store.store import Store
 
@@ -48,6 +50,20 @@ _PHONES_TEXT = text(_PHONES_SQL.format(cids=":cids", kids=":kids")).bindparams(
     bindparam("cids", expanding=True), bindparam("kids", expanding=True)
 )
 _MATCH_TEXT = text(_MATCH_SQL)
+#: when several contacts share the number: each one's last call, open deals and tickets
+#: (three indexed probes per contact, on ``contact_id``; only a tie pays for them)
+_ACTIVITY_SQL = (
+    "SELECT c.id,"
+    " (SELECT MAX(started_at) FROM calls WHERE contact_id = c.id),"
+    " (SELECT COUNT(*) FROM deals WHERE contact_id = c.id AND status = 'open'),"
+    " (SELECT COUNT(*) FROM tickets WHERE contact_id = c.id AND status IN ("
+    + ", ".join(f"'{s}'" for s in OPEN_TICKET_STATUSES)
+    + "))"
+    " FROM contacts c WHERE c.id IN {ids}"
+)
+_ACTIVITY_TEXT = text(_ACTIVITY_SQL.format(ids=":ids")).bindparams(
+    bindparam("ids", expanding=True)
+)
 _PG_MATCH_SQL = _MATCH_SQL.replace(":e164", "$1::varchar").replace(":tail", "$2::varchar")
 _PG_PHONES_SQL = (
     "SELECT contact_id, company_id, e164, raw FROM phones"
@@ -98,7 +114,24 @@ class CallerLookup:
                 rows = None
         if rows is None:
             rows, phone_rows = await self._query_async(params)
-        return rank(shown, e164, plain, rows, phone_rows)
+        match = rank(shown, e164, plain, rows, phone_rows)
+        if match.status == "multiple":
+            ids = [c.contact_id for c in match.candidates if c.contact_id is not None]
+            match = by_activity(match, await self._activity(ids))
+        return match
+
+    async def _activity(self, contact_ids: list[int]) -> dict[int, Activity]:
+        """Each contact's recent activity (see :data:`_ACTIVITY_SQL`)."""
+        if self._sqlite_path is not None:
+            try:
+                sql = _ACTIVITY_SQL.format(ids=f"({','.join('?' * len(contact_ids))})")
+                rows = self._sync_conn().execute(sql, contact_ids).fetchall()
+                return {r[0]: _activity(r) for r in rows}
+            except sqlite3.OperationalError:
+                self.close()
+        async with self.store.engine.connect() as conn:
+            result = await conn.execute(_ACTIVITY_TEXT, {"ids": contact_ids})
+            return {r[0]: _activity(r) for r in result.all()}
 
     def _query_sync(
         self, params: dict[str, Any]
@@ -134,6 +167,13 @@ class CallerLookup:
             cids, kids = _party_ids(rows)
             phone_rows = (await conn.execute(_PHONES_TEXT, {"cids": cids, "kids": kids})).all()
             return rows, list(phone_rows)
+
+
+def _activity(row: Sequence[Any]) -> Activity:
+    last = row[1]
+    if isinstance(last, str):  # SQLite's text timestamps
+        last = datetime.fromisoformat(last)
+    return Activity(last, int(row[2] or 0), int(row[3] or 0))
 
 
 def _party_ids(rows: Sequence[Sequence[Any]]) -> tuple[list[int], list[int]]:

@@ -1,8 +1,11 @@
 """Contact import rules: what a validated CSV row is, and which rows are duplicates.
 
-A row is a duplicate when one of its phones (E.164) or e-mails is in the store already or
-in an earlier row of the file; it is reported with the first key that clashed and skipped,
-and the rows after it are checked against the ones kept.
+A duplicate is the same person: the same normalised name with one of the same phones
+(E.164), or one of the same e-mails, in the store already or in an earlier row of the file.
+Two people who share a number (an office line, a family) are not duplicates: both are
+imported, and the caller lookup answers "multiple" for that number. A duplicate is reported
+with the first key that clashed and skipped; the rows after it are checked against the ones
+kept.
 """
 
 from __future__ import annotations
@@ -27,7 +30,26 @@ class ContactRow:
     do_not_call: bool
 
     def dedupe_keys(self) -> list[tuple[str, str]]:
-        return [("phone", p[1]) for p in self.phones] + [("email", e) for e in self.emails]
+        """(field, key): one person key per phone (name + number), one per e-mail."""
+        name = person_name(self.first, self.last)
+        people = [("phone", person_key(name, p[1])) for p in self.phones]
+        return people + [("email", e) for e in self.emails]
+
+
+def person_name(first: str, last: str) -> str:
+    """The name two rows must share to be one person: lower-cased, spaces collapsed (the
+    contacts' indexed ``name_key``)."""
+    return " ".join(f"{first} {last}".split()).lower()
+
+
+def person_key(name: str, e164: str) -> str:
+    """The key of "this person at this number" (``ivan petrov|+74951234567``)."""
+    return f"{name}|{e164}"
+
+
+def shown_key(key: str) -> str:
+    """What a report says of a key: the number of a person key, else the e-mail."""
+    return key.rpartition("|")[2]
 
 
 def split_dupes(
@@ -44,7 +66,7 @@ def split_dupes(
         keys = row.dedupe_keys()
         hit = next(((kind, key) for kind, key in keys if key in taken), None)
         if hit is not None:
-            dupes.append((row.line, hit[0], f"duplicate {hit[1]}: {taken[hit[1]]}"))
+            dupes.append((row.line, hit[0], f"duplicate {shown_key(hit[1])}: {taken[hit[1]]}"))
             continue
         good.append(row)
         for _, key in keys:

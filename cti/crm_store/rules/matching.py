@@ -4,12 +4,16 @@ Exact = the same E.164 (score 1.0). Partial = the same last N digits (a number w
 country code, or another country's prefix), scored by how many trailing digits agree. One
 candidate per contact (or per company, for a switchboard number), best first; a contact
 outranks its company's number at the same score; two contacts at the top score are
-``multiple`` (the pop shows both rather than guess).
+``multiple`` (the pop shows both rather than guess): two people sharing a number, an office
+line or a family's. Those are ranked by recent activity (:func:`by_activity`): the last call
+with each, then their open deals and tickets; the most recently active first.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from cti.crm_store.phones import digits
@@ -20,6 +24,15 @@ MAX_CANDIDATES = 10
 PhoneRow = Sequence[Any]
 #: (contact_id, company_id, e164, raw, first_name, last_name, company id, company name)
 MatchRow = Sequence[Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Activity:
+    """What a contact has going on: the last call with them, open deals and tickets."""
+
+    last_call_at: datetime | None = None
+    open_deals: int = 0
+    open_tickets: int = 0
 
 
 def common_suffix(a: str, b: str) -> int:
@@ -79,3 +92,36 @@ def rank(
         at_top = sum(1 for c in ranked if c.score == top)
     status: MatchStatus = "multiple" if at_top > 1 else "exact" if top == 1.0 else "partial"
     return Match(status=status, number=shown, candidates=ranked)
+
+
+_NEVER = datetime.min.replace(tzinfo=UTC)
+
+
+def by_activity(match: Match, activity: Mapping[int, Activity]) -> Match:
+    """``match`` with the contacts tied at its top score ordered by recent activity (last
+    call, then open deals + tickets), each carrying its activity; the rest keep their
+    order."""
+    if match.status != "multiple":
+        return match
+    top = match.candidates[0].score
+    tied = [c for c in match.candidates if c.score == top and c.contact_id is not None]
+    rest = [c for c in match.candidates if c not in tied]
+
+    def filled(c: Candidate) -> Candidate:
+        a = activity.get(c.contact_id or 0, Activity())
+        return c.model_copy(
+            update={
+                "last_call_at": a.last_call_at,
+                "open_deals": a.open_deals,
+                "open_tickets": a.open_tickets,
+            }
+        )
+
+    def key(c: Candidate) -> tuple[datetime, int]:
+        when = c.last_call_at
+        if when is not None and when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)  # SQLite hands back naive UTC
+        return (when or _NEVER, c.open_deals + c.open_tickets)
+
+    ranked = sorted((filled(c) for c in tied), key=key, reverse=True)
+    return match.model_copy(update={"candidates": ranked + rest})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
@@ -19,6 +20,10 @@ class Candidate(BaseModel):
     phones: list[str]
     matched_phone: str
     score: float
+    #: recent activity, filled when several contacts share the number (what ranks them)
+    last_call_at: datetime | None = None
+    open_deals: int = 0
+    open_tickets: int = 0
 
 
 class Match(BaseModel):

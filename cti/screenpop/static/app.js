@@ -299,10 +299,17 @@ function contactBox(c, m) {
     m.status === "multiple"
       ? h("label", { class: "pick" }, h("input", { type: "radio", name: "pick", value: x.id,
           checked: x.id === c.contactId, onchange: () => { c.contactId = x.id; renderCard(); } }),
-          `${x.name || "?"}${x.company ? ` (${x.company})` : ""}`)
+          `${x.name || "?"}${x.company ? ` (${x.company})` : ""}`,
+          h("span", { class: "muted" }, ` · ${activity(x)}`))
       : h("strong", {}, `${x.name || "?"}${x.company ? ` — ${x.company}` : ""}`),
     h("div", {}, (x.phones || []).map(dialButton))));
   return section(m.status === "multiple" ? "Pick the caller" : "Contact", h("ul", {}, people));
+}
+
+function activity(x) {  // why people sharing a number are listed in this order
+  const open = (x.open_deals || 0) + (x.open_tickets || 0);
+  return `${x.last_call_at ? `last call ${when(x.last_call_at)}` : "no calls yet"}` +
+    (open ? ` · ${open} open deal(s)/ticket(s)` : "");
 }
 
 function scriptBox(c, script) {

@@ -10,7 +10,7 @@ from sqlalchemy import text
 
 from cti.crm_store.importers.contacts_csv import ContactImporter, parse_mapping
 from cti.crm_store.repos.lookup import CallerLookup
-from cti.crm_store.schemas.contacts import ContactIn, PhoneIn
+from cti.crm_store.schemas.contacts import CompanyIn, ContactIn, PhoneIn
 from cti.crm_store.services.contacts import CompanyService, ContactService
 from cti.crm_store.store import Store
 from cti.errors import ValidationError
@@ -21,10 +21,11 @@ Ivan,Petrov,Acme,ivan@acme.test,+7 495 123-45-67,vip;lead,no
 Olga,Ivanova,acme ,olga@acme.test,8 916 765-43-21,,yes
 ,,Acme,nobody@acme.test,+74950000000,,
 Boris,Bad,,boris@x.test,12345,,
-Anna,Dup,Globex,anna@globex.test,+7 (495) 123-45-67,,
+Anna,Petrova,Globex,anna@globex.test,+7 (495) 123-45-67,,
 Petr,Mail,,IVAN@acme.test,+79035550000,,
 Eve,Email,,not-an-email,+79035550001,,maybe
 "Multi, Line",Quoted,Globex,multi@globex.test,+79035550002,,
+ivan  PETROV,,,,8 (495) 123-45-67,,
 """
 
 
@@ -44,18 +45,19 @@ async def test_good_rows_imported_bad_rows_reported_with_lines(
 ) -> None:
     path = write(tmp_path, GOOD_AND_BAD)
     result = await ContactImporter(store, batch_size=3).run(path)
-    assert (result.rows, result.imported, result.rejected) == (8, 3, 5)
+    assert (result.rows, result.imported, result.rejected) == (9, 4, 5)
     assert result.companies_created == 2  # "Acme" and "acme " are one company
     rows = report_rows(path.with_name("contacts.csv.report.csv"))
     assert rows[0] == ["line", "field", "reason"]
     by_line = {(int(r[0]), r[1]): r[2] for r in rows[1:]}
     assert by_line[(4, "name")] == "missing name"
     assert by_line[(5, "phone")] == "bad phone '12345'"
-    assert by_line[(6, "phone")].startswith("duplicate +74951234567")
     assert by_line[(7, "email")].startswith("duplicate ivan@acme.test")
     assert "not a valid e-mail" in by_line[(8, "email")]
     assert "expected yes/no" in by_line[(8, "do_not_call")]
-    assert {line for line, _ in by_line} == {4, 5, 6, 7, 8}
+    # Ivan again (name spelled otherwise, same number): the same person
+    assert by_line[(10, "phone")].startswith("duplicate +74951234567: already in the store")
+    assert {line for line, _ in by_line} == {4, 5, 7, 8, 10}  # Anna shares Ivan's line
     contacts = ContactService(store)
     page = await contacts.search(q="ivan")
     ivan = next(c for c in page.items if c.first_name == "Ivan")
@@ -69,28 +71,35 @@ async def test_good_rows_imported_bad_rows_reported_with_lines(
     multi = (await contacts.search(email="multi@globex.test")).items[0]
     assert multi.first_name == "Multi, Line"
     match = await CallerLookup(store).lookup("84951234567")
-    assert match.status == "exact" and match.candidates[0].name == "Ivan Petrov"
+    assert match.status == "multiple"  # Ivan and Anna share the office line
+    assert sorted(c.name or "" for c in match.candidates) == ["Anna Petrova", "Ivan Petrov"]
 
 
 async def test_rerun_creates_no_duplicates(store: Store, tmp_path: Path) -> None:
     path = write(tmp_path, GOOD_AND_BAD)
     first = await ContactImporter(store).run(path)
     again = await ContactImporter(store).run(path)
-    assert first.imported == 3
+    assert first.imported == 4
     assert (again.imported, again.companies_created) == (0, 0)
-    assert (await ContactService(store).search()).total == 3
+    assert (await ContactService(store).search()).total == 4
     assert (await CompanyService(store).search()).total == 2
     reasons = [r[2] for r in report_rows(path.with_name("contacts.csv.report.csv"))[1:]]
-    assert sum("already in the store" in r for r in reasons) == 5  # 3 good + 2 dupes
+    assert sum("already in the store" in r for r in reasons) == 6  # 4 good + 2 dupes
 
 
-async def test_existing_contacts_count_as_duplicates(store: Store, tmp_path: Path) -> None:
+async def test_the_same_person_in_the_store_is_a_duplicate_another_one_is_not(
+    store: Store, tmp_path: Path
+) -> None:
     made = await ContactService(store).create(
         ContactIn(first_name="Old", last_name="One", phones=[PhoneIn(number="+74951234567")])
     )
-    path = write(tmp_path, "name,phone\nNew One,84951234567\nOther,+79035550009\n")
+    await CompanyService(store).create(
+        CompanyIn(name="Switchboard Ltd", phones=[PhoneIn(number="+79035550010")])
+    )
+    text = "name,phone\nold one,84951234567\nNew One,84951234567\nAt Desk,+79035550010\n"
+    path = write(tmp_path, text)
     result = await ContactImporter(store).run(path, report=tmp_path / "r.csv")
-    assert (result.imported, result.rejected) == (1, 1)
+    assert (result.imported, result.rejected) == (2, 1)  # a family member, a company line
     assert report_rows(tmp_path / "r.csv")[1] == [
         "2",
         "phone",
@@ -103,9 +112,9 @@ async def test_dry_run_validates_everything_and_writes_nothing(
 ) -> None:
     path = write(tmp_path, GOOD_AND_BAD)
     result = await ContactImporter(store, batch_size=2).run(path, dry_run=True)
-    assert (result.dry_run, result.imported, result.rejected) == (True, 3, 5)
+    assert (result.dry_run, result.imported, result.rejected) == (True, 4, 5)
     reasons = {int(r[0]): r[2] for r in report_rows(path.with_name("contacts.csv.report.csv"))[1:]}
-    assert reasons[6] == "duplicate +74951234567: same as line 2"  # across batches
+    assert reasons[10] == "duplicate +74951234567: same as line 2"  # across batches
     assert (await ContactService(store).search()).total == 0
     assert (await CompanyService(store).search()).total == 0
 

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 import pytest
 from sqlalchemy.engine import make_url
 
-from cti.crm_store.repos.lookup import _MATCH_SQL, _PHONES_SQL, CallerLookup
+from cti.crm_store.repos.lookup import _ACTIVITY_SQL, _MATCH_SQL, _PHONES_SQL, CallerLookup
 from cti.crm_store.schemas.contacts import CompanyIn, ContactIn, PhoneIn
 from cti.crm_store.services.contacts import CompanyService, ContactService
 from cti.crm_store.store import Store
@@ -80,6 +80,42 @@ async def test_multiple_contacts_share_a_number(lookup: CallerLookup) -> None:
     assert sorted(c.name or "" for c in match.candidates) == ["Twin One", "Twin Two"]
 
 
+async def test_people_sharing_a_number_come_most_recently_active_first(
+    lookup: CallerLookup, store: Store
+) -> None:
+    """One has open deals and tickets, the other was on a call yesterday: the call wins;
+    with no calls at all, the one with more open work comes first."""
+    from sqlalchemy import update
+
+    from cti.calllog.service import CallLog
+    from cti.crm_store.models.calls import Call
+    from cti.crm_store.schemas.deals import DealIn
+    from cti.crm_store.schemas.tickets import TicketIn
+    from cti.crm_store.services.deals import DealService
+    from cti.crm_store.services.tickets import TicketService
+    from tests.calllog.records import call
+
+    contacts = {c.name: c.id for c in (await ContactService(store).search(q="twin")).items}
+    one, two = contacts["Twin One"], contacts["Twin Two"]
+    before = await lookup.lookup("+79031234500")
+    assert [c.open_deals + c.open_tickets for c in before.candidates] == [0, 0]
+    await DealService(store).create(DealIn(title="Upgrade", contact_id=one))
+    await TicketService(store).create(TicketIn(subject="Broken", contact_id=one))
+    busy = await lookup.lookup("+79031234500")
+    assert [c.contact_id for c in busy.candidates[:2]] == [one, two]
+    assert (busy.candidates[0].open_deals, busy.candidates[0].open_tickets) == (1, 1)
+    log = CallLog(store)
+    await log.record(call("x.1", from_number="+79031234500"))  # matched to nobody: a tie
+    async with store.sessions() as session:  # the operator linked the call to Twin Two
+        await session.execute(update(Call).values(contact_id=two))
+        await session.commit()
+    log.close()
+    recent = await lookup.lookup("+79031234500")
+    assert recent.status == "multiple"
+    assert [c.contact_id for c in recent.candidates[:2]] == [two, one]
+    assert recent.candidates[0].last_call_at is not None
+
+
 async def test_none(lookup: CallerLookup) -> None:
     assert (await lookup.lookup("+79990000000")).status == "none"
     short = await lookup.lookup("101")
@@ -120,6 +156,7 @@ def test_lookup_queries_use_indexes_only(sqlite_store: Store) -> None:
             for sql, params in (
                 (_MATCH_SQL, {"e164": "+74951234567", "tail": "1234567"}),
                 (_PHONES_SQL.format(cids="(?,?)", kids="(?)"), [1, 2, 3]),
+                (_ACTIVITY_SQL.format(ids="(?,?)"), [1, 2]),
             )
         ]
     finally:
@@ -128,3 +165,5 @@ def test_lookup_queries_use_indexes_only(sqlite_store: Store) -> None:
         assert "SCAN" not in plan.replace("SCAN CONSTANT ROW", ""), plan
     assert "ix_phones_e164" in plans[0] and "ix_phones_tail" in plans[0]
     assert "ix_phones_contact_id" in plans[1]
+    for index in ("ix_calls_contact_id", "ix_deals_contact_id", "ix_tickets_contact_id"):
+        assert index in plans[2], plans[2]

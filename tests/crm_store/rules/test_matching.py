@@ -52,3 +52,35 @@ def test_nothing_matched_and_the_candidate_limit() -> None:
     assert rank(IVAN, IVAN, IVAN[1:], [], []).status == "none"
     many = [row(i, None, IVAN, f"P{i:02d}") for i in range(1, 30)]
     assert len(rank(IVAN, IVAN, IVAN[1:], many, []).candidates) == MAX_CANDIDATES
+
+
+def test_people_sharing_a_number_are_ranked_by_recent_activity() -> None:
+    from datetime import UTC, datetime
+
+    from cti.crm_store.rules.matching import Activity, by_activity
+    from cti.crm_store.schemas.lookup import Candidate, Match
+
+    def cand(cid: int | None, score: float = 1.0) -> Candidate:
+        return Candidate(
+            contact_id=cid,
+            name=f"c{cid}",
+            company_id=None,
+            company_name=None,
+            phones=["+71"],
+            matched_phone="+71",
+            score=score,
+        )
+
+    match = Match(
+        status="multiple", number="+71", candidates=[cand(1), cand(2), cand(3), cand(4, 0.5)]
+    )
+    activity = {
+        1: Activity(None, 3, 1),  # busy, never called
+        2: Activity(datetime(2026, 12, 1, tzinfo=UTC), 0, 0),
+        3: Activity(datetime(2026, 12, 5), 0, 0),  # naive (SQLite): UTC
+    }
+    ranked = by_activity(match, activity)
+    assert [c.contact_id for c in ranked.candidates] == [3, 2, 1, 4]
+    assert (ranked.candidates[2].open_deals, ranked.candidates[2].open_tickets) == (3, 1)
+    exact = Match(status="exact", number="+71", candidates=[cand(1)])
+    assert by_activity(exact, activity) is exact
