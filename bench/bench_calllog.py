@@ -30,6 +30,7 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -38,6 +39,7 @@ from argon2 import PasswordHasher
 from bench_lookup import fill_sqlite, machine_facts
 from sqlalchemy import ColumnElement, String, cast, func, insert, or_, select
 
+import cti.ami.events as events
 from cti.ami.events import CallRecord
 from cti.calllog.service import CallLog
 from cti.crm_store.models.calls import Call, CallAgent
@@ -50,6 +52,8 @@ from cti.crm_store.store import Store
 from cti.demo.seed import Person, demo_people
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+#: the call record carries rings and talk parts (not so in checkouts before them)
+HAS_PARTS = hasattr(events, "TalkSegment")
 AGENTS = [str(ext) for ext in range(101, 121)]
 FAST = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
 
@@ -75,6 +79,7 @@ def records(people: list[Person], n: int, seed: int = 7) -> list[CallRecord]:
             direction, from_number, to_number = "outbound", agent, number
             status = "answered" if rng.random() < 0.6 else "no-answer"
         answered = status == "answered"
+        rung = (agent,) if rng.random() < 0.7 else (agent, rng.choice(AGENTS))
         out.append(
             CallRecord(
                 pbx="bench",
@@ -84,7 +89,7 @@ def records(people: list[Person], n: int, seed: int = 7) -> list[CallRecord]:
                 from_name="Caller" if direction == "inbound" else None,
                 to_number=to_number,
                 queue="support" if direction == "inbound" else None,
-                agents_rung=(agent,) if rng.random() < 0.7 else (agent, rng.choice(AGENTS)),
+                agents_rung=rung,
                 agent=agent if answered else None,
                 status=status,  # type: ignore[arg-type]
                 started_at=start,
@@ -93,9 +98,30 @@ def records(people: list[Person], n: int, seed: int = 7) -> list[CallRecord]:
                 ring_seconds=5.0,
                 talk_seconds=60.0 if answered else None,
                 hangup_cause=16,
+                **parts(start, rung, agent if answered else None),
             )
         )
     return out
+
+
+def parts(start: datetime, rung: tuple[str, ...], agent: str | None) -> dict[str, Any]:
+    """Each rung agent's ring and the answering agent's part, as the tracker records them
+    (what a call log write costs now: a row per ring and per part). Empty for the code
+    before those existed (``--baseline`` runs of an older checkout)."""
+    if not HAS_PARTS:
+        return {}
+    ring_end, end = start + timedelta(seconds=5), start + timedelta(seconds=65)
+    rings = tuple(events.AgentRing(a, start, ring_end, a == agent) for a in dict.fromkeys(rung))
+    talks = () if agent is None else (events.TalkSegment(agent, ring_end, end, 0.0),)
+    return {
+        "rings": rings,
+        "talks": talks,
+        "clock": "receipt",
+        "answered_by": "agent" if agent else None,
+        "ivr_seconds": 0.0,
+        "queue_wait_seconds": 5.0,
+        "hold_seconds": 0.0,
+    }
 
 
 async def prepare(path: Path, people: list[Person]) -> None:
@@ -270,6 +296,33 @@ async def history(n: int, pages: int = 30) -> list[str]:
     return lines
 
 
+def journal_cost(recs: Sequence[CallRecord]) -> list[str]:
+    """What the journal adds per finished call: the append on the event loop (one JSON line,
+    one ``write``), and taking + acknowledging it in batches of 50 with an ``fsync`` each."""
+    try:
+        from cti.calllog.journal import CallJournal
+    except ImportError:  # a checkout before the journal
+        return []
+    with tempfile.TemporaryDirectory(prefix="cti-bench-journal-") as tmp:
+        journal = CallJournal(Path(tmp))
+        start = time.perf_counter()
+        for record in recs:
+            journal.append(record)
+        append = time.perf_counter() - start
+        start = time.perf_counter()
+        while journal.has_pending():
+            batch = journal.take(50)
+            journal.sync()
+            journal.ack(batch)
+        drain = time.perf_counter() - start
+        journal.close()
+    n = len(recs)
+    return [
+        f"Call log journal, {n:,} calls: append {append / n * 1e6:.1f} µs per call (on the "
+        f"event loop); take + fsync + ack in batches of 50: {drain / n * 1e6:.1f} µs per call"
+    ]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--contacts", type=int, default=5_000)
@@ -279,6 +332,10 @@ def main() -> None:
     args = parser.parse_args()
     batches = [int(b) for b in args.batches.split(",") if b.strip()]
     lines = asyncio.run(run(args.contacts, args.records, batches))
+    people = list(demo_people(args.contacts, seed=1))
+    journal = journal_cost(records(people, args.records))
+    if journal:
+        lines += ["", *journal]
     if args.history:
         lines += ["", *asyncio.run(history(args.history))]
     print("\n".join([*lines, "", machine_facts()]))

@@ -442,3 +442,21 @@ async def test_one_open_callback_per_number_and_queue(store: Store) -> None:
         with pytest.raises(IntegrityError):
             await session.commit()
     log.close()
+
+
+async def test_a_batch_that_closes_a_callback_and_misses_again_opens_the_next_one(
+    store: Store,
+) -> None:
+    """Found by the benchmark: the stored callback must be closed before the batch's new one
+    for the same number and queue is inserted (the unique index would refuse it)."""
+    log = CallLog(store)
+    await log.record(call("c.1", "abandoned", queue="support", agents_rung=()))
+    later = T0 + timedelta(minutes=5)
+    answered = call("c.2", queue="support", started_at=later, ended_at=later)
+    again = call(
+        "c.3", "abandoned", queue="support", agents_rung=(), started_at=later + timedelta(1)
+    )
+    assert await log.record_many([answered, again]) == [True, True]
+    tasks = await callbacks(store)
+    assert [(t.done, t.queue) for t in tasks] == [(True, "support"), (False, "support")]
+    log.close()

@@ -182,12 +182,8 @@ class BatchTx:
         ids.update({(v["pbx"], v["linkedid"]): call_id for call_id, v in batch.rewritten.items()})
         await self._write_agents(batch, ids)
         await self._write_parts(batch, ids)
-        if batch.new_callbacks:
-            tasks = [
-                {**values, "call_id": values["call_id"] or ids[key]}
-                for values, key in batch.new_callbacks
-            ]
-            await session.execute(insert(Task).execution_options(render_nulls=True), tasks)
+        # stored callbacks first: one the batch closed must be closed before the batch's
+        # new open callback for the same number and queue goes in (a unique index)
         if batch.changed_callbacks:
             await session.execute(
                 update(Task),
@@ -196,6 +192,12 @@ class BatchTx:
                     for i, values in batch.changed_callbacks.items()
                 ],
             )
+        if batch.new_callbacks:
+            tasks = [
+                {**values, "call_id": values["call_id"] or ids[key]}
+                for values, key in batch.new_callbacks
+            ]
+            await session.execute(insert(Task).execution_options(render_nulls=True), tasks)
 
     async def _write_agents(self, batch: BatchWrite, ids: dict[Key, int]) -> None:
         if batch.rewritten:
