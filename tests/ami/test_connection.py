@@ -14,7 +14,7 @@ from pydantic import SecretStr
 from cti.ami import actions
 from cti.ami.actions import AmiActionError, PbxUnavailableError, encode_action
 from cti.ami.connection import AmiConnection, AmiConnections
-from cti.ami.events import CallEnded, CallEvent
+from cti.ami.events import CallEnded, CallEvent, CallRecord
 from cti.bus import EventBus
 from cti.config import PbxConfig
 from cti.errors import ValidationError
@@ -245,25 +245,30 @@ async def test_redirect_is_sent_and_its_error_reported(sim: PbxSimulator) -> Non
         await stop(task)
 
 
-async def test_a_pbx_that_refuses_the_filter_action_is_used_unfiltered_and_said_once(
-    sim: PbxSimulator, caplog: pytest.LogCaptureFixture
-) -> None:
-    """The least-privilege AMI user may not send ``Filter``: one INFO line, no outage."""
-    caplog.set_level(logging.INFO)
-    sim.filter_allowed = False
+async def one_call(sim: PbxSimulator) -> tuple[AmiConnection, CallRecord]:
+    """Connect, let one inbound call to 101 happen, disconnect: the connection and record."""
     bus = EventBus()
     seen = Seen(bus)
     conn = AmiConnection("lab", pbx_config(sim), bus.publish)
     task = await run_connection(conn)
     try:
         await conn.wait_connected()
-        assert conn.connected and not conn.filtered
         handle = await sim.place_call(InboundCall(caller="+74951234567", to="101"))
         await handle
         ended = await seen.ended(handle.linkedid)
     finally:
         await stop(task)
-    assert ended.record.status == "answered"
+    return conn, ended.record
+
+
+async def test_a_pbx_that_refuses_the_filter_action_is_used_unfiltered_and_said_once(
+    sim: PbxSimulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The least-privilege AMI user may not send ``Filter``: one INFO line, no outage."""
+    caplog.set_level(logging.INFO)
+    sim.filter_allowed = False
+    conn, record = await one_call(sim)
+    assert not conn.filtered and record.status == "answered"
     said = [r for r in caplog.records if "may not set event filters" in r.getMessage()]
     assert len(said) == 1 and "cti ami manager-conf" in said[0].getMessage()
 
@@ -272,18 +277,7 @@ async def test_a_filtered_session_gets_only_what_cti_uses_and_the_same_call(
     sim: PbxSimulator,
 ) -> None:
     """Where the AMI user may (``write = system``), cti narrows its session at login."""
-    bus = EventBus()
-    seen = Seen(bus)
-    conn = AmiConnection("lab", pbx_config(sim), bus.publish)
-    task = await run_connection(conn)
-    try:
-        await conn.wait_connected()
-        assert conn.filtered
-        handle = await sim.place_call(InboundCall(caller="+74951234567", to="101"))
-        await handle
-        ended = await seen.ended(handle.linkedid)
-    finally:
-        await stop(task)
-    record = ended.record
+    conn, record = await one_call(sim)
+    assert conn.filtered
     assert (record.direction, record.status, record.agent) == ("inbound", "answered", "101")
     assert [t.agent for t in record.talks] == ["101"]
