@@ -90,6 +90,11 @@ class AuthConfig(_Strict):
     #: … and per client address over all usernames (password spraying)
     login_failures_per_address: int = Field(default=50, ge=1)
     login_window_minutes: float = Field(default=15.0, gt=0)
+    #: live WebSocket connections one user may hold; one more closes their oldest
+    max_sockets_per_user: int = Field(default=10, ge=1, le=1000)
+    #: seconds between checks of every live socket's token against the store (a session
+    #: ended on another daemon ends here within this time; on this daemon: at once)
+    session_sweep_seconds: float = Field(default=30.0, gt=0, le=3600)
 
 
 class SlaTarget(_Strict):

@@ -19,6 +19,10 @@ from cti.screenpop.routing import watches
 
 #: close code sent to a client dropped because it does not read fast enough
 CLOSE_TOO_SLOW = 4429
+#: close code of a connection whose session ended (logout, user disabled, password changed)
+CLOSE_SESSION_ENDED = 4401
+#: close code of a user's oldest connection when they open one more than allowed
+CLOSE_TOO_MANY = 4408
 #: unsent bytes a client may have before it counts as too slow (≈ 250 full pops)
 DEFAULT_BACKLOG = 1 << 20
 
@@ -64,6 +68,8 @@ class Operator:
     username: str
     role: str
     extensions: tuple[str, ...]
+    #: SHA-256 of the token the connection was opened with (a logout ends it)
+    token_hash: str = ""
 
     @property
     def is_supervisor(self) -> bool:

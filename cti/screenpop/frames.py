@@ -49,6 +49,17 @@ def hello(operator: Operator) -> Message:
     }
 
 
+def closing(reason: str) -> Message:
+    """The last frame of a connection the server closes (then the close code says it too)."""
+    return {
+        "type": "closing",
+        "call_id": None,
+        "ts": ts(datetime.now(UTC)),
+        "error_id": "session-ended" if reason.startswith("session") else "closed",
+        "message": reason,
+    }
+
+
 def ringing(call: CallInfo, ring: Ring, card: Message | None) -> Message:
     """The pop: the call, who it rings, and the caller's card as far as it is known."""
     return {

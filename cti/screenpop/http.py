@@ -1,10 +1,13 @@
 """Thin handlers: the ``/ws`` WebSocket, click-to-dial, and the operator page at ``/``.
 
-WebSocket auth: the bearer token from ``POST /api/login``, as ``Authorization: Bearer``,
-``?token=``, or (for browsers, which cannot set headers, and so the token never lands in an
-access log) the subprotocol pair ``Sec-WebSocket-Protocol: cti.bearer, <token>``. A WebSocket
-upgrade without a valid token is accepted and closed with code 4401 (a browser can see that
-code, it cannot see an HTTP status); a plain HTTP request gets 401.
+WebSocket auth: the bearer token from ``POST /api/login``, as ``Authorization: Bearer``, or
+(for browsers, which cannot set headers) the subprotocol pair ``Sec-WebSocket-Protocol:
+cti.bearer, <token>`` (preferred: it never lands in a URL); ``?token=`` is accepted on this
+handshake only (the access log masks it), never on REST routes. A WebSocket upgrade without a
+valid token is accepted and closed with code 4401 (a browser can see that code, it cannot see
+an HTTP status); a plain HTTP request gets 401. Every action over the socket (dial,
+subscribe) checks the token again as of now, and a session that ends (logout, user disabled,
+password changed) closes its sockets with code 4401 and a ``closing`` frame saying why.
 """
 
 from __future__ import annotations
@@ -18,8 +21,9 @@ from aiohttp import WSMsgType, web
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 from pydantic import ValidationError as PydanticValidationError
 
+from cti.crm_store.services.users import hash_token
 from cti.errors import AuthError, CtiError, ForbiddenError
-from cti.screenpop.clients import Client, Operator
+from cti.screenpop.clients import CLOSE_SESSION_ENDED, Client, Operator
 from cti.screenpop.hub import Hub
 from cti.web.auth import USERS, AuthUser, authenticate_request, token_from
 from cti.web.routing import RouteTable, read_body
@@ -121,8 +125,12 @@ def _protocol_token(request: web.Request) -> str | None:
     return None
 
 
-async def _who(request: web.Request) -> AuthUser | None:
-    token = token_from(request) or _protocol_token(request)
+def _ws_token(request: web.Request) -> str | None:
+    """The handshake's token: header, subprotocol, or (this handshake only) ``?token=``."""
+    return token_from(request) or _protocol_token(request) or request.query.get("token")
+
+
+async def _who(request: web.Request, token: str | None) -> AuthUser | None:
     if token is None:
         return None
     try:
@@ -144,9 +152,10 @@ async def ws_handler(request: web.Request) -> web.StreamResponse:
     if not ws.can_prepare(request).ok:
         await authenticate_request(request)  # 401 without a token
         raise web.HTTPBadRequest(text="expected a WebSocket upgrade")
-    user = await _who(request)
+    token = _ws_token(request)
+    user = await _who(request, token)
     await ws.prepare(request)
-    if user is None:
+    if user is None or token is None:
         await ws.send_json(error_message("unauthorized", "missing or invalid token"))
         await ws.close(code=CLOSE_UNAUTHORIZED, message=b"unauthorized")
         return ws
@@ -154,14 +163,14 @@ async def ws_handler(request: web.Request) -> web.StreamResponse:
     if transport is None:  # the peer left during the handshake
         return ws
     hub = request.app[HUB]
-    operator = Operator(user.id, user.username, user.role, user.extensions)
+    operator = Operator(user.id, user.username, user.role, user.extensions, hash_token(token))
     client = hub.connect(operator, ws, transport)
     try:
         async for msg in ws:
             if client.closed:
                 break
             if msg.type == WSMsgType.TEXT:
-                await _on_message(request, hub, client, user, msg.data)
+                await _on_message(request, hub, client, token, msg.data)
             elif msg.type == WSMsgType.BINARY:
                 hub.send([client], error_message("bad-message", "binary frames are not accepted"))
     finally:
@@ -169,9 +178,7 @@ async def ws_handler(request: web.Request) -> web.StreamResponse:
     return ws
 
 
-async def _on_message(
-    request: web.Request, hub: Hub, client: Client, user: AuthUser, raw: str
-) -> None:
+async def _on_message(request: web.Request, hub: Hub, client: Client, token: str, raw: str) -> None:
     try:
         msg = parse_message(raw)
     except ValueError as exc:
@@ -180,7 +187,14 @@ async def _on_message(
     ref = {"ref": msg.ref} if msg.ref is not None else {}
     if isinstance(msg, PingMsg):
         hub.send([client], {"type": "pong", "call_id": None, "ts": _now(), **ref})
-    elif isinstance(msg, SubscribeMsg):
+        return
+    # an action: authorised as of now (the session may have ended since the handshake, the
+    # user's role or extensions may have changed)
+    user = await _who(request, token)
+    if user is None:
+        hub.close_client(client, CLOSE_SESSION_ENDED, "session ended: token no longer valid")
+        return
+    if isinstance(msg, SubscribeMsg):
         if not user.is_supervisor:
             hub.send([client], error_message("forbidden", "only supervisors subscribe", **ref))
             return

@@ -39,6 +39,8 @@ from cti.ami.events import (
 from cti.screenpop import frames
 from cti.screenpop.cards import CardBuilder, CardJob
 from cti.screenpop.clients import (
+    CLOSE_SESSION_ENDED,
+    CLOSE_TOO_MANY,
     CLOSE_TOO_SLOW,
     DEFAULT_BACKLOG,
     Client,
@@ -48,6 +50,7 @@ from cti.screenpop.clients import (
     text_frame,
 )
 from cti.screenpop.routing import Ring, route, shown_on_connect
+from cti.web.sessions import Ended
 
 log = logging.getLogger(__name__)
 #: events whose own frame goes out as it is (:func:`cti.screenpop.frames.event`)
@@ -102,8 +105,11 @@ class Hub:
         budget: float = 0.002,
         card_budget: float = 0.0,
         backlog: int = DEFAULT_BACKLOG,
+        max_per_user: int = 0,
     ) -> None:
         self.cards = cards
+        #: live connections one user may hold (0: no limit); one more closes the oldest
+        self.max_per_user = max_per_user
         self.budget = budget
         self.card_budget = card_budget
         self.backlog = backlog
@@ -128,7 +134,13 @@ class Hub:
         return list(self._clients.values())
 
     def connect(self, operator: Operator, ws: Socket, transport: Transport) -> Client:
-        """Register a connection, send its ``hello`` and the calls live for it now."""
+        """Register a connection, send its ``hello`` and the calls live for it now. At the
+        user's limit (:attr:`max_per_user`) their oldest connection closes, saying why (a
+        browser that reloads in a loop, a script that leaks sockets)."""
+        if self.max_per_user > 0:
+            mine = sorted(self.clients_of_user(operator.user_id), key=lambda c: c.id)
+            for old in mine[: max(0, len(mine) - self.max_per_user + 1)]:
+                self.close_client(old, CLOSE_TOO_MANY, "too many connections: the oldest closed")
         client = Client(operator, ws, transport, self.backlog)
         self._clients[client.id] = client
         for ext in operator.extensions:
@@ -152,6 +164,27 @@ class Hub:
                 group.discard(client)
                 if not group:
                     del self._by_ext[ext]
+
+    def end_sessions(self, ended: Ended) -> int:
+        """Close every connection of a session that ended (see :mod:`cti.web.sessions`)."""
+        gone = [c for c in self.clients if ended.covers(c.operator.token_hash, c.operator.user_id)]
+        for client in gone:
+            self.close_client(client, CLOSE_SESSION_ENDED, f"session ended: {ended.reason}")
+        return len(gone)
+
+    def close_client(self, client: Client, code: int, reason: str) -> None:
+        """Unregister ``client`` now (no frame reaches it any more) and close it, saying why."""
+        self.disconnect(client)
+        self._spawn(self._close(client, code, reason), f"ws-close:{client.id}")
+
+    @staticmethod
+    async def _close(client: Client, code: int, reason: str) -> None:
+        message = frames.closing(reason)
+        with contextlib.suppress(TimeoutError, ConnectionError, RuntimeError):
+            client.transport.write(text_frame(json.dumps(message)))
+            await asyncio.wait_for(client.ws.close(code=code, message=reason.encode()[:120]), 1.0)
+        if not client.transport.is_closing():
+            client.transport.abort()
 
     def subscribe(self, client: Client, *, all_calls: bool, queue: str | None) -> None:
         """A supervisor follows all calls or a queue; the matching live calls come at once."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator, Callable, Mapping
 from pathlib import Path
 
@@ -16,14 +17,16 @@ from aiohttp import WSCloseCode, web
 
 from cti.ami.actions import ActionSender
 from cti.screenpop.cards import CardBuilder, CardSource
-from cti.screenpop.clients import DEFAULT_BACKLOG, Client
+from cti.screenpop.clients import CLOSE_SESSION_ENDED, DEFAULT_BACKLOG, Client
 from cti.screenpop.dial import ClickToDial
 from cti.screenpop.http import HUB, ROUTES, STATIC_DIR, index_handler, ws_handler
 from cti.screenpop.hub import Hub
 from cti.screenpop.reminders import Reminders
 from cti.screenpop.scripts import ScriptBook
-from cti.web.auth import allow_public
-from cti.web.keys import AMI, BUS, SETTINGS, STORE, TASK_EVENTS
+from cti.web.auth import USERS, allow_public
+from cti.web.keys import AMI, BUS, SESSION_EVENTS, SETTINGS, STORE, TASK_EVENTS
+
+log = logging.getLogger(__name__)
 
 DIALER = web.AppKey("screenpop_dialer", ClickToDial)
 REMINDERS = web.AppKey("screenpop_reminders", Reminders)
@@ -45,6 +48,25 @@ def _connected_pbxes(app: web.Application) -> Mapping[str, ActionSender]:
     if connections is None:
         return {}
     return {name: conn for name, conn in connections.items() if conn.connected}
+
+
+async def _sweep_sessions(app: web.Application, hub: Hub, every: float) -> None:
+    """Close sockets whose token is no longer good (ended on another daemon, expired)."""
+    while True:
+        await asyncio.sleep(every)
+        if STORE not in app or not hub.clients:
+            continue
+        try:
+            hashes = [c.operator.token_hash for c in hub.clients]
+            live = await app[USERS].live_tokens(hashes)
+        except Exception:  # the store may be down for a while: the next round checks again
+            log.exception("session sweep failed")
+            continue
+        for client in hub.clients:
+            if client.operator.token_hash not in live:
+                hub.close_client(
+                    client, CLOSE_SESSION_ENDED, "session ended: token no longer valid"
+                )
 
 
 def setup(
@@ -77,9 +99,14 @@ def setup(
             budget=budget,
             card_budget=card_budget,
             backlog=backlog,
+            max_per_user=settings.auth.max_sockets_per_user,
         )
         app[HUB] = hub
         unsubscribe = app[BUS].subscribe(hub.handle)
+        unsubscribe_sessions = app[SESSION_EVENTS].subscribe(hub.end_sessions)
+        sweeper = asyncio.create_task(
+            _sweep_sessions(app, hub, settings.auth.session_sweep_seconds), name="ws-sessions"
+        )
         reminders: Reminders | None = None
         task: asyncio.Task[None] | None = None
         if STORE in app and reminder_interval > 0:
@@ -91,6 +118,9 @@ def setup(
             yield
         finally:
             unsubscribe()
+            unsubscribe_sessions()
+            sweeper.cancel()
+            await asyncio.gather(sweeper, return_exceptions=True)
             if reminders is not None:
                 unsubscribe_tasks()
             if task is not None:

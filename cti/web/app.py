@@ -26,9 +26,18 @@ from cti.web import (
     openapi,
 )
 from cti.web.auth import PUBLIC_PATHS, USERS, PublicPaths, auth_middleware
-from cti.web.keys import BUS, LOGIN_THROTTLE, SETTINGS, STORE, TASK_EVENTS, TaskEvents
+from cti.web.keys import (
+    BUS,
+    LOGIN_THROTTLE,
+    SESSION_EVENTS,
+    SETTINGS,
+    STORE,
+    TASK_EVENTS,
+    TaskEvents,
+)
 from cti.web.login_throttle import LoginThrottle
 from cti.web.middleware import error_middleware
+from cti.web.sessions import SessionEvents
 
 API_MODULES = (http_users, http_contacts, http_deals, http_tickets, http_tasks, http_notes, openapi)
 
@@ -44,6 +53,7 @@ def create_app(
     app[SETTINGS] = settings
     app[BUS] = EventBus()
     app[TASK_EVENTS] = TaskEvents()
+    app[SESSION_EVENTS] = SessionEvents()
     app[PUBLIC_PATHS] = PublicPaths()
     app[LOGIN_THROTTLE] = LoginThrottle(
         per_user=settings.auth.login_failures,

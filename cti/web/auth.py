@@ -76,12 +76,14 @@ def allow_public(app: web.Application, path: str, *, prefix: bool = False) -> No
 
 
 def token_from(request: web.Request) -> str | None:
-    """The bearer token from ``Authorization: Bearer …`` or the ``token`` query parameter."""
+    """The bearer token from ``Authorization: Bearer …`` (REST takes it from nowhere else:
+    a token in a URL ends up in browser histories, proxies' logs and ``Referer`` headers;
+    the WebSocket handshake has its own way, :mod:`cti.screenpop.http`)."""
     header = request.headers.get("Authorization", "")
     scheme, _, value = header.partition(" ")
     if scheme.lower() == "bearer" and value.strip():
         return value.strip()
-    return request.query.get("token") or None
+    return None
 
 
 async def authenticate_request(request: web.Request) -> AuthUser:

@@ -8,9 +8,10 @@ from pydantic import Field
 from cti.crm_store.rules.visibility import SUPERVISOR_ROLES
 from cti.crm_store.schemas.common import Page, PageParams
 from cti.crm_store.schemas.users import LoginIn, LoginOut, Role, UserIn, UserOut, UserPatch
+from cti.crm_store.services.users import hash_token
 from cti.errors import AuthError, ForbiddenError
 from cti.web.auth import USERS, AuthUser, request_user, token_from
-from cti.web.keys import LOGIN_THROTTLE
+from cti.web.keys import LOGIN_THROTTLE, SESSION_EVENTS
 from cti.web.routing import RouteTable, json_model, no_content, path_id, read_body, read_query
 
 ROUTES = RouteTable("users")
@@ -58,6 +59,7 @@ async def logout(request: web.Request) -> web.Response:
     token = token_from(request)
     if token is not None:
         await request.app[USERS].revoke_token(token)
+        request.app[SESSION_EVENTS].token_revoked(hash_token(token))  # its sockets close too
     return no_content()
 
 
@@ -114,4 +116,10 @@ async def update_user(request: web.Request) -> web.Response:
     users = request.app[USERS]
     target = await users.get(path_id(request))
     _check_grant(await request_user(request), data.role, target.role)
-    return json_model(await users.update(target.id, data))
+    updated = await users.update(target.id, data)
+    # the tokens were revoked with the change: every live socket of the user closes now
+    if data.active is False:
+        request.app[SESSION_EVENTS].user_revoked(target.id, "account disabled")
+    elif data.password is not None:
+        request.app[SESSION_EVENTS].user_revoked(target.id, "password changed")
+    return json_model(updated)

@@ -25,7 +25,7 @@ from pydantic import SecretStr
 
 from cti.ami.events import CallRecord
 from cti.calllog.service import CallLog
-from cti.config import PbxConfig, Settings
+from cti.config import AuthConfig, PbxConfig, Settings
 from cti.crm_store.schemas.contacts import CompanyIn, ContactIn
 from cti.crm_store.schemas.deals import DealIn
 from cti.crm_store.schemas.tasks import TaskIn
@@ -185,7 +185,12 @@ async def make_env(sqlite_store: Store) -> AsyncIterator[MakeEnv]:
     """Build the environment; options go to ``cti.screenpop.setup`` (budget, source …)."""
     cleanups: list[Callable[[], Awaitable[None]]] = []
 
-    async def make(*, agents: dict[str, AgentProfile] | None = None, **options: Any) -> Env:
+    async def make(
+        *,
+        agents: dict[str, AgentProfile] | None = None,
+        auth: AuthConfig | None = None,
+        **options: Any,
+    ) -> Env:
         store = sqlite_store
         known = await seed_known_caller(store)
         users = UserService(store, hasher=FAST_HASHER)
@@ -205,6 +210,7 @@ async def make_env(sqlite_store: Store) -> AsyncIterator[MakeEnv]:
         await sim.start()
         cleanups.append(sim.stop)
         settings = Settings(
+            auth=auth or AuthConfig(),
             pbx={
                 "default": PbxConfig(
                     host="127.0.0.1",
@@ -212,7 +218,7 @@ async def make_env(sqlite_store: Store) -> AsyncIterator[MakeEnv]:
                     username="cti",
                     secret=SecretStr("cti-secret"),
                 )
-            }
+            },
         )
         options.setdefault("reminder_interval", 3600.0)
         app = build_app(

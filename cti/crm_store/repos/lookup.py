@@ -61,9 +61,7 @@ _ACTIVITY_SQL = (
     + "))"
     " FROM contacts c WHERE c.id IN {ids}"
 )
-_ACTIVITY_TEXT = text(_ACTIVITY_SQL.format(ids=":ids")).bindparams(
-    bindparam("ids", expanding=True)
-)
+_ACTIVITY_TEXT = text(_ACTIVITY_SQL.format(ids=":ids")).bindparams(bindparam("ids", expanding=True))
 _PG_MATCH_SQL = _MATCH_SQL.replace(":e164", "$1::varchar").replace(":tail", "$2::varchar")
 _PG_PHONES_SQL = (
     "SELECT contact_id, company_id, e164, raw FROM phones"

@@ -204,6 +204,23 @@ class UserRepo:
             api_token, user = row
             return TokenRow(api_token.revoked, api_token.expires_at, UserOut.model_validate(user))
 
+    async def live_tokens(self, token_hashes: Sequence[str], now: datetime) -> set[str]:
+        """Which of ``token_hashes`` are still good (not revoked, not expired, their user
+        active): one indexed read for all of a daemon's sockets."""
+        live: set[str] = set()
+        hashes = sorted(set(token_hashes))
+        async with self.store.sessions() as session:
+            for i in range(0, len(hashes), 500):
+                rows = await session.scalars(
+                    select(ApiToken.token_hash)
+                    .join(User, User.id == ApiToken.user_id)
+                    .where(ApiToken.token_hash.in_(hashes[i : i + 500]))
+                    .where(ApiToken.revoked.is_(False), ApiToken.expires_at > now)
+                    .where(User.active.is_(True))
+                )
+                live.update(rows)
+        return live
+
     async def revoke_token(self, token_hash: str) -> bool:
         """Revoke the token; True if it existed and was live."""
         async with self.store.sessions() as session:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import secrets
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -129,6 +130,10 @@ class UserService:
         if as_utc(row.expires_at) <= utcnow():
             raise AuthError("token expired", details={"reason": "expired"})
         return row.user
+
+    async def live_tokens(self, token_hashes: Sequence[str]) -> set[str]:
+        """The hashes among ``token_hashes`` whose tokens are still good now."""
+        return await self.repo.live_tokens(token_hashes, utcnow())
 
     async def revoke_token(self, token: str) -> bool:
         """Revoke ``token``; True if it existed and was live."""
