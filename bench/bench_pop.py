@@ -423,8 +423,11 @@ def _finish(tally: Tally, probe: Probe) -> None:
 async def run(args: argparse.Namespace) -> list[str]:
     base = await bench_db(args.contacts)
     db = base.with_name(base.stem + "-run.db")  # each run starts from the same store
-    for old in OUT.glob(db.name + "*"):
-        old.unlink()
+    for old in OUT.glob(db.name + "*"):  # the store, its WAL, the call log journal
+        if old.is_dir():
+            shutil.rmtree(old)
+        else:
+            old.unlink()
     shutil.copyfile(base, db)
     url = f"sqlite+aiosqlite:///{db}"
     tokens, numbers = await operators(url, args.operators)

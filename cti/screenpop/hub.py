@@ -116,6 +116,7 @@ class Hub:
         self.stats = HubStats()
         self.calls: dict[str, LiveCall] = {}
         self._by_ext: dict[str, set[Client]] = {}
+        self._by_user: dict[int, dict[int, Client]] = {}  # user id → client id → client
         self._clients: dict[int, Client] = {}
         #: clients with a supervisor subscription (scanned per event: operators never are)
         self._watchers: set[Client] = set()
@@ -138,13 +139,14 @@ class Hub:
         user's limit (:attr:`max_per_user`) their oldest connection closes, saying why (a
         browser that reloads in a loop, a script that leaks sockets)."""
         if self.max_per_user > 0:
-            mine = sorted(self.clients_of_user(operator.user_id), key=lambda c: c.id)
+            mine = self.clients_of_user(operator.user_id)
             for old in mine[: max(0, len(mine) - self.max_per_user + 1)]:
                 self.close_client(old, CLOSE_TOO_MANY, "too many connections: the oldest closed")
         client = Client(operator, ws, transport, self.backlog)
         self._clients[client.id] = client
         for ext in operator.extensions:
             self._by_ext.setdefault(ext, set()).add(client)
+        self._by_user.setdefault(operator.user_id, {})[client.id] = client
         self._push(client, text_frame(json.dumps(frames.hello(operator))))
         for live in list(self.calls.values()):
             if shown_on_connect(live.ring, operator.extensions):
@@ -158,6 +160,11 @@ class Hub:
         self._clients.pop(client.id, None)
         self._later.pop(client.id, None)
         self._watchers.discard(client)
+        mine = self._by_user.get(client.operator.user_id)
+        if mine is not None:
+            mine.pop(client.id, None)
+            if not mine:
+                del self._by_user[client.operator.user_id]
         for ext in client.operator.extensions:
             group = self._by_ext.get(ext)
             if group is not None:
@@ -240,7 +247,8 @@ class Hub:
         return found
 
     def clients_of_user(self, user_id: int) -> list[Client]:
-        return [c for c in self._clients.values() if c.operator.user_id == user_id]
+        """The user's connections, oldest first."""
+        return list(self._by_user.get(user_id, {}).values())
 
     def _push(self, client: Client, frame: bytes) -> None:
         queued = self._later.pop(client.id, None)
