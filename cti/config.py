@@ -5,6 +5,7 @@ A wrong or unknown key fails with its dotted name; secrets are masked whenever s
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import tomllib
 from collections.abc import Mapping
@@ -64,6 +65,19 @@ class PbxConfig(_Strict):
 class HttpConfig(_Strict):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
+    #: reverse proxies (addresses or networks) whose ``X-Forwarded-For`` names the client;
+    #: empty: the client is the TCP peer (never believe that header from anyone else)
+    trusted_proxies: tuple[str, ...] = ()
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for net in value:
+            try:
+                ipaddress.ip_network(net, strict=False)
+            except ValueError:
+                raise ValueError(f"not an address or network: {net!r}") from None
+        return value
 
 
 class PhoneConfig(_Strict):
@@ -86,10 +100,19 @@ class PhoneConfig(_Strict):
 class AuthConfig(_Strict):
     token_ttl_hours: float = Field(default=12.0, gt=0)
     #: failed logins allowed per username and client address within the window …
-    login_failures: int = Field(default=5, ge=1)
-    #: … and per client address over all usernames (password spraying)
-    login_failures_per_address: int = Field(default=50, ge=1)
-    login_window_minutes: float = Field(default=15.0, gt=0)
+    login_failures: int = Field(default=5, ge=1, le=10_000)
+    #: … per client address over all usernames (password spraying) …
+    login_failures_per_address: int = Field(default=50, ge=1, le=100_000)
+    #: … per username over all addresses (a guess spread over many addresses) …
+    login_failures_per_account: int = Field(default=20, ge=1, le=100_000)
+    #: … and, for a browser that logged in as the user before, per user and device (it is
+    #: not held back by the three limits above: see cti/web/login_throttle.py)
+    device_failures: int = Field(default=5, ge=1, le=10_000)
+    login_window_minutes: float = Field(default=15.0, gt=0, le=10_080)
+    #: password checks (argon2id, 64 MiB each) running at once, and logins that may wait
+    #: for one; past that a login gets 503 at once
+    max_concurrent_logins: int = Field(default=2, ge=1, le=64)
+    max_waiting_logins: int = Field(default=32, ge=0, le=10_000)
     #: live WebSocket connections one user may hold; one more closes their oldest
     max_sockets_per_user: int = Field(default=10, ge=1, le=1000)
     #: seconds between checks of every live socket's token against the store (a session

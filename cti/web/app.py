@@ -28,14 +28,16 @@ from cti.web import (
 from cti.web.auth import PUBLIC_PATHS, USERS, PublicPaths, auth_middleware
 from cti.web.keys import (
     BUS,
+    HASH_GATE,
     LOGIN_THROTTLE,
     SESSION_EVENTS,
     SETTINGS,
     STORE,
     TASK_EVENTS,
+    TRUSTED_PROXIES,
     TaskEvents,
 )
-from cti.web.login_throttle import LoginThrottle
+from cti.web.login_throttle import HashGate, LoginThrottle, TrustedProxies
 from cti.web.middleware import error_middleware
 from cti.web.sessions import SessionEvents
 
@@ -55,11 +57,16 @@ def create_app(
     app[TASK_EVENTS] = TaskEvents()
     app[SESSION_EVENTS] = SessionEvents()
     app[PUBLIC_PATHS] = PublicPaths()
+    auth = settings.auth
     app[LOGIN_THROTTLE] = LoginThrottle(
-        per_user=settings.auth.login_failures,
-        per_address=settings.auth.login_failures_per_address,
-        window=settings.auth.login_window_minutes * 60,
+        per_user=auth.login_failures,
+        per_address=auth.login_failures_per_address,
+        per_account=auth.login_failures_per_account,
+        per_device=auth.device_failures,
+        window=auth.login_window_minutes * 60,
     )
+    app[HASH_GATE] = HashGate(auth.max_concurrent_logins, auth.max_waiting_logins)
+    app[TRUSTED_PROXIES] = TrustedProxies(settings.http.trusted_proxies)
 
     def attach(opened: Store) -> None:
         app[STORE] = opened

@@ -9,9 +9,10 @@ from cti.crm_store.rules.visibility import SUPERVISOR_ROLES
 from cti.crm_store.schemas.common import Page, PageParams
 from cti.crm_store.schemas.users import LoginIn, LoginOut, Role, UserIn, UserOut, UserPatch
 from cti.crm_store.services.users import hash_token
-from cti.errors import AuthError, ForbiddenError
+from cti.errors import ForbiddenError
 from cti.web.auth import USERS, AuthUser, request_user, token_from
-from cti.web.keys import LOGIN_THROTTLE, SESSION_EVENTS
+from cti.web.keys import HASH_GATE, LOGIN_THROTTLE, SESSION_EVENTS, TRUSTED_PROXIES
+from cti.web.login_throttle import client_address
 from cti.web.routing import RouteTable, json_model, no_content, path_id, read_body, read_query
 
 ROUTES = RouteTable("users")
@@ -36,21 +37,30 @@ class UserQuery(PageParams):
     body=LoginIn,
     response=LoginOut,
     public=True,
-    errors=(401, 429),
+    errors=(401, 429, 503),
 )
 async def login(request: web.Request) -> web.Response:
+    """See :mod:`cti.web.login_throttle` for the policy: the attempt takes its slots in the
+    limits first (429 before any password is hashed), then waits for a hashing slot."""
     data = await read_body(request, LoginIn)
-    throttle, address = request.app[LOGIN_THROTTLE], request.remote or "unknown"
-    throttle.check(data.username, address)
-    try:
-        token, user = await request.app[USERS].login(
-            data.username, data.password.get_secret_value()
-        )
-    except AuthError:
-        throttle.failed(data.username, address)
-        raise
-    throttle.succeeded(data.username, address)
-    return json_model(LoginOut(token=token.token, expires_at=token.expires_at, user=user))
+    app = request.app
+    users = app[USERS]
+    address = client_address(
+        request.remote, request.headers.get("X-Forwarded-For"), app[TRUSTED_PROXIES]
+    )
+    device = data.device.get_secret_value() if data.device is not None else None
+    known = device is not None and await users.knows_device(data.username, device)
+    attempt = app[LOGIN_THROTTLE].begin(
+        data.username, address, hash_token(device) if known and device else None
+    )
+    async with app[HASH_GATE].slot():
+        user = await users.authenticate(data.username, data.password.get_secret_value())
+    app[LOGIN_THROTTLE].succeeded(attempt)
+    token = await users.issue_token(user.id)
+    device = await users.remember_device(user.id, device if known else None)
+    return json_model(
+        LoginOut(token=token.token, expires_at=token.expires_at, user=user, device=device)
+    )
 
 
 @ROUTES.post("/api/logout", summary="Revoke the token used for this request")

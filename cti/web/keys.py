@@ -11,13 +11,15 @@ from cti.bus import EventBus
 from cti.config import Settings
 from cti.crm_store.schemas.tasks import TaskOut
 from cti.crm_store.store import Store
-from cti.web.login_throttle import LoginThrottle
+from cti.web.login_throttle import HashGate, LoginThrottle, TrustedProxies
 from cti.web.sessions import SessionEvents
 
 SETTINGS = web.AppKey("settings", Settings)
 STORE = web.AppKey("store", Store)
 BUS = web.AppKey("bus", EventBus)
 LOGIN_THROTTLE = web.AppKey("login_throttle", LoginThrottle)
+HASH_GATE = web.AppKey("hash_gate", HashGate)
+TRUSTED_PROXIES = web.AppKey("trusted_proxies", TrustedProxies)
 #: ended sessions (logout, user disabled, password changed): who must close live sockets
 SESSION_EVENTS = web.AppKey("session_events", SessionEvents)
 #: the AMI connections by PBX name (owned by cti.daemon.build_app's cleanup_ctx)

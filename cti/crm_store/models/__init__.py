@@ -1,20 +1,23 @@
 """All models, imported here so ``Base.metadata`` is complete (Alembic, tests)."""
 
-from cti.crm_store.models.calls import Call, CallAgent
+from cti.crm_store.models.calls import Call, CallAgent, CallRing, CallTalk
 from cti.crm_store.models.contacts import Company, Contact, ContactEmail, Phone
 from cti.crm_store.models.sales import Deal
 from cti.crm_store.models.tasks import Note, Task
 from cti.crm_store.models.tickets import Ticket, TicketComment
-from cti.crm_store.models.users import ApiToken, User, UserExtension
+from cti.crm_store.models.users import ApiToken, LoginDevice, User, UserExtension
 
 __all__ = [
     "ApiToken",
     "Call",
     "CallAgent",
+    "CallRing",
+    "CallTalk",
     "Company",
     "Contact",
     "ContactEmail",
     "Deal",
+    "LoginDevice",
     "Note",
     "Phone",
     "Task",

@@ -50,3 +50,18 @@ class ApiToken(Base):
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime]
     revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class LoginDevice(Base):
+    """A device (a browser) that logged in as the user before: it gets a device token at a
+    successful login, and presenting it again keeps it out of the per-address and
+    per-account login limits (see :mod:`cti.web.login_throttle`). Only its SHA-256 is
+    stored; a user keeps their latest few."""
+
+    __tablename__ = "login_devices"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime]
+    last_used_at: Mapped[datetime]

@@ -14,7 +14,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cti.crm_store.models.users import ApiToken, User, UserExtension
+from cti.crm_store.models.users import ApiToken, LoginDevice, User, UserExtension
 from cti.crm_store.repos.base import get_or_404, paginate
 from cti.crm_store.schemas.common import Page, PageParams
 from cti.crm_store.schemas.users import UserOut
@@ -203,6 +203,43 @@ class UserRepo:
                 return None
             api_token, user = row
             return TokenRow(api_token.revoked, api_token.expires_at, UserOut.model_validate(user))
+
+    async def knows_device(self, username: str, token_hash: str) -> bool:
+        """Whether this device token was given to the (active) user ``username``."""
+        async with self.store.sessions() as session:
+            found = await session.scalar(
+                select(LoginDevice.id)
+                .join(User, User.id == LoginDevice.user_id)
+                .where(LoginDevice.token_hash == token_hash, User.username == username)
+                .where(User.active.is_(True))
+            )
+            return found is not None
+
+    async def remember_device(
+        self, user_id: int, token_hash: str, now: datetime, keep: int
+    ) -> None:
+        """Record (or refresh) a device of the user; only their latest ``keep`` are kept."""
+        async with self.store.sessions() as session:
+            touched = await session.execute(
+                update(LoginDevice)
+                .where(LoginDevice.token_hash == token_hash, LoginDevice.user_id == user_id)
+                .values(last_used_at=now)
+            )
+            if not getattr(touched, "rowcount", 0):
+                session.add(
+                    LoginDevice(
+                        user_id=user_id, token_hash=token_hash, created_at=now, last_used_at=now
+                    )
+                )
+                await session.flush()
+                stale = (
+                    select(LoginDevice.id)
+                    .where(LoginDevice.user_id == user_id)
+                    .order_by(LoginDevice.last_used_at.desc(), LoginDevice.id.desc())
+                    .offset(keep)
+                )
+                await session.execute(delete(LoginDevice).where(LoginDevice.id.in_(stale)))
+            await session.commit()
 
     async def live_tokens(self, token_hashes: Sequence[str], now: datetime) -> set[str]:
         """Which of ``token_hashes`` are still good (not revoked, not expired, their user

@@ -84,6 +84,9 @@ class UserOut(OutModel):
 class LoginIn(InModel):
     username: str = Field(min_length=1, max_length=64)
     password: SecretStr = Field(min_length=1, max_length=1024)
+    #: the device token an earlier login gave this browser (keeps it out of limits that an
+    #: attacker at the same address, or guessing the account elsewhere, would hit)
+    device: SecretStr | None = Field(default=None, min_length=16, max_length=128)
 
 
 class IssuedToken(OutModel):
@@ -97,3 +100,5 @@ class LoginOut(OutModel):
     token: str
     expires_at: datetime
     user: UserOut
+    #: keep it (e.g. in the browser's local storage) and send it with the next login
+    device: str

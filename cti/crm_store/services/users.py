@@ -28,6 +28,10 @@ from cti.errors import AuthError
 _BAD_LOGIN = "invalid username or password"
 
 
+#: login devices remembered per user (the latest ones)
+DEVICES_KEPT = 20
+
+
 def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
@@ -130,6 +134,19 @@ class UserService:
         if as_utc(row.expires_at) <= utcnow():
             raise AuthError("token expired", details={"reason": "expired"})
         return row.user
+
+    async def knows_device(self, username: str, device: str) -> bool:
+        """Whether ``device`` (a device token) was given to ``username`` at a login."""
+        if not 16 <= len(device) <= 128:
+            return False
+        return await self.repo.knows_device(username, hash_token(device))
+
+    async def remember_device(self, user_id: int, device: str | None) -> str:
+        """The device token for this login: ``device`` when it was the user's already,
+        else a new one (only its SHA-256 is stored; the user's latest 20 are kept)."""
+        token = device or secrets.token_urlsafe(24)
+        await self.repo.remember_device(user_id, hash_token(token), utcnow(), DEVICES_KEPT)
+        return token
 
     async def live_tokens(self, token_hashes: Sequence[str]) -> set[str]:
         """The hashes among ``token_hashes`` whose tokens are still good now."""
