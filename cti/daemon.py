@@ -41,7 +41,7 @@ from cti.errors import ConfigError
 from cti.runtime import SWITCH_INTERVAL, GcPolicy
 from cti.web.accesslog import TokenSafeAccessLogger
 from cti.web.app import create_app
-from cti.web.keys import AMI, BUS, STORE
+from cti.web.keys import AMI, BUS, GC_POLICY, STORE
 
 log = logging.getLogger(__name__)
 
@@ -179,6 +179,9 @@ async def serve(
     """
     stop = stop or asyncio.Event()
     app = build_app(settings, extra_setup=extra_setup)
+    policy = GcPolicy(settings.gc_sweep_every) if settings.gc_sweep_every > 0 else None
+    if policy is not None:
+        app[GC_POLICY] = policy  # features report garbage to it (closed sockets)
     # TokenSafeAccessLogger: a ``?token=`` (WebSocket auth) never reaches the access log
     runner = web.AppRunner(app, handle_signals=False, access_log_class=TokenSafeAccessLogger)
     loop = asyncio.get_running_loop()
@@ -200,8 +203,8 @@ async def serve(
             mask_url(settings.db_url),
             ", ".join(settings.pbx) or "none",
         )
-        if settings.gc_sweep_every > 0:
-            gc_task = asyncio.create_task(GcPolicy(settings.gc_sweep_every).run(), name="gc")
+        if policy is not None:
+            gc_task = asyncio.create_task(policy.run(), name="gc")
         if on_ready is not None:
             on_ready(bound)
         await stop.wait()

@@ -126,6 +126,8 @@ class Hub:
         self._flush_at_end: asyncio.Handle | None = None
         self.on_drop: Callable[[Client], None] | None = None
         self.on_connect: Callable[[Client], None] | None = None
+        #: told of every closed connection (the daemon's GC policy counts their garbage)
+        self.on_disconnect: Callable[[int], None] | None = None
         #: extensions seen rung by each queue (who gets the queue's callback reminders)
         self.queue_agents: dict[str, set[str]] = {}
 
@@ -156,7 +158,11 @@ class Hub:
         return client
 
     def disconnect(self, client: Client) -> None:
+        if client.closed:
+            return
         client.closed = True
+        if self.on_disconnect is not None:
+            self.on_disconnect(1)
         self._clients.pop(client.id, None)
         self._later.pop(client.id, None)
         self._watchers.discard(client)

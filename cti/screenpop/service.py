@@ -24,7 +24,7 @@ from cti.screenpop.hub import Hub
 from cti.screenpop.reminders import Reminders
 from cti.screenpop.scripts import ScriptBook
 from cti.web.auth import USERS, allow_public
-from cti.web.keys import AMI, BUS, SESSION_EVENTS, SETTINGS, STORE, TASK_EVENTS
+from cti.web.keys import AMI, BUS, GC_POLICY, SESSION_EVENTS, SETTINGS, STORE, TASK_EVENTS
 
 log = logging.getLogger(__name__)
 
@@ -56,17 +56,16 @@ async def _sweep_sessions(app: web.Application, hub: Hub, every: float) -> None:
         await asyncio.sleep(every)
         if STORE not in app or not hub.clients:
             continue
+        checked = hub.clients  # those connected now: one that connects meanwhile waits
         try:
-            hashes = [c.operator.token_hash for c in hub.clients]
-            live = await app[USERS].live_tokens(hashes)
+            live = await app[USERS].live_tokens([c.operator.token_hash for c in checked])
         except Exception:  # the store may be down for a while: the next round checks again
             log.exception("session sweep failed")
             continue
-        for client in hub.clients:
-            if client.operator.token_hash not in live:
-                hub.close_client(
-                    client, CLOSE_SESSION_ENDED, "session ended: token no longer valid"
-                )
+        ended = "session ended: token no longer valid"
+        for client in checked:
+            if not client.closed and client.operator.token_hash not in live:
+                hub.close_client(client, CLOSE_SESSION_ENDED, ended)
 
 
 def setup(
@@ -102,6 +101,9 @@ def setup(
             max_per_user=settings.auth.max_sockets_per_user,
         )
         app[HUB] = hub
+        policy = app.get(GC_POLICY)
+        if policy is not None:
+            hub.on_disconnect = policy.garbage
         unsubscribe = app[BUS].subscribe(hub.handle)
         unsubscribe_sessions = app[SESSION_EVENTS].subscribe(hub.end_sessions)
         sweeper = asyncio.create_task(

@@ -11,6 +11,7 @@ from cti.bus import EventBus
 from cti.config import Settings
 from cti.crm_store.schemas.tasks import TaskOut
 from cti.crm_store.store import Store
+from cti.runtime import GcPolicy
 from cti.web.login_throttle import HashGate, LoginThrottle, TrustedProxies
 from cti.web.sessions import SessionEvents
 
@@ -22,6 +23,8 @@ HASH_GATE = web.AppKey("hash_gate", HashGate)
 TRUSTED_PROXIES = web.AppKey("trusted_proxies", TrustedProxies)
 #: ended sessions (logout, user disabled, password changed): who must close live sockets
 SESSION_EVENTS = web.AppKey("session_events", SessionEvents)
+#: the daemon's garbage-collector policy (``cti serve``; absent in tests and with it off)
+GC_POLICY = web.AppKey("gc_policy", GcPolicy)
 #: the AMI connections by PBX name (owned by cti.daemon.build_app's cleanup_ctx)
 AMI = web.AppKey("ami", AmiConnections)
 
