@@ -1,36 +1,49 @@
-"""Ownership and visibility: which calls, tasks and notes an operator may see or change.
+"""Ownership and visibility: what "own" means for calls, tasks and notes.
 
-Supervisors and managers see everything. An operator sees the calls that rang or were
-answered on their own extensions, their own tasks and the unassigned ones (queue callbacks
-any agent may take), and changes only the notes they wrote. A *scope* is what a listing is
-limited to: None means everything.
+The permission table (:mod:`cti.crm_store.rules.permissions`) says whether a role has a
+resource's ``own`` records or ``all`` of them; these rules say which records are a user's
+own. A call is an operator's when it rang or was answered on one of their extensions; a task
+when it is assigned to them or to nobody (queue callbacks any agent may take); a note is
+changed only by its author. A *scope* is what a listing is limited to: None means
+everything.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable
+from dataclasses import dataclass
 
-#: roles that see and manage everybody's records (users, other operators' tasks and calls)
-SUPERVISOR_ROLES = ("supervisor", "manager")
+from cti.crm_store.rules.permissions import Scope, scope_of
+
+
+@dataclass(frozen=True, slots=True)
+class Viewer:
+    """Who reads or writes, and whether the table limits them to their own records for the
+    action at hand (``own``); services take one and apply the rules below."""
+
+    user_id: int
+    extensions: tuple[str, ...] = ()
+    own: bool = True
+
+    @property
+    def tasks(self) -> int | None:
+        """The task scope: the user's id, or None for all tasks."""
+        return self.user_id if self.own else None
+
+    @property
+    def calls(self) -> tuple[str, ...] | None:
+        """The call scope: the user's extensions, or None for all calls."""
+        return self.extensions if self.own else None
 
 
 def sees_everything(role: str) -> bool:
-    return role in SUPERVISOR_ROLES
-
-
-def task_scope(user_id: int, role: str) -> int | None:
-    """The user id an operator's tasks are limited to; None for supervisors."""
-    return None if sees_everything(role) else user_id
+    """Whether the table gives ``role`` every call (supervisors and managers)."""
+    return scope_of(role, ("calls", "read")) is Scope.ALL
 
 
 def may_see_task(scope: int | None, assignee_id: int | None) -> bool:
     """Within ``scope``: the user's own tasks and the unassigned ones."""
     return scope is None or assignee_id is None or assignee_id == scope
-
-
-def call_scope(role: str, extensions: Iterable[str]) -> tuple[str, ...] | None:
-    """The extensions an operator's calls are limited to; None for supervisors."""
-    return None if sees_everything(role) else tuple(extensions)
 
 
 def may_see_call(scope: Collection[str] | None, agent: str | None, rung: Iterable[str]) -> bool:
@@ -41,6 +54,6 @@ def may_see_call(scope: Collection[str] | None, agent: str | None, rung: Iterabl
     return agent in scope or any(ext in scope for ext in rung)
 
 
-def may_change_note(role: str, user_id: int, author_id: int | None) -> bool:
-    """Supervisors change any note; an operator only their own."""
-    return sees_everything(role) or author_id == user_id
+def may_change_note(viewer: Viewer, author_id: int | None) -> bool:
+    """Limited to their own, a user changes only the notes they wrote."""
+    return not viewer.own or author_id == viewer.user_id
