@@ -3,8 +3,9 @@
 The permission table (:mod:`cti.crm_store.rules.permissions`) says whether a role has a
 resource's ``own`` records or ``all`` of them; these rules say which records are a user's
 own. A call is an operator's when it rang or was answered on one of their extensions; a task
-when it is assigned to them or to nobody (queue callbacks any agent may take); a note is
-changed only by its author. A *scope* is what a listing is limited to: None means
+when it is assigned to them or to nobody (queue callbacks any agent may take); a note follows
+what it is attached to (contacts, deals and tickets are everybody's, a call is as above) and
+is changed only by its author. A *scope* is what a listing is limited to: None means
 everything.
 """
 
@@ -52,6 +53,13 @@ def may_see_call(scope: Collection[str] | None, agent: str | None, rung: Iterabl
     if scope is None:
         return True
     return agent in scope or any(ext in scope for ext in rung)
+
+
+def may_see_note(scope: Collection[str] | None, call_parties: Iterable[str] | None) -> bool:
+    """A note is seen where everything it is attached to is: its contact, deal and ticket by
+    everyone, its call (``call_parties``: the extensions the call rang or was answered on;
+    None when it is on no call) within the call ``scope``."""
+    return call_parties is None or may_see_call(scope, None, call_parties)
 
 
 def may_change_note(viewer: Viewer, author_id: int | None) -> bool:

@@ -1,9 +1,11 @@
 """Tasks (to-dos, reminders, callbacks) and notes on contacts, deals, tickets and calls.
 
-Visibility: an operator's view is limited with ``scope=<user id>``: their own tasks plus
-unassigned ones (queue callbacks any agent may take); ``scope=None`` sees everything
-(:mod:`cti.crm_store.rules.visibility`). Callback numbers are stored as E.164 when they
-parse (the call log matches on it) plus the indexed tail of the last N digits.
+Visibility (:mod:`cti.crm_store.rules.visibility`): an operator's tasks are limited with
+``scope=<user id>``: their own plus unassigned ones (queue callbacks any agent may take);
+``scope=None`` sees everything. Notes take a
+:class:`~cti.crm_store.rules.visibility.Viewer`: limited to their own, a user sees the notes
+on the records they may see and changes the ones they wrote. Callback numbers are stored as
+E.164 when they parse (the call log matches on it) plus the indexed tail of the last N digits.
 """
 
 from __future__ import annotations
@@ -12,10 +14,16 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from cti.crm_store.repos.calls import CallRepo
 from cti.crm_store.repos.tasks import Check, NoteRepo, TaskRepo
 from cti.crm_store.rules import tasks as rules
 from cti.crm_store.rules.fields import refuse_nulls
-from cti.crm_store.rules.visibility import may_see_task
+from cti.crm_store.rules.visibility import (
+    Viewer,
+    may_change_note,
+    may_see_note,
+    may_see_task,
+)
 from cti.crm_store.schemas.common import Page
 from cti.crm_store.schemas.tasks import (
     NoteIn,
@@ -108,23 +116,58 @@ class TaskService:
 
 
 class NoteService:
+    """Notes; ``viewer`` (None: everything, for the CLI and the daemon's own work) limits
+    reads and writes by the visibility rules: a note on a call the viewer may not see is
+    neither listed, read nor written (403)."""
+
     def __init__(self, store: Store) -> None:
         self.store = store
         self.repo = NoteRepo(store)
+        self.calls = CallRepo(store)
 
-    async def create(self, data: NoteIn, author_id: int | None = None) -> NoteOut:
+    async def _check_visible(self, call_id: int | None, viewer: Viewer | None) -> None:
+        if viewer is None or viewer.calls is None or call_id is None:
+            return
+        parties = await self.calls.parties(call_id)
+        if parties is not None and not may_see_note(viewer.calls, parties):
+            raise ForbiddenError(
+                f"call {call_id} did not ring on your extensions", details={"call_id": call_id}
+            )
+
+    def _author(self, viewer: Viewer | None) -> Check:
+        def check(note: NoteOut) -> None:
+            if viewer is not None and not may_change_note(viewer, note.author_id):
+                msg = f"note {note.id} was written by someone else"
+                raise ForbiddenError(msg, details={"id": note.id})
+
+        return check
+
+    async def create(
+        self, data: NoteIn, author_id: int | None = None, *, viewer: Viewer | None = None
+    ) -> NoteOut:
         values = data.model_dump()
         rules.check_note_links(values)
+        await self._check_visible(data.call_id, viewer)
         return await self.repo.create({**values, "author_id": author_id})
 
-    async def get(self, note_id: int) -> NoteOut:
-        return await self.repo.get(note_id)
+    async def get(self, note_id: int, *, viewer: Viewer | None = None) -> NoteOut:
+        note = await self.repo.get(note_id)
+        await self._check_visible(note.call_id, viewer)
+        return note
 
-    async def update(self, note_id: int, patch: NotePatch) -> NoteOut:
-        return await self.repo.update(note_id, {"body": patch.body})
+    async def update(
+        self, note_id: int, patch: NotePatch, *, viewer: Viewer | None = None
+    ) -> NoteOut:
+        """Change the body; the author check runs on the row in the writing transaction."""
+        await self.get(note_id, viewer=viewer)
+        return await self.repo.update(note_id, {"body": patch.body}, check=self._author(viewer))
 
-    async def delete(self, note_id: int) -> None:
-        await self.repo.delete(note_id)
+    async def delete(self, note_id: int, *, viewer: Viewer | None = None) -> None:
+        await self.get(note_id, viewer=viewer)
+        await self.repo.delete(note_id, self._author(viewer))
 
-    async def search(self, query: NoteQuery | None = None) -> Page[NoteOut]:
-        return await self.repo.search(query or NoteQuery())
+    async def search(
+        self, query: NoteQuery | None = None, *, viewer: Viewer | None = None
+    ) -> Page[NoteOut]:
+        calls = viewer.calls if viewer is not None else None
+        return await self.repo.search(query or NoteQuery(), calls=calls)

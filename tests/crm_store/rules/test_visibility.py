@@ -6,6 +6,7 @@ from cti.crm_store.rules.visibility import (
     Viewer,
     may_change_note,
     may_see_call,
+    may_see_note,
     may_see_task,
     sees_everything,
 )
@@ -32,6 +33,14 @@ def test_an_operator_sees_the_calls_that_rang_or_were_answered_on_their_phones()
     assert not may_see_call(("101",), "1010", ["10"])  # no prefix matches
     assert not may_see_call((), None, ["101"])
     assert may_see_call(None, None, [])
+
+
+def test_a_note_follows_the_call_it_is_on() -> None:
+    assert may_see_note(("101",), None)  # on a contact, deal or ticket only
+    assert may_see_note(("101",), ["102", "101"])
+    assert not may_see_note(("101",), ["102"])
+    assert not may_see_note((), ["102"])
+    assert may_see_note(None, ["102"])
 
 
 def test_only_the_author_changes_a_note_unless_the_viewer_has_all_notes() -> None:
