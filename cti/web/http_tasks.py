@@ -33,10 +33,12 @@ async def list_tasks(request: web.Request) -> web.Response:
 
 @ROUTES.post(
     "/api/tasks",
-    summary="Create a task or callback (assigned to the caller unless assignee_id is sent)",
+    summary="Create a task or callback (assigned to the caller unless assignee_id is sent; "
+    "operators assign to themselves or to nobody)",
     body=TaskIn,
     response=TaskOut,
     status=201,
+    errors=(403,),
     perm=("tasks", "create"),
 )
 async def create_task(request: web.Request) -> web.Response:
@@ -44,7 +46,7 @@ async def create_task(request: web.Request) -> web.Response:
     data = await read_body(request, TaskIn)
     if "assignee_id" not in data.model_fields_set and data.queue is None:
         data = data.model_copy(update={"assignee_id": viewer.user_id})
-    task = await _tasks(request).create(data)
+    task = await _tasks(request).create(data, scope=viewer.tasks)
     request.app[TASK_EVENTS].changed(task)
     return json_model(task, status=201)
 

@@ -170,6 +170,10 @@ async def _note_on_own_call(w: World, p: Person | None) -> Req:
     return Req("/api/notes", body)
 
 
+async def _task_for_oleg(w: World, p: Person | None) -> Req:
+    return Req("/api/tasks", {"title": "t", "assignee_id": w.oleg.user.id})
+
+
 async def _login(w: World, p: Person | None) -> Req:
     who = p or w.oleg
     return Req("/api/login", {"username": who.user.username, "password": PASSWORD})
@@ -226,7 +230,7 @@ CASES: dict[str, Case] = {
     "GET /api/tickets/{id}/comments": on("ticket", f"/api/tickets/{_ID}/comments"),
     "POST /api/tickets/{id}/comments": on("ticket", f"/api/tickets/{_ID}/comments", {"body": "c"}),
     "GET /api/tasks": plain("/api/tasks"),
-    "POST /api/tasks": plain("/api/tasks", {"title": "t"}),
+    "POST /api/tasks": Case(lambda w, p: _req("/api/tasks", {"title": "t"}), _task_for_oleg),
     "GET /api/tasks/{id}": owned(World.task, f"/api/tasks/{_ID}"),
     "PATCH /api/tasks/{id}": owned(World.task, f"/api/tasks/{_ID}", {"title": "Renamed"}),
     "DELETE /api/tasks/{id}": owned(World.task, f"/api/tasks/{_ID}"),

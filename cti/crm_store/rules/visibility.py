@@ -47,6 +47,18 @@ def may_see_task(scope: int | None, assignee_id: int | None) -> bool:
     return scope is None or assignee_id is None or assignee_id == scope
 
 
+def may_assign_task(scope: int | None, assignee_id: int | None) -> bool:
+    """A task created or reassigned within ``scope`` stays in it: an operator assigns to
+    themselves or to nobody (a queue's), never to a colleague, whose work supervisors plan."""
+    return may_see_task(scope, assignee_id)
+
+
+def may_delete_task(scope: int | None, assignee_id: int | None) -> bool:
+    """Within ``scope`` only the user's own tasks: an unassigned callback is a customer
+    waiting for the queue, closed with a reason (``done``) rather than made to vanish."""
+    return scope is None or assignee_id == scope
+
+
 def may_see_call(scope: Collection[str] | None, agent: str | None, rung: Iterable[str]) -> bool:
     """Within ``scope``: a call answered on, or ringing, one of its extensions (``rung``:
     the extensions it rang, and those that had a part of it, a transfer's target)."""

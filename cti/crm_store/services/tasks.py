@@ -1,8 +1,8 @@
 """Tasks (to-dos, reminders, callbacks) and notes on contacts, deals, tickets and calls.
 
 Visibility (:mod:`cti.crm_store.rules.visibility`): an operator's tasks are limited with
-``scope=<user id>``: their own plus unassigned ones (queue callbacks any agent may take);
-``scope=None`` sees everything. Notes take a
+``scope=<user id>``: their own plus unassigned ones (queue callbacks any agent may take),
+which is also whom they may assign a task to; ``scope=None`` sees everything. Notes take a
 :class:`~cti.crm_store.rules.visibility.Viewer`: limited to their own, a user sees the notes
 on the records they may see and changes the ones they wrote. Callback numbers are stored as
 E.164 when they parse (the call log matches on it) plus the indexed tail of the last N digits.
@@ -20,7 +20,9 @@ from cti.crm_store.rules import tasks as rules
 from cti.crm_store.rules.fields import refuse_nulls
 from cti.crm_store.rules.visibility import (
     Viewer,
+    may_assign_task,
     may_change_note,
+    may_delete_task,
     may_see_note,
     may_see_task,
 )
@@ -50,12 +52,33 @@ def _within(scope: int | None) -> Check:
     return check
 
 
+def _deletable(scope: int | None) -> Check:
+    def check(task: TaskOut) -> None:
+        if not may_delete_task(scope, task.assignee_id):
+            raise ForbiddenError(
+                f"task {task.id} is not assigned to you: close it instead",
+                details={"id": task.id},
+            )
+
+    return check
+
+
+def _check_assignee(scope: int | None, assignee_id: int | None) -> None:
+    if not may_assign_task(scope, assignee_id):
+        raise ForbiddenError(
+            "you may assign a task only to yourself or to nobody (a queue)",
+            details={"field": "assignee_id", "assignee_id": assignee_id},
+        )
+
+
 class TaskService:
     def __init__(self, store: Store) -> None:
         self.store = store
         self.repo = TaskRepo(store)
 
-    async def create(self, data: TaskIn) -> TaskOut:
+    async def create(self, data: TaskIn, *, scope: int | None = None) -> TaskOut:
+        """A new task; within ``scope`` its assignee is the user or nobody."""
+        _check_assignee(scope, data.assignee_id)
         values = data.model_dump()
         rules.check_callback(data.kind, data.phone)
         if data.phone:
@@ -70,6 +93,8 @@ class TaskService:
     async def update(self, task_id: int, patch: TaskPatch, *, scope: int | None = None) -> TaskOut:
         values = patch.model_dump(exclude_unset=True)
         refuse_nulls(values, ("title", "description", "done"))
+        if "assignee_id" in values:
+            _check_assignee(scope, values["assignee_id"])
         if values.get("phone"):
             values["phone"], values["phone_tail"] = rules.stored_number(
                 values["phone"], self.store.phone
@@ -90,7 +115,8 @@ class TaskService:
         return await self.repo.update(task_id, values, decide, _within(scope))
 
     async def delete(self, task_id: int, *, scope: int | None = None) -> None:
-        await self.repo.delete(task_id, _within(scope))
+        """Within ``scope`` only the user's own tasks (not the unassigned ones they see)."""
+        await self.repo.delete(task_id, _deletable(scope))
 
     async def search(
         self, query: TaskQuery | None = None, *, scope: int | None = None

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from cti.crm_store.rules.visibility import (
     Viewer,
+    may_assign_task,
     may_change_note,
+    may_delete_task,
     may_see_call,
     may_see_note,
     may_see_task,
@@ -25,6 +27,16 @@ def test_an_operator_sees_their_own_tasks_and_the_unassigned_ones() -> None:
     assert may_see_task(7, 7) and may_see_task(7, None)
     assert not may_see_task(7, 8)
     assert may_see_task(None, 8)
+
+
+def test_an_operator_assigns_to_themselves_or_nobody_and_deletes_only_their_own() -> None:
+    assert may_assign_task(7, 7) and may_assign_task(7, None)
+    assert not may_assign_task(7, 8)
+    assert may_assign_task(None, 8) and may_assign_task(None, None)
+    assert may_delete_task(7, 7)
+    assert not may_delete_task(7, None)  # a queue's callback: closed, not deleted
+    assert not may_delete_task(7, 8)
+    assert may_delete_task(None, None) and may_delete_task(None, 8)
 
 
 def test_an_operator_sees_the_calls_that_rang_or_were_answered_on_their_phones() -> None:
