@@ -28,7 +28,6 @@ class Grant:
     """What the table gave the caller of a request: their scope for its (resource, action)."""
 
     user: AuthUser
-    perm: Perm
     scope: Scope
 
     @property
@@ -48,7 +47,7 @@ def grant_for(user: AuthUser, perm: Perm) -> Grant:
             f"role {user.role!r} may not {action} {resource}",
             details={"role": user.role, "resource": resource, "action": action},
         )
-    return Grant(user, perm, scope)
+    return Grant(user, scope)
 
 
 async def authorize(request: web.Request, perm: Perm) -> Grant | None:

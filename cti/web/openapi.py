@@ -3,8 +3,8 @@
 Every ``/api`` route is listed; declared routes (:class:`~cti.web.routing.RouteTable`) bring
 their summary, body/query/response models (``model_json_schema``), error codes and who may
 call them (``x-permission``: each role's scope, from the permission table), so the document
-cannot drift from the code. A route added without a declaration still
-appears, flagged ``x-undocumented``, which the test suite rejects.
+cannot drift from the code. A route added without a declaration still appears, flagged
+``x-undocumented``, which the test suite rejects.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 :class:`World` is the daemon's app (every route ``cti serve`` serves) over one store with a
 user per role, a colleague (``oleg``, an operator whose records are "someone else's") and a
-call on each operator's phone. Each route's :data:`CASES` entry makes the request a role
+call on each user's phone. Each route's :data:`CASES` entry makes the request a role
 sends: ``own`` on a record of the caller's (or a plain one), ``others`` (when the route has
 records of its own) on oleg's: an ``own`` scope must refuse it, ``all`` must not.
 """
@@ -24,7 +24,7 @@ from cti.crm_store.schemas.contacts import CompanyIn, ContactIn
 from cti.crm_store.schemas.deals import DealIn
 from cti.crm_store.schemas.tasks import NoteIn, TaskIn
 from cti.crm_store.schemas.tickets import TicketIn
-from cti.crm_store.schemas.users import UserIn, UserOut
+from cti.crm_store.schemas.users import UserIn
 from cti.crm_store.services.contacts import CompanyService, ContactService
 from cti.crm_store.services.deals import DealService
 from cti.crm_store.services.tasks import NoteService, TaskService
@@ -33,10 +33,11 @@ from cti.crm_store.store import Store
 from cti.web.auth import USERS
 from cti.web.keys import SETTINGS
 from tests.calllog.records import IVAN, call
-from tests.web.conftest import PASSWORD
+from tests.web.conftest import PASSWORD, Login
 
 Client = TestClient[web.Request, web.Application]
 _serial = itertools.count(1)
+DIALLED = "+79161110001"
 
 
 class FakePbx:
@@ -49,25 +50,15 @@ class FakePbx:
 
 
 @dataclass
-class Person:
-    user: UserOut
-    token: str
-
-    @property
-    def headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.token}"}
-
-
-@dataclass
 class World:
     client: Client
     store: Store
-    people: dict[str, Person]
-    #: a call on each operator's phone, by username
+    people: dict[str, Login]
+    #: a call on each user's phone, by username
     calls: dict[str, int]
 
     @property
-    def oleg(self) -> Person:
+    def oleg(self) -> Login:
         return self.people["oleg"]
 
     async def contact(self) -> int:
@@ -84,12 +75,12 @@ class World:
         tickets = TicketService(self.store, self.client.app[SETTINGS].crm)
         return (await tickets.create(TicketIn(subject="Noise"))).id
 
-    async def task(self, owner: Person | None) -> int:
+    async def task(self, owner: Login | None) -> int:
         """A task assigned to ``owner`` (None: to oleg)."""
         assignee = (owner or self.oleg).user.id
         return (await TaskService(self.store).create(TaskIn(title="t", assignee_id=assignee))).id
 
-    async def note(self, author: Person | None) -> int:
+    async def note(self, author: Login | None) -> int:
         """``author``'s note on a contact; None: oleg's note on his call."""
         if author is None:
             data, by = NoteIn(body="n", call_id=self.calls["oleg"]), self.oleg
@@ -97,7 +88,7 @@ class World:
             data, by = NoteIn(body="n", contact_id=await self.contact()), author
         return (await NoteService(self.store).create(data, author_id=by.user.id)).id
 
-    async def call_of(self, who: Person | None) -> int:
+    async def call_of(self, who: Login | None) -> int:
         """The call on ``who``'s phone (every role has one), None: on oleg's."""
         return self.calls[(who or self.oleg).user.username]
 
@@ -105,7 +96,7 @@ class World:
         data = {"username": f"u{next(_serial)}", "password": PASSWORD}
         return (await self.client.app[USERS].create(UserIn.model_validate(data))).id
 
-    async def fresh_token(self, who: Person | None) -> str | None:
+    async def fresh_token(self, who: Login | None) -> str | None:
         if who is None:
             return None
         return (await self.client.app[USERS].issue_token(who.user.id)).token
@@ -121,7 +112,7 @@ class Req:
     token: str | None = None
 
 
-Make = Callable[[World, Person | None], Awaitable[Req]]
+Make = Callable[[World, Login | None], Awaitable[Req]]
 
 
 @dataclass(frozen=True)
@@ -131,68 +122,65 @@ class Case:
 
 
 def plain(path: str, body: Any = None) -> Case:
-    return Case(lambda w, p: _req(path, body))
+    """A route with no record of its own: the same request for everyone."""
 
+    async def make(w: World, p: Login | None) -> Req:
+        return Req(path, body)
 
-async def _req(path: str, body: Any = None, token: str | None = None) -> Req:
-    return Req(path, body, token)
+    return Case(make)
 
 
 def on(what: str, path: str, body: Any = None) -> Case:
     """A route on one fresh record of ``what`` (contact, company, deal, ticket, user)."""
 
-    async def make(w: World, p: Person | None) -> Req:
+    async def make(w: World, p: Login | None) -> Req:
         return Req(path.format(id=await getattr(w, what)()), body)
 
     return Case(make)
 
 
 def owned(
-    make_id: Callable[[World, Person | None], Awaitable[int]], path: str, body: Any = None
+    make_id: Callable[[World, Login | None], Awaitable[int]], path: str, body: Any = None
 ) -> Case:
     """A route on a record of the caller's (``own``) and on one of oleg's (``others``)."""
 
-    async def own(w: World, p: Person | None) -> Req:
+    async def own(w: World, p: Login | None) -> Req:
         return Req(path.format(id=await make_id(w, p)), body)
 
-    async def others(w: World, p: Person | None) -> Req:
+    async def others(w: World, p: Login | None) -> Req:
         return Req(path.format(id=await make_id(w, None)), body)
 
     return Case(own, others)
 
 
-async def _note_on_olegs_call(w: World, p: Person | None) -> Req:
+async def _note_on_olegs_call(w: World, p: Login | None) -> Req:
     return Req("/api/notes", {"body": "n", "call_id": await w.call_of(None)})
 
 
-async def _note_on_own_call(w: World, p: Person | None) -> Req:
+async def _note_on_own_call(w: World, p: Login | None) -> Req:
     body = {"body": "n", "call_id": await w.call_of(p), "contact_id": await w.contact()}
     return Req("/api/notes", body)
 
 
-async def _task_for_oleg(w: World, p: Person | None) -> Req:
+async def _task_for_oleg(w: World, p: Login | None) -> Req:
     return Req("/api/tasks", {"title": "t", "assignee_id": w.oleg.user.id})
 
 
-async def _login(w: World, p: Person | None) -> Req:
+async def _login(w: World, p: Login | None) -> Req:
     who = p or w.oleg
     return Req("/api/login", {"username": who.user.username, "password": PASSWORD})
 
 
-async def _logout(w: World, p: Person | None) -> Req:
+async def _logout(w: World, p: Login | None) -> Req:
     return Req("/api/logout", token=await w.fresh_token(p))
 
 
-async def _dial_from_olegs_phone(w: World, p: Person | None) -> Req:
-    return Req("/api/dial", {"number": "+79161110001", "extension": "102"})
+async def _dial_from_olegs_phone(w: World, p: Login | None) -> Req:
+    return Req("/api/dial", {"number": DIALLED, "extension": PEOPLE["oleg"][1]})
 
 
-def _new_user() -> dict[str, str]:
-    return {"username": f"new{next(_serial)}", "password": PASSWORD}
-
-
-async def _create_user(w: World, p: Person | None) -> Req:
-    return Req("/api/users", _new_user())
+async def _create_user(w: World, p: Login | None) -> Req:
+    return Req("/api/users", {"username": f"new{next(_serial)}", "password": PASSWORD})
 
 
 _ID = "{id}"
@@ -230,7 +218,7 @@ CASES: dict[str, Case] = {
     "GET /api/tickets/{id}/comments": on("ticket", f"/api/tickets/{_ID}/comments"),
     "POST /api/tickets/{id}/comments": on("ticket", f"/api/tickets/{_ID}/comments", {"body": "c"}),
     "GET /api/tasks": plain("/api/tasks"),
-    "POST /api/tasks": Case(lambda w, p: _req("/api/tasks", {"title": "t"}), _task_for_oleg),
+    "POST /api/tasks": Case(plain("/api/tasks", {"title": "t"}).own, _task_for_oleg),
     "GET /api/tasks/{id}": owned(World.task, f"/api/tasks/{_ID}"),
     "PATCH /api/tasks/{id}": owned(World.task, f"/api/tasks/{_ID}", {"title": "Renamed"}),
     "DELETE /api/tasks/{id}": owned(World.task, f"/api/tasks/{_ID}"),
@@ -242,9 +230,7 @@ CASES: dict[str, Case] = {
     "GET /api/calls": plain("/api/calls"),
     "GET /api/calls/{id}": owned(World.call_of, f"/api/calls/{_ID}"),
     "PATCH /api/calls/{id}": owned(World.call_of, f"/api/calls/{_ID}", {"disposition": "sold"}),
-    "POST /api/dial": Case(
-        lambda w, p: _req("/api/dial", {"number": "+79161110001"}), _dial_from_olegs_phone
-    ),
+    "POST /api/dial": Case(plain("/api/dial", {"number": DIALLED}).own, _dial_from_olegs_phone),
     "GET /api/openapi.json": plain("/api/openapi.json"),
     "GET /ws": plain("/ws"),  # a WebSocket: the matrix connects (see test_permissions)
     "GET /": plain("/"),
@@ -264,13 +250,13 @@ PEOPLE = {
 async def build_world(client: Client, store: Store) -> World:
     """The users (one token each) and a call on each of their phones."""
     users, log = client.app[USERS], CallLog(store)
-    people: dict[str, Person] = {}
+    people: dict[str, Login] = {}
     calls: dict[str, int] = {}
     try:
         for name, (role, extension) in PEOPLE.items():
             data = {"username": name, "password": PASSWORD, "role": role}
             user = await users.create(UserIn.model_validate({**data, "extensions": [extension]}))
-            people[name] = Person(user, (await users.issue_token(user.id)).token)
+            people[name] = Login(user, (await users.issue_token(user.id)).token)
             await log.record(call(f"c-{name}", agents_rung=(extension,), agent=extension))
             calls[name] = (await log.search(CallFilter(agent=extension))).items[0].id
     finally:

@@ -26,12 +26,12 @@ from cti.crm_store.rules.permissions import ROLES, TABLE, Perm, Rule, Scope, mar
 from cti.crm_store.store import Store
 from cti.daemon import SETUP_HOOKS, build_app, load_hooks
 from cti.screenpop.dial import ClickToDial
-from cti.screenpop.http import CLOSE_UNAUTHORIZED
+from cti.screenpop.http import CLOSE_FORBIDDEN, CLOSE_UNAUTHORIZED
 from cti.screenpop.service import DIALER
 from cti.web.auth import PUBLIC_PATHS, USERS
 from cti.web.routing import api_doc, permission_of
-from tests.web.conftest import FAST_HASHER
-from tests.web.permission_cases import CASES, FakePbx, Person, Req, World, build_world
+from tests.web.conftest import FAST_HASHER, Login
+from tests.web.permission_cases import CASES, FakePbx, Req, World, build_world
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "permissions.md"
 WHO = [None, *ROLES]
@@ -43,13 +43,12 @@ def _app(store: Store | None = None) -> web.Application:
     return build_app(Settings(), store=store, extra_setup=load_hooks(SETUP_HOOKS))
 
 
-def _routes(app: web.Application) -> dict[str, web.AbstractRoute]:
-    """ "METHOD path" → route; HEAD answers through its GET's handler and is not listed."""
+def _routes(app: web.Application, method: str | None = None) -> dict[str, web.AbstractRoute]:
+    """The routes by "METHOD path"; HEAD (the handler of its GET) only when asked for."""
     out: dict[str, web.AbstractRoute] = {}
     for route in app.router.routes():
-        if route.method == "HEAD" or route.resource is None:
-            continue
-        out[f"{route.method} {route.resource.canonical}"] = route
+        if route.resource is not None and (route.method == method or route.method != "HEAD"):
+            out[f"{route.method} {route.resource.canonical}"] = route
     return out
 
 
@@ -98,7 +97,7 @@ def expected(rule: Rule, role: str | None, ok: int, *, others: bool = False) -> 
     return ok
 
 
-async def _send(world: World, key: str, who: Person | None, req: Req) -> int:
+async def _send(world: World, key: str, who: Login | None, req: Req) -> int:
     method = key.split(" ", 1)[0]
     token = req.token or (who.token if who is not None else None)
     headers = {"Authorization": f"Bearer {token}"} if token else {}
@@ -106,7 +105,7 @@ async def _send(world: World, key: str, who: Person | None, req: Req) -> int:
         return resp.status
 
 
-async def _ws(world: World, who: Person | None, message: dict[str, Any]) -> list[str]:
+async def _ws(world: World, who: Login | None, message: dict[str, Any]) -> list[str]:
     """Connect to /ws as ``who`` and send ``message``: what came back until its answer (a
     pong, subscribed or an error frame: ``type:error_id``) or the close (``closed:code``)."""
     headers = {"Authorization": f"Bearer {who.token}"} if who is not None else {}
@@ -125,13 +124,14 @@ async def _ws(world: World, who: Person | None, message: dict[str, Any]) -> list
     return seen
 
 
-async def _check_ws(world: World, rule: Rule, role: str | None, who: Person | None) -> None:
+async def _check_ws(world: World, rule: Rule, role: str | None, who: Login | None) -> None:
     if role is None:
         refused = ["error:unauthorized", f"closed:{CLOSE_UNAUTHORIZED}"]
         assert await _ws(world, who, {"type": "ping"}) == refused
         return
     if rule.scope(role) is Scope.NONE:
-        assert await _ws(world, who, {"type": "ping"}) == ["error:forbidden", "closed:4403"]
+        refused = ["error:forbidden", f"closed:{CLOSE_FORBIDDEN}"]
+        assert await _ws(world, who, {"type": "ping"}) == refused
         return
     assert await _ws(world, who, {"type": "ping"}) == ["pong:"]
     watch_all = "subscribed:" if rule.scope(role) is Scope.ALL else "error:forbidden"
@@ -172,6 +172,10 @@ def test_every_rule_has_a_route_and_every_case_a_route() -> None:
     app = _app()
     assert set(TABLE) - set(_perms(app)) == set(), "rules no route uses"
     assert set(CASES) - set(ROUTES) == set(), "cases of routes that are gone"
+    routes = _routes(app, "HEAD")
+    for key, head in routes.items():
+        if key.startswith("HEAD "):  # the matrix asks the GET; the same handler answers
+            assert head.handler == routes[key.replace("HEAD", "GET", 1)].handler, key
 
 
 def test_the_docs_show_the_table() -> None:
