@@ -29,11 +29,13 @@ from cti.crm_store.repos.calllog import CallLogRepo, Key
 from cti.crm_store.repos.calls import CallRepo
 from cti.crm_store.repos.lookup import CallerLookup
 from cti.crm_store.rules import callbacks
+from cti.crm_store.rules.visibility import may_see_call
 from cti.crm_store.schemas.calls import CallDetailOut, CallFilter, CallOut
 from cti.crm_store.schemas.common import Page
 from cti.crm_store.services.users import UserService
 from cti.crm_store.store import Store
 from cti.crm_store.timeutil import utcnow
+from cti.errors import ForbiddenError
 
 log = logging.getLogger(__name__)
 
@@ -200,7 +202,12 @@ class CallLog:
 
     # ---- disposition ----------------------------------------------------------------------
 
-    async def set_disposition(self, call_id: int, disposition: str | None) -> CallOut:
+    async def set_disposition(
+        self, call_id: int, disposition: str | None, *, extensions: Sequence[str] | None = None
+    ) -> CallOut:
+        """Set (None: clear) the disposition; ``extensions`` as for :meth:`detail`."""
+        if extensions is not None:
+            await self.detail(call_id, extensions=extensions)
         return await self._calls.set_disposition(call_id, disposition)
 
     # ---- reading --------------------------------------------------------------------------
@@ -208,9 +215,18 @@ class CallLog:
     async def get(self, call_id: int) -> CallOut:
         return await self._calls.get(call_id)
 
-    async def detail(self, call_id: int) -> CallDetailOut:
-        """One call with its rings and each agent's part."""
-        return await self._calls.detail(call_id)
+    async def detail(
+        self, call_id: int, *, extensions: Sequence[str] | None = None
+    ) -> CallDetailOut:
+        """One call with its rings and each agent's part. ``extensions``: the caller's own
+        phones when they see only their own calls (403 for another's); None: any call."""
+        call = await self._calls.detail(call_id)
+        talked = [talk.agent for talk in call.talks]
+        if not may_see_call(extensions, call.agent, [*call.agents_rung, *talked]):
+            raise ForbiddenError(
+                f"call {call_id} did not ring on your extensions", details={"id": call_id}
+            )
+        return call
 
     async def recent_calls(self, number: str, limit: int = 5) -> list[CallOut]:
         """The latest calls with this external number (screen-pop history), newest first."""

@@ -8,6 +8,9 @@ valid token is accepted and closed with code 4401 (a browser can see that code, 
 an HTTP status); a plain HTTP request gets 401. Every action over the socket (dial,
 subscribe) checks the token again as of now, and a session that ends (logout, user disabled,
 password changed) closes its sockets with code 4401 and a ``closing`` frame saying why.
+The socket is the ``pops`` resource of the permission table, checked at the handshake (a
+role without it is closed with 4403) and again, as of now, for each action: subscribing to
+every call or a queue needs ``all`` of it, dialling is ``dial`` as for ``POST /api/dial``.
 """
 
 from __future__ import annotations
@@ -21,18 +24,23 @@ from aiohttp import WSMsgType, web
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 from pydantic import ValidationError as PydanticValidationError
 
+from cti.crm_store.rules.permissions import Perm, Scope
 from cti.crm_store.services.users import hash_token
 from cti.errors import AuthError, CtiError, ForbiddenError
 from cti.screenpop.clients import CLOSE_SESSION_ENDED, Client, Operator
 from cti.screenpop.hub import Hub
+from cti.web.access import grant_for, grant_of, guard
 from cti.web.auth import USERS, AuthUser, authenticate_request, token_from
-from cti.web.routing import RouteTable, read_body
+from cti.web.routing import RouteTable, declare, read_body
 
 log = logging.getLogger(__name__)
 
 STATIC_DIR = Path(__file__).parent / "static"
 BEARER_PROTOCOL = "cti.bearer"
 CLOSE_UNAUTHORIZED = 4401
+CLOSE_FORBIDDEN = 4403
+POPS: Perm = ("pops", "read")
+DIAL: Perm = ("dial", "create")
 HEARTBEAT = 20.0  # seconds between pings; a client that misses a pong is closed
 MAX_MESSAGE = 16 * 1024
 
@@ -139,8 +147,9 @@ async def _who(request: web.Request, token: str | None) -> AuthUser | None:
         return None
 
 
+@declare(POPS)
 async def ws_handler(request: web.Request) -> web.StreamResponse:
-    """The operator's live feed (see the module doc for auth)."""
+    """The operator's live feed (see the module doc for auth and permission)."""
     # no compression: the hub writes ready-made frames straight to the transport
     ws = web.WebSocketResponse(
         heartbeat=HEARTBEAT,
@@ -158,6 +167,12 @@ async def ws_handler(request: web.Request) -> web.StreamResponse:
     if user is None or token is None:
         await ws.send_json(error_message("unauthorized", "missing or invalid token"))
         await ws.close(code=CLOSE_UNAUTHORIZED, message=b"unauthorized")
+        return ws
+    try:
+        grant_for(user, POPS)
+    except ForbiddenError as exc:
+        await ws.send_json(error_message(exc.error_id, exc.message))
+        await ws.close(code=CLOSE_FORBIDDEN, message=b"forbidden")
         return ws
     transport = request.transport
     if transport is None:  # the peer left during the handshake
@@ -194,8 +209,13 @@ async def _on_message(request: web.Request, hub: Hub, client: Client, token: str
     if user is None:
         hub.close_client(client, CLOSE_SESSION_ENDED, "session ended: token no longer valid")
         return
+    try:
+        grant = grant_for(user, POPS if isinstance(msg, SubscribeMsg) else DIAL)
+    except ForbiddenError as exc:
+        hub.send([client], error_message(exc.error_id, exc.message, **ref))
+        return
     if isinstance(msg, SubscribeMsg):
-        if not user.is_supervisor:
+        if grant.scope is not Scope.ALL:
             hub.send([client], error_message("forbidden", "only supervisors subscribe", **ref))
             return
         if msg.scope == "queue" and msg.queue is None:
@@ -234,13 +254,14 @@ async def _dial(request: web.Request, user: AuthUser, body: DialIn) -> dict[str,
     body=DialIn,
     response=DialOut,
     errors=(403, 422, 503),
+    perm=DIAL,
 )
 async def dial_handler(request: web.Request) -> web.Response:
-    user = await authenticate_request(request)
     body = await read_body(request, DialIn)
-    return web.json_response(await _dial(request, user, body))
+    return web.json_response(await _dial(request, grant_of(request).user, body))
 
 
+@guard(("pages", "read"))
 async def index_handler(request: web.Request) -> web.FileResponse:
     """The operator page (static; its data comes through the API and ``/ws``)."""
     return web.FileResponse(STATIC_DIR / "index.html", headers={"Cache-Control": "no-cache"})

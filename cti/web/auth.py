@@ -1,23 +1,19 @@
-"""Bearer-token authentication and role checks for HTTP and WebSocket handlers.
+"""Bearer-token authentication for HTTP and WebSocket handlers.
 
 Every request needs a token unless its route is declared public or its path is on the
-application's public allow-list (login, the static page assets). Role checks raise 403;
-:func:`own_scope` applies the rule "operators see only their own records"
-(:mod:`cti.crm_store.rules.visibility`).
+application's public allow-list (login, the static page assets). What an authenticated
+caller may do is :mod:`cti.web.access`'s check (403).
 """
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from aiohttp import web
 
-from cti.crm_store.rules.visibility import sees_everything, task_scope
 from cti.crm_store.schemas.users import UserOut
 from cti.crm_store.services.users import UserService
-from cti.errors import AuthError, ForbiddenError
+from cti.errors import AuthError
 from cti.web.routing import Handler, api_doc
 
 
@@ -30,11 +26,6 @@ class AuthUser:
     role: str
     extensions: tuple[str, ...]
     full_name: str = ""
-
-    @property
-    def is_supervisor(self) -> bool:
-        """Sees and manages everybody's records (users, other operators' tasks and calls)."""
-        return sees_everything(self.role)
 
     @classmethod
     def from_user(cls, user: UserOut) -> AuthUser:
@@ -101,33 +92,6 @@ async def authenticate_request(request: web.Request) -> AuthUser:
 async def request_user(request: web.Request) -> AuthUser:
     """Alias used by handlers: the (already checked) caller of ``request``."""
     return await authenticate_request(request)
-
-
-def check_role(user: AuthUser, *roles: str) -> None:
-    if user.role not in roles:
-        raise ForbiddenError(
-            f"role {user.role!r} may not do this (needs {' or '.join(roles)})",
-            details={"role": user.role, "allowed": list(roles)},
-        )
-
-
-def require_role(*roles: str) -> Callable[[Handler], Handler]:
-    """Decorator for handlers not declared through a RouteTable (e.g. WebSocket, pages)."""
-
-    def decorate(handler: Handler) -> Handler:
-        @functools.wraps(handler)
-        async def guarded(request: web.Request) -> web.StreamResponse:
-            check_role(await authenticate_request(request), *roles)
-            return await handler(request)
-
-        return guarded
-
-    return decorate
-
-
-def own_scope(user: AuthUser) -> int | None:
-    """The user id an operator's listings are limited to; None (everything) for supervisors."""
-    return task_scope(user.id, user.role)
 
 
 def is_public(request: web.Request) -> bool:

@@ -70,6 +70,7 @@ def _page(query: PageParams) -> PageParams:
     summary="Search contacts by name, phone, e-mail",
     query=ContactQuery,
     response=Page[ContactOut],
+    perm=("contacts", "read"),
 )
 async def list_contacts(request: web.Request) -> web.Response:
     query = read_query(request, ContactQuery)
@@ -84,6 +85,7 @@ async def list_contacts(request: web.Request) -> web.Response:
     summary="Caller-ID lookup: who owns this number (exact / partial / multiple / none)",
     query=LookupQuery,
     response=Match,
+    perm=("lookup", "read"),
 )
 async def lookup(request: web.Request) -> web.Response:
     query = read_query(request, LookupQuery)
@@ -91,27 +93,38 @@ async def lookup(request: web.Request) -> web.Response:
 
 
 @ROUTES.post(
-    "/api/contacts", summary="Create a contact", body=ContactIn, response=ContactOut, status=201
+    "/api/contacts",
+    summary="Create a contact",
+    body=ContactIn,
+    response=ContactOut,
+    status=201,
+    perm=("contacts", "create"),
 )
 async def create_contact(request: web.Request) -> web.Response:
     data = await read_body(request, ContactIn)
     return json_model(await _contacts(request).create(data), status=201)
 
 
-@ROUTES.get(f"/api/contacts/{_ID}", summary="One contact", response=ContactOut)
+@ROUTES.get(
+    f"/api/contacts/{_ID}", summary="One contact", response=ContactOut, perm=("contacts", "read")
+)
 async def get_contact(request: web.Request) -> web.Response:
     return json_model(await _contacts(request).get(path_id(request)))
 
 
 @ROUTES.patch(
-    f"/api/contacts/{_ID}", summary="Change a contact", body=ContactPatch, response=ContactOut
+    f"/api/contacts/{_ID}",
+    summary="Change a contact",
+    body=ContactPatch,
+    response=ContactOut,
+    perm=("contacts", "edit"),
 )
 async def update_contact(request: web.Request) -> web.Response:
     data = await read_body(request, ContactPatch)
     return json_model(await _contacts(request).update(path_id(request), data))
 
 
-@ROUTES.delete(f"/api/contacts/{_ID}", summary="Delete a contact")
+@ROUTES.delete(f"/api/contacts/{_ID}", summary="Delete a contact", perm=("contacts", "delete"))
 async def delete_contact(request: web.Request) -> web.Response:
     await _contacts(request).delete(path_id(request))
     return no_content()
@@ -122,6 +135,7 @@ async def delete_contact(request: web.Request) -> web.Response:
     summary="Search companies by name, phone",
     query=CompanyQuery,
     response=Page[CompanyOut],
+    perm=("companies", "read"),
 )
 async def list_companies(request: web.Request) -> web.Response:
     query = read_query(request, CompanyQuery)
@@ -130,27 +144,38 @@ async def list_companies(request: web.Request) -> web.Response:
 
 
 @ROUTES.post(
-    "/api/companies", summary="Create a company", body=CompanyIn, response=CompanyOut, status=201
+    "/api/companies",
+    summary="Create a company",
+    body=CompanyIn,
+    response=CompanyOut,
+    status=201,
+    perm=("companies", "create"),
 )
 async def create_company(request: web.Request) -> web.Response:
     data = await read_body(request, CompanyIn)
     return json_model(await _companies(request).create(data), status=201)
 
 
-@ROUTES.get(f"/api/companies/{_ID}", summary="One company", response=CompanyOut)
+@ROUTES.get(
+    f"/api/companies/{_ID}", summary="One company", response=CompanyOut, perm=("companies", "read")
+)
 async def get_company(request: web.Request) -> web.Response:
     return json_model(await _companies(request).get(path_id(request)))
 
 
 @ROUTES.patch(
-    f"/api/companies/{_ID}", summary="Change a company", body=CompanyPatch, response=CompanyOut
+    f"/api/companies/{_ID}",
+    summary="Change a company",
+    body=CompanyPatch,
+    response=CompanyOut,
+    perm=("companies", "edit"),
 )
 async def update_company(request: web.Request) -> web.Response:
     data = await read_body(request, CompanyPatch)
     return json_model(await _companies(request).update(path_id(request), data))
 
 
-@ROUTES.delete(f"/api/companies/{_ID}", summary="Delete a company")
+@ROUTES.delete(f"/api/companies/{_ID}", summary="Delete a company", perm=("companies", "delete"))
 async def delete_company(request: web.Request) -> web.Response:
     await _companies(request).delete(path_id(request))
     return no_content()

@@ -31,6 +31,7 @@ def _tickets(request: web.Request) -> TicketService:
     summary="Search tickets (status, priority, open, SLA breached …)",
     query=TicketQuery,
     response=Page[TicketOut],
+    perm=("tickets", "read"),
 )
 async def list_tickets(request: web.Request) -> web.Response:
     return json_model(await _tickets(request).search(read_query(request, TicketQuery)))
@@ -42,13 +43,16 @@ async def list_tickets(request: web.Request) -> web.Response:
     body=TicketIn,
     response=TicketOut,
     status=201,
+    perm=("tickets", "create"),
 )
 async def create_ticket(request: web.Request) -> web.Response:
     data = await read_body(request, TicketIn)
     return json_model(await _tickets(request).create(data), status=201)
 
 
-@ROUTES.get(f"/api/tickets/{_ID}", summary="One ticket", response=TicketOut)
+@ROUTES.get(
+    f"/api/tickets/{_ID}", summary="One ticket", response=TicketOut, perm=("tickets", "read")
+)
 async def get_ticket(request: web.Request) -> web.Response:
     return json_model(await _tickets(request).get(path_id(request)))
 
@@ -58,13 +62,14 @@ async def get_ticket(request: web.Request) -> web.Response:
     summary="Change a ticket (status moves, priority recomputes the SLA)",
     body=TicketPatch,
     response=TicketOut,
+    perm=("tickets", "edit"),
 )
 async def update_ticket(request: web.Request) -> web.Response:
     data = await read_body(request, TicketPatch)
     return json_model(await _tickets(request).update(path_id(request), data))
 
 
-@ROUTES.delete(f"/api/tickets/{_ID}", summary="Delete a ticket")
+@ROUTES.delete(f"/api/tickets/{_ID}", summary="Delete a ticket", perm=("tickets", "delete"))
 async def delete_ticket(request: web.Request) -> web.Response:
     await _tickets(request).delete(path_id(request))
     return no_content()
@@ -75,6 +80,7 @@ async def delete_ticket(request: web.Request) -> web.Response:
     summary="A ticket's comments, oldest first",
     query=PageParams,
     response=Page[CommentOut],
+    perm=("comments", "read"),
 )
 async def list_comments(request: web.Request) -> web.Response:
     params = read_query(request, PageParams)
@@ -87,6 +93,7 @@ async def list_comments(request: web.Request) -> web.Response:
     body=CommentIn,
     response=CommentOut,
     status=201,
+    perm=("comments", "create"),
 )
 async def add_comment(request: web.Request) -> web.Response:
     user = await request_user(request)

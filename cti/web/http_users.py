@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 from pydantic import Field
 
-from cti.crm_store.rules.visibility import SUPERVISOR_ROLES
+from cti.crm_store.rules.permissions import may_manage_account
 from cti.crm_store.schemas.common import Page, PageParams
 from cti.crm_store.schemas.users import LoginIn, LoginOut, Role, UserIn, UserOut, UserPatch
 from cti.crm_store.services.users import hash_token
@@ -20,7 +20,7 @@ ROUTES = RouteTable("users")
 
 def _check_grant(actor: AuthUser, *roles: str | None) -> None:
     """Only a manager may create, change or hand out the manager role."""
-    if actor.role != "manager" and "manager" in roles:
+    if not may_manage_account(actor.role, *roles):
         raise ForbiddenError(
             "only a manager may manage manager accounts", details={"role": actor.role}
         )
@@ -36,8 +36,8 @@ class UserQuery(PageParams):
     summary="Log in: trade username and password for a bearer token",
     body=LoginIn,
     response=LoginOut,
-    public=True,
     errors=(401, 429, 503),
+    perm=("session", "create"),
 )
 async def login(request: web.Request) -> web.Response:
     """See :mod:`cti.web.login_throttle` for the policy: the attempt takes its slots in the
@@ -63,7 +63,12 @@ async def login(request: web.Request) -> web.Response:
     )
 
 
-@ROUTES.post("/api/logout", summary="Revoke the token used for this request")
+@ROUTES.post(
+    "/api/logout",
+    summary="Revoke the token used for this request",
+    status=204,
+    perm=("session", "delete"),
+)
 async def logout(request: web.Request) -> web.Response:
     await request_user(request)
     token = token_from(request)
@@ -73,7 +78,7 @@ async def logout(request: web.Request) -> web.Response:
     return no_content()
 
 
-@ROUTES.get("/api/me", summary="The logged-in user", response=UserOut)
+@ROUTES.get("/api/me", summary="The logged-in user", response=UserOut, perm=("session", "read"))
 async def me(request: web.Request) -> web.Response:
     user = await request_user(request)
     return json_model(await request.app[USERS].get(user.id))
@@ -84,7 +89,7 @@ async def me(request: web.Request) -> web.Response:
     summary="List users",
     query=UserQuery,
     response=Page[UserOut],
-    roles=SUPERVISOR_ROLES,
+    perm=("users", "read"),
 )
 async def list_users(request: web.Request) -> web.Response:
     query = read_query(request, UserQuery)
@@ -99,8 +104,8 @@ async def list_users(request: web.Request) -> web.Response:
     body=UserIn,
     response=UserOut,
     status=201,
-    roles=SUPERVISOR_ROLES,
     errors=(409,),
+    perm=("users", "create"),
 )
 async def create_user(request: web.Request) -> web.Response:
     data = await read_body(request, UserIn)
@@ -108,7 +113,7 @@ async def create_user(request: web.Request) -> web.Response:
     return json_model(await request.app[USERS].create(data), status=201)
 
 
-@ROUTES.get(r"/api/users/{id:\d+}", summary="One user", response=UserOut, roles=SUPERVISOR_ROLES)
+@ROUTES.get(r"/api/users/{id:\d+}", summary="One user", response=UserOut, perm=("users", "read"))
 async def get_user(request: web.Request) -> web.Response:
     return json_model(await request.app[USERS].get(path_id(request)))
 
@@ -118,8 +123,8 @@ async def get_user(request: web.Request) -> web.Response:
     summary="Change a user (role, extensions, password, active)",
     body=UserPatch,
     response=UserOut,
-    roles=SUPERVISOR_ROLES,
     errors=(409,),
+    perm=("users", "edit"),
 )
 async def update_user(request: web.Request) -> web.Response:
     data = await read_body(request, UserPatch)

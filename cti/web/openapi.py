@@ -1,9 +1,10 @@
 """``GET /api/openapi.json``: an OpenAPI 3.1 description built from the live router.
 
 Every ``/api`` route is listed; declared routes (:class:`~cti.web.routing.RouteTable`) bring
-their summary, body/query/response models (``model_json_schema``), roles and error codes,
-so the document cannot drift from the code. A route added without a declaration still
-appears, flagged ``x-undocumented``, which the test suite rejects.
+their summary, body/query/response models (``model_json_schema``), error codes and who may
+call them (``x-permission``: each role's scope, from the permission table), so the document
+cannot drift from the code. A route added without a declaration still appears, flagged
+``x-undocumented``, which the test suite rejects.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from aiohttp import web
 from pydantic import BaseModel
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
+from cti.crm_store.rules.permissions import ROLES, Scope
 from cti.web.routing import ApiDoc, RouteTable, api_doc
 
 ROUTES = RouteTable("meta")
@@ -24,7 +26,7 @@ _METHODS = ("get", "post", "put", "patch", "delete")
 _ERROR_TEXT = {
     400: "Malformed request (JSON)",
     401: "Missing, unknown, expired or revoked token",
-    403: "The caller's role may not do this",
+    403: "The caller's role may not do this, or not on this record (see x-permission)",
     404: "No such record",
     409: "Conflicts with existing data",
     422: "Invalid field(s), named in details.fields",
@@ -134,14 +136,21 @@ def _operation(
         codes.add(422)
     if "{" in path:
         codes.add(404)
-    if doc.public:
+    rule = doc.rule
+    scopes = {role: rule.scope(role).value for role in ROLES}
+    op["x-permission"] = {"resource": rule.resource, "action": rule.action, "scopes": scopes}
+    op["x-roles"] = [role for role, scope in scopes.items() if scope != Scope.NONE]
+    if rule.public:
         op["security"] = []
+        op["description"] = "Anyone, without a token."
     else:
         codes.add(401)
-    if doc.roles:
-        codes.add(403)
-        op["x-roles"] = list(doc.roles)
-        op["description"] = f"Roles: {', '.join(doc.roles)}."
+        if Scope.NONE in scopes.values():  # an own-scope refusal is in the declared errors
+            codes.add(403)
+        who = ", ".join(f"{role}: {scope}" for role, scope in scopes.items())
+        op["description"] = f"Who may ({rule.resource}.{rule.action}): {who}." + (
+            f" {rule.note[0].upper()}{rule.note[1:]}." if rule.note else ""
+        )
     for code in sorted(codes):
         responses[str(code)] = _error(code)
     op["responses"] = responses
@@ -174,6 +183,6 @@ def build_openapi(app: web.Application) -> dict[str, Any]:
     }
 
 
-@ROUTES.get("/api/openapi.json", summary="This OpenAPI description")
+@ROUTES.get("/api/openapi.json", summary="This OpenAPI description", perm=("apidoc", "read"))
 async def openapi_json(request: web.Request) -> web.Response:
     return web.json_response(build_openapi(request.app))

@@ -1,12 +1,14 @@
-"""Declared API routes: each handler carries its OpenAPI facts (schemas, roles, public flag).
+"""Declared routes: each handler carries its permission and OpenAPI facts (schemas, errors).
 
-One declaration drives three things, so they cannot drift apart: the router entry, the role
-check (403) done before the handler runs, and the OpenAPI description of the route.
+One declaration drives four things, so they cannot drift apart: the router entry, the
+permission check (401/403, :mod:`cti.web.access`) done before the handler runs, whether the
+route needs a token at all, and the OpenAPI description of the route. Every route declares
+the (resource, action) it performs (``perm``); the permission table
+(:mod:`cti.crm_store.rules.permissions`) decides who may.
 """
 
 from __future__ import annotations
 
-import functools
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -15,12 +17,15 @@ from typing import Any, TypeVar
 from aiohttp import web
 from pydantic import BaseModel
 
+from cti.crm_store.rules.permissions import Perm, Rule, rule_for
 from cti.errors import BadRequestError, NotFoundError
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+HandlerT = TypeVar("HandlerT", bound=Handler)
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
 API_DOC_ATTR = "__cti_api_doc__"
+PERM_ATTR = "__cti_perm__"
 #: query parameters the API reads itself and never passes on to a handler's query model
 RESERVED_QUERY = frozenset({"token"})
 
@@ -31,18 +36,45 @@ class ApiDoc:
 
     summary: str
     tag: str
+    perm: Perm
     body: type[BaseModel] | None = None
     query: type[BaseModel] | None = None
     response: type[BaseModel] | None = None
     status: int = 200
-    roles: tuple[str, ...] = ()
-    public: bool = False
     errors: tuple[int, ...] = ()
+
+    @property
+    def rule(self) -> Rule:
+        return rule_for(self.perm)
+
+    @property
+    def public(self) -> bool:
+        """Served without a token (the table says anyone may)."""
+        return self.rule.public
 
 
 def api_doc(handler: Any) -> ApiDoc | None:
     doc = getattr(handler, API_DOC_ATTR, None)
     return doc if isinstance(doc, ApiDoc) else None
+
+
+def permission_of(handler: Any) -> Perm | None:
+    """The (resource, action) a handler declared; None for one that declared nothing."""
+    perm = getattr(handler, PERM_ATTR, None)
+    return perm if isinstance(perm, tuple) else None
+
+
+def declare(perm: Perm) -> Callable[[HandlerT], HandlerT]:
+    """Mark a handler that applies ``perm`` itself (the WebSocket: it answers a refused
+    upgrade with a close code, not a status); :func:`cti.web.access.guard` both marks and
+    checks, and is what every other handler uses."""
+    rule_for(perm)  # an unknown permission fails at import
+
+    def mark(handler: HandlerT) -> HandlerT:
+        setattr(handler, PERM_ATTR, perm)
+        return handler
+
+    return mark
 
 
 @dataclass
@@ -58,20 +90,21 @@ class RouteTable:
         path: str,
         *,
         summary: str,
+        perm: Perm,
         body: type[BaseModel] | None = None,
         query: type[BaseModel] | None = None,
         response: type[BaseModel] | None = None,
         status: int = 200,
-        roles: tuple[str, ...] = (),
-        public: bool = False,
         errors: tuple[int, ...] = (),
     ) -> Callable[[Handler], Handler]:
-        doc = ApiDoc(summary, self.tag, body, query, response, status, roles, public, errors)
+        """Declare a route; ``perm`` is required: a route without a rule does not load."""
+        rule_for(perm)
+        doc = ApiDoc(summary, self.tag, perm, body, query, response, status, errors)
 
         def decorate(handler: Handler) -> Handler:
-            wrapped = handler
-            if roles:
-                wrapped = _with_roles(handler, roles)
+            from cti.web.access import guard  # access imports auth, which imports this module
+
+            wrapped = guard(perm)(handler)
             setattr(wrapped, API_DOC_ATTR, doc)
             self.routes.append((method, path, wrapped))
             return handler
@@ -93,17 +126,6 @@ class RouteTable:
     def install(self, app: web.Application) -> None:
         for method, path, handler in self.routes:
             app.router.add_route(method, path, handler)
-
-
-def _with_roles(handler: Handler, roles: tuple[str, ...]) -> Handler:
-    from cti.web.auth import check_role, request_user  # auth imports this module
-
-    @functools.wraps(handler)
-    async def guarded(request: web.Request) -> web.StreamResponse:
-        check_role(await request_user(request), *roles)
-        return await handler(request)
-
-    return guarded
 
 
 # -- request / response helpers used by every handler ------------------------------------------

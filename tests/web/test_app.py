@@ -9,8 +9,9 @@ from aiohttp import web
 
 from cti.config import Settings
 from cti.crm_store.schemas.users import UserIn
+from cti.web.access import guard
 from cti.web.app import create_app
-from cti.web.auth import USERS, AuthUser, allow_public, authenticate_request, require_role
+from cti.web.auth import USERS, AuthUser, allow_public, authenticate_request
 from cti.web.keys import BUS, SETTINGS, STORE
 from tests.web.conftest import FAST_HASHER, PASSWORD, Client, Login
 
@@ -35,7 +36,7 @@ async def test_app_opens_and_migrates_its_own_store(
 
 
 def _extra_routes(app: web.Application) -> None:
-    """What another feature adds: a page, a private endpoint, a supervisor-only one."""
+    """What another feature adds: a page, a private endpoint, one operators may not use."""
 
     async def page(request: web.Request) -> web.Response:
         return web.Response(text="<html>operator</html>", content_type="text/html")
@@ -44,7 +45,7 @@ def _extra_routes(app: web.Application) -> None:
         user: AuthUser = await authenticate_request(request)
         return web.json_response(user.to_json())
 
-    @require_role("supervisor", "manager")
+    @guard(("users", "read"))
     async def wallboard(request: web.Request) -> web.Response:
         return web.json_response({"ok": True})
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 from tests.web.conftest import Client, Login
 
 
-async def test_contact_crud_search_and_pagination(client: Client, operator: Login) -> None:
+async def test_contact_crud_search_and_pagination(
+    client: Client, operator: Login, manager: Login
+) -> None:
     h = operator.headers
     resp = await client.post(
         "/api/companies",
@@ -46,7 +48,9 @@ async def test_contact_crud_search_and_pagination(client: Client, operator: Logi
 
     resp = await client.patch(f"/api/contacts/{ids[0]}", json={"do_not_call": True}, headers=h)
     assert resp.status == 200 and (await resp.json())["do_not_call"] is True
-    assert (await client.delete(f"/api/contacts/{ids[0]}", headers=h)).status == 204
+    assert (await client.delete(f"/api/contacts/{ids[0]}", headers=h)).status == 403
+    resp = await client.delete(f"/api/contacts/{ids[0]}", headers=manager.headers)
+    assert resp.status == 204
     assert (await client.get(f"/api/contacts/{ids[0]}", headers=h)).status == 404
 
     companies = await (await client.get("/api/companies", params={"q": "acm"}, headers=h)).json()
@@ -55,7 +59,9 @@ async def test_contact_crud_search_and_pagination(client: Client, operator: Logi
         f"/api/companies/{company['id']}", json={"website": "acme.example"}, headers=h
     )
     assert (await resp.json())["website"] == "acme.example"
-    assert (await client.delete(f"/api/companies/{company['id']}", headers=h)).status == 204
+    assert (await client.delete(f"/api/companies/{company['id']}", headers=h)).status == 403
+    resp = await client.delete(f"/api/companies/{company['id']}", headers=manager.headers)
+    assert resp.status == 204
     assert (await client.get(f"/api/companies/{company['id']}", headers=h)).status == 404
 
 

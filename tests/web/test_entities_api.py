@@ -5,7 +5,9 @@ from __future__ import annotations
 from tests.web.conftest import Client, Login, MakeUser
 
 
-async def test_deal_crud_search_and_pipeline(client: Client, operator: Login) -> None:
+async def test_deal_crud_search_and_pipeline(
+    client: Client, operator: Login, manager: Login
+) -> None:
     h = operator.headers
     stages = (await (await client.get("/api/pipeline", headers=h)).json())["stages"]
     assert stages[0] == "lead"
@@ -29,12 +31,16 @@ async def test_deal_crud_search_and_pipeline(client: Client, operator: Login) ->
     assert (await resp.json())["closed_at"] is not None
     resp = await client.post("/api/deals", json={"title": "x", "amount": "-5"}, headers=h)
     assert resp.status == 422 and "amount" in (await resp.json())["details"]["fields"]
-    assert (await client.delete(f"/api/deals/{deal['id']}", headers=h)).status == 204
+    assert (await client.delete(f"/api/deals/{deal['id']}", headers=h)).status == 403
+    resp = await client.delete(f"/api/deals/{deal['id']}", headers=manager.headers)
+    assert resp.status == 204
     assert (await client.get(f"/api/deals/{deal['id']}", headers=h)).status == 404
     assert (await client.patch("/api/deals/999", json={}, headers=h)).status == 404
 
 
-async def test_ticket_sla_status_and_comments(client: Client, operator: Login) -> None:
+async def test_ticket_sla_status_and_comments(
+    client: Client, operator: Login, make_user: MakeUser
+) -> None:
     h = operator.headers
     resp = await client.post(
         "/api/tickets", json={"subject": "No dial tone", "priority": "urgent"}, headers=h
@@ -64,7 +70,9 @@ async def test_ticket_sla_status_and_comments(client: Client, operator: Login) -
     listed = await (await client.get("/api/tickets", params={"open": "false"}, headers=h)).json()
     assert [t["id"] for t in listed["items"]] == [ticket["id"]]
     assert (await client.get("/api/tickets/424242/comments", headers=h)).status == 404
-    assert (await client.delete(f"/api/tickets/{ticket['id']}", headers=h)).status == 204
+    assert (await client.delete(f"/api/tickets/{ticket['id']}", headers=h)).status == 403
+    sue = await make_user("sue", "supervisor")
+    assert (await client.delete(f"/api/tickets/{ticket['id']}", headers=sue.headers)).status == 204
 
 
 async def test_operators_see_their_own_tasks_supervisors_all(

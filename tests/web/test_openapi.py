@@ -35,6 +35,7 @@ async def test_openapi_is_valid_and_complete(client: Client, operator: Login) ->
         op = spec["paths"][path][method]
         assert "x-undocumented" not in op, f"{method.upper()} {path} has no ApiDoc"
         assert op["summary"]
+        assert set(op["x-permission"]["scopes"]) == {"operator", "supervisor", "manager"}
 
 
 def test_openapi_schemas_and_security() -> None:
@@ -46,6 +47,16 @@ def test_openapi_schemas_and_security() -> None:
     )
     users = spec["paths"]["/api/users"]["get"]
     assert users["x-roles"] == ["supervisor", "manager"] and "403" in users["responses"]
+    delete = spec["paths"]["/api/contacts/{id}"]["delete"]
+    assert delete["x-roles"] == ["manager"] and "403" in delete["responses"]
+    edit = spec["paths"]["/api/notes/{id}"]["patch"]["x-permission"]
+    assert edit == {
+        "resource": "notes",
+        "action": "edit",
+        "scopes": {"operator": "own", "supervisor": "all", "manager": "all"},
+    }
+    assert "operator: own" in spec["paths"]["/api/notes/{id}"]["patch"]["description"]
+    assert "403" not in spec["paths"]["/api/me"]["get"]["responses"]
     names = {p["name"] for p in spec["paths"]["/api/contacts"]["get"]["parameters"]}
     assert {"q", "phone", "email", "page", "per_page"} <= names
     assert "401" in spec["paths"]["/api/deals/{id}"]["get"]["responses"]

@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, false, select
+from sqlalchemy.orm import InstrumentedAttribute
 
 from cti.crm_store.models.calls import Call, CallAgent, CallRing, CallTalk
 from cti.crm_store.phones import tail
@@ -22,12 +23,16 @@ from cti.crm_store.store import Store
 _NEWEST_FIRST = (Call.started_at.desc().nulls_last(), Call.id.desc())
 
 
-def touches(extensions: Sequence[str]) -> ColumnElement[bool]:
-    """Calls answered on, or ringing, one of ``extensions`` (through ``call_agents``)."""
+def touches(
+    extensions: Sequence[str], call_id: InstrumentedAttribute[Any] = Call.id
+) -> ColumnElement[bool]:
+    """Calls answered on, or ringing, one of ``extensions`` (through ``call_agents``):
+    the SQL form of :func:`cti.crm_store.rules.visibility.may_see_call`. ``call_id``: the
+    column holding the call (another table's reference to it, a note's ``call_id``)."""
     if not extensions:
-        return Call.id.is_(None)
+        return false()
     rung = select(CallAgent.call_id).where(CallAgent.extension.in_(sorted(set(extensions))))
-    return Call.id.in_(rung)
+    return call_id.in_(rung)
 
 
 class CallRepo(RowRepo[Call, CallOut]):
@@ -53,6 +58,15 @@ class CallRepo(RowRepo[Call, CallOut]):
             )
             talk_out = [TalkOut.model_validate(talk) for talk in talks]
         return CallDetailOut(**call.model_dump(), rings=ring_out, talks=talk_out)
+
+    async def parties(self, call_id: int) -> list[str] | None:
+        """The extensions ``call_id`` rang or was answered on (``call_agents``); None when
+        there is no such call."""
+        async with self.store.sessions() as session:
+            if await session.get(Call, call_id) is None:
+                return None
+            stmt = select(CallAgent.extension).where(CallAgent.call_id == call_id)
+            return list(await session.scalars(stmt))
 
     async def set_disposition(self, call_id: int, disposition: str | None) -> CallOut:
         return await self.update(call_id, {"disposition": disposition})

@@ -1,7 +1,8 @@
 """Tasks (to-dos, reminders, callbacks) and notes in SQL.
 
 An operator's listing is limited by a *scope* (their user id): their own tasks and the
-unassigned ones, the SQL form of :func:`cti.crm_store.rules.visibility.may_see_task`.
+unassigned ones, the SQL form of :func:`cti.crm_store.rules.visibility.may_see_task`; their
+notes by their extensions: notes on no call or on a call of theirs (``may_see_note``).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from sqlalchemy import ColumnElement, Select, or_, select, update
 from cti.crm_store.models import Call, Contact, Deal, Note, Task, Ticket, User
 from cti.crm_store.models.base import Base
 from cti.crm_store.repos.base import RowRepo, paginate, where_equal, words_in
+from cti.crm_store.repos.calls import touches
 from cti.crm_store.schemas.common import Page, PageParams
 from cti.crm_store.schemas.tasks import NoteOut, NoteQuery, TaskOut, TaskQuery
 from cti.crm_store.store import Store
@@ -127,8 +129,12 @@ class NoteRepo(RowRepo[Note, NoteOut]):
         """Delete a note (a missing one is a 404 naming its type, as ever)."""
         await super().delete(row_id, check or (lambda note: None))
 
-    async def search(self, query: NoteQuery) -> Page[NoteOut]:
+    async def search(self, query: NoteQuery, *, calls: Sequence[str] | None) -> Page[NoteOut]:
+        """Notes matching ``query``; ``calls`` limits them to those on no call or on a call
+        of these extensions (the SQL form of ``may_see_note``; None: all)."""
         stmt = where_equal(select(Note), Note, query, (*_LINKS, "author_id"))
+        if calls is not None:
+            stmt = stmt.where(or_(Note.call_id.is_(None), touches(calls, Note.call_id)))
         params = PageParams(page=query.page, per_page=query.per_page)
         async with self.store.sessions() as session:
             return await paginate(

@@ -74,6 +74,27 @@ async def test_operator_scope_sees_own_and_unassigned(store: Store) -> None:
         await tasks.get(mine.id)
 
 
+async def test_operator_scope_assigns_to_self_or_nobody_and_deletes_own_only(
+    store: Store,
+) -> None:
+    tasks = TaskService(store)
+    olga, ivan = await _user(store, "olga"), await _user(store, "ivan")
+    with pytest.raises(ForbiddenError):
+        await tasks.create(TaskIn(title="for ivan", assignee_id=ivan), scope=olga)
+    mine = await tasks.create(TaskIn(title="mine", assignee_id=olga), scope=olga)
+    with pytest.raises(ForbiddenError):
+        await tasks.update(mine.id, TaskPatch(assignee_id=ivan), scope=olga)
+    pool = await tasks.update(mine.id, TaskPatch(assignee_id=None), scope=olga)
+    assert pool.assignee_id is None
+    with pytest.raises(ForbiddenError):
+        await tasks.delete(pool.id, scope=olga)
+    taken = await tasks.update(pool.id, TaskPatch(assignee_id=olga), scope=olga)
+    assert taken.assignee_id == olga
+    planned = await tasks.update(taken.id, TaskPatch(assignee_id=ivan), scope=None)
+    assert planned.assignee_id == ivan
+    await tasks.delete(planned.id, scope=None)
+
+
 async def test_due_filters_order_and_reminders(store: Store) -> None:
     tasks = TaskService(store)
     now = utcnow()

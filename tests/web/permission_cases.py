@@ -1,0 +1,264 @@
+"""The permission matrix's world and one request per route, for every role.
+
+:class:`World` is the daemon's app (every route ``cti serve`` serves) over one store with a
+user per role, a colleague (``oleg``, an operator whose records are "someone else's") and a
+call on each user's phone. Each route's :data:`CASES` entry makes the request a role
+sends: ``own`` on a record of the caller's (or a plain one), ``others`` (when the route has
+records of its own) on oleg's: an ``own`` scope must refuse it, ``all`` must not.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+from aiohttp.test_utils import TestClient
+
+from cti.ami.actions import ActionValue
+from cti.calllog.service import CallLog
+from cti.crm_store.schemas.calls import CallFilter
+from cti.crm_store.schemas.contacts import CompanyIn, ContactIn
+from cti.crm_store.schemas.deals import DealIn
+from cti.crm_store.schemas.tasks import NoteIn, TaskIn
+from cti.crm_store.schemas.tickets import TicketIn
+from cti.crm_store.schemas.users import UserIn
+from cti.crm_store.services.contacts import CompanyService, ContactService
+from cti.crm_store.services.deals import DealService
+from cti.crm_store.services.tasks import NoteService, TaskService
+from cti.crm_store.services.tickets import TicketService
+from cti.crm_store.store import Store
+from cti.web.auth import USERS
+from cti.web.keys import SETTINGS
+from tests.calllog.records import IVAN, call
+from tests.web.conftest import PASSWORD, Login
+
+Client = TestClient[web.Request, web.Application]
+_serial = itertools.count(1)
+DIALLED = "+79161110001"
+
+
+class FakePbx:
+    """A connected PBX that accepts every action (click-to-dial gets its 200)."""
+
+    name = "lab"
+
+    async def send_action(self, action: Mapping[str, ActionValue]) -> dict[str, str]:
+        return {"Response": "Success"}
+
+
+@dataclass
+class World:
+    client: Client
+    store: Store
+    people: dict[str, Login]
+    #: a call on each user's phone, by username
+    calls: dict[str, int]
+
+    @property
+    def oleg(self) -> Login:
+        return self.people["oleg"]
+
+    async def contact(self) -> int:
+        return (await ContactService(self.store).create(ContactIn(first_name="Ann"))).id
+
+    async def company(self) -> int:
+        return (await CompanyService(self.store).create(CompanyIn(name="Acme"))).id
+
+    async def deal(self) -> int:
+        deals = DealService(self.store, self.client.app[SETTINGS].crm)
+        return (await deals.create(DealIn(title="Seats"))).id
+
+    async def ticket(self) -> int:
+        tickets = TicketService(self.store, self.client.app[SETTINGS].crm)
+        return (await tickets.create(TicketIn(subject="Noise"))).id
+
+    async def task(self, owner: Login | None) -> int:
+        """A task assigned to ``owner`` (None: to oleg)."""
+        assignee = (owner or self.oleg).user.id
+        return (await TaskService(self.store).create(TaskIn(title="t", assignee_id=assignee))).id
+
+    async def note(self, author: Login | None) -> int:
+        """``author``'s note on a contact; None: oleg's note on his call."""
+        if author is None:
+            data, by = NoteIn(body="n", call_id=self.calls["oleg"]), self.oleg
+        else:
+            data, by = NoteIn(body="n", contact_id=await self.contact()), author
+        return (await NoteService(self.store).create(data, author_id=by.user.id)).id
+
+    async def call_of(self, who: Login | None) -> int:
+        """The call on ``who``'s phone (every role has one), None: on oleg's."""
+        return self.calls[(who or self.oleg).user.username]
+
+    async def user(self) -> int:
+        data = {"username": f"u{next(_serial)}", "password": PASSWORD}
+        return (await self.client.app[USERS].create(UserIn.model_validate(data))).id
+
+    async def fresh_token(self, who: Login | None) -> str | None:
+        if who is None:
+            return None
+        return (await self.client.app[USERS].issue_token(who.user.id)).token
+
+
+@dataclass(frozen=True)
+class Req:
+    """One request of a case: path (with ids), JSON body, and the token to send instead of
+    the caller's own (logout revokes the one it is sent with)."""
+
+    path: str
+    json: Any = None
+    token: str | None = None
+
+
+Make = Callable[[World, Login | None], Awaitable[Req]]
+
+
+@dataclass(frozen=True)
+class Case:
+    own: Make
+    others: Make | None = None
+
+
+def plain(path: str, body: Any = None) -> Case:
+    """A route with no record of its own: the same request for everyone."""
+
+    async def make(w: World, p: Login | None) -> Req:
+        return Req(path, body)
+
+    return Case(make)
+
+
+def on(what: str, path: str, body: Any = None) -> Case:
+    """A route on one fresh record of ``what`` (contact, company, deal, ticket, user)."""
+
+    async def make(w: World, p: Login | None) -> Req:
+        return Req(path.format(id=await getattr(w, what)()), body)
+
+    return Case(make)
+
+
+def owned(
+    make_id: Callable[[World, Login | None], Awaitable[int]], path: str, body: Any = None
+) -> Case:
+    """A route on a record of the caller's (``own``) and on one of oleg's (``others``)."""
+
+    async def own(w: World, p: Login | None) -> Req:
+        return Req(path.format(id=await make_id(w, p)), body)
+
+    async def others(w: World, p: Login | None) -> Req:
+        return Req(path.format(id=await make_id(w, None)), body)
+
+    return Case(own, others)
+
+
+async def _note_on_olegs_call(w: World, p: Login | None) -> Req:
+    return Req("/api/notes", {"body": "n", "call_id": await w.call_of(None)})
+
+
+async def _note_on_own_call(w: World, p: Login | None) -> Req:
+    body = {"body": "n", "call_id": await w.call_of(p), "contact_id": await w.contact()}
+    return Req("/api/notes", body)
+
+
+async def _task_for_oleg(w: World, p: Login | None) -> Req:
+    return Req("/api/tasks", {"title": "t", "assignee_id": w.oleg.user.id})
+
+
+async def _login(w: World, p: Login | None) -> Req:
+    who = p or w.oleg
+    return Req("/api/login", {"username": who.user.username, "password": PASSWORD})
+
+
+async def _logout(w: World, p: Login | None) -> Req:
+    return Req("/api/logout", token=await w.fresh_token(p))
+
+
+async def _dial_from_olegs_phone(w: World, p: Login | None) -> Req:
+    return Req("/api/dial", {"number": DIALLED, "extension": PEOPLE["oleg"][1]})
+
+
+async def _create_user(w: World, p: Login | None) -> Req:
+    return Req("/api/users", {"username": f"new{next(_serial)}", "password": PASSWORD})
+
+
+_ID = "{id}"
+#: "METHOD path" (as the router spells the path) → how each role calls it
+CASES: dict[str, Case] = {
+    "POST /api/login": Case(_login),
+    "POST /api/logout": Case(_logout),
+    "GET /api/me": plain("/api/me"),
+    "GET /api/users": plain("/api/users"),
+    "POST /api/users": Case(_create_user),
+    "GET /api/users/{id}": on("user", f"/api/users/{_ID}"),
+    "PATCH /api/users/{id}": on("user", f"/api/users/{_ID}", {"full_name": "Renamed"}),
+    "GET /api/contacts": plain("/api/contacts"),
+    "GET /api/contacts/lookup": plain(f"/api/contacts/lookup?phone={IVAN}"),
+    "POST /api/contacts": plain("/api/contacts", {"first_name": "New"}),
+    "GET /api/contacts/{id}": on("contact", f"/api/contacts/{_ID}"),
+    "PATCH /api/contacts/{id}": on("contact", f"/api/contacts/{_ID}", {"last_name": "X"}),
+    "DELETE /api/contacts/{id}": on("contact", f"/api/contacts/{_ID}"),
+    "GET /api/companies": plain("/api/companies"),
+    "POST /api/companies": plain("/api/companies", {"name": "New Co"}),
+    "GET /api/companies/{id}": on("company", f"/api/companies/{_ID}"),
+    "PATCH /api/companies/{id}": on("company", f"/api/companies/{_ID}", {"website": "x.example"}),
+    "DELETE /api/companies/{id}": on("company", f"/api/companies/{_ID}"),
+    "GET /api/deals": plain("/api/deals"),
+    "POST /api/deals": plain("/api/deals", {"title": "New deal"}),
+    "GET /api/deals/{id}": on("deal", f"/api/deals/{_ID}"),
+    "PATCH /api/deals/{id}": on("deal", f"/api/deals/{_ID}", {"title": "Renamed"}),
+    "DELETE /api/deals/{id}": on("deal", f"/api/deals/{_ID}"),
+    "GET /api/pipeline": plain("/api/pipeline"),
+    "GET /api/tickets": plain("/api/tickets"),
+    "POST /api/tickets": plain("/api/tickets", {"subject": "New"}),
+    "GET /api/tickets/{id}": on("ticket", f"/api/tickets/{_ID}"),
+    "PATCH /api/tickets/{id}": on("ticket", f"/api/tickets/{_ID}", {"priority": "low"}),
+    "DELETE /api/tickets/{id}": on("ticket", f"/api/tickets/{_ID}"),
+    "GET /api/tickets/{id}/comments": on("ticket", f"/api/tickets/{_ID}/comments"),
+    "POST /api/tickets/{id}/comments": on("ticket", f"/api/tickets/{_ID}/comments", {"body": "c"}),
+    "GET /api/tasks": plain("/api/tasks"),
+    "POST /api/tasks": Case(plain("/api/tasks", {"title": "t"}).own, _task_for_oleg),
+    "GET /api/tasks/{id}": owned(World.task, f"/api/tasks/{_ID}"),
+    "PATCH /api/tasks/{id}": owned(World.task, f"/api/tasks/{_ID}", {"title": "Renamed"}),
+    "DELETE /api/tasks/{id}": owned(World.task, f"/api/tasks/{_ID}"),
+    "GET /api/notes": plain("/api/notes"),
+    "POST /api/notes": Case(_note_on_own_call, _note_on_olegs_call),
+    "GET /api/notes/{id}": owned(World.note, f"/api/notes/{_ID}"),
+    "PATCH /api/notes/{id}": owned(World.note, f"/api/notes/{_ID}", {"body": "edited"}),
+    "DELETE /api/notes/{id}": owned(World.note, f"/api/notes/{_ID}"),
+    "GET /api/calls": plain("/api/calls"),
+    "GET /api/calls/{id}": owned(World.call_of, f"/api/calls/{_ID}"),
+    "PATCH /api/calls/{id}": owned(World.call_of, f"/api/calls/{_ID}", {"disposition": "sold"}),
+    "POST /api/dial": Case(plain("/api/dial", {"number": DIALLED}).own, _dial_from_olegs_phone),
+    "GET /api/openapi.json": plain("/api/openapi.json"),
+    "GET /ws": plain("/ws"),  # a WebSocket: the matrix connects (see test_permissions)
+    "GET /": plain("/"),
+    "GET /static/screenpop": plain("/static/screenpop/app.js"),
+}
+
+
+#: the people of the world: username → (role, extension)
+PEOPLE = {
+    "olga": ("operator", "101"),
+    "sue": ("supervisor", "201"),
+    "max": ("manager", "301"),
+    "oleg": ("operator", "102"),
+}
+
+
+async def build_world(client: Client, store: Store) -> World:
+    """The users (one token each) and a call on each of their phones."""
+    users, log = client.app[USERS], CallLog(store)
+    people: dict[str, Login] = {}
+    calls: dict[str, int] = {}
+    try:
+        for name, (role, extension) in PEOPLE.items():
+            data = {"username": name, "password": PASSWORD, "role": role}
+            user = await users.create(UserIn.model_validate({**data, "extensions": [extension]}))
+            people[name] = Login(user, (await users.issue_token(user.id)).token)
+            await log.record(call(f"c-{name}", agents_rung=(extension,), agent=extension))
+            calls[name] = (await log.search(CallFilter(agent=extension))).items[0].id
+    finally:
+        log.close()
+    return World(client, store, people, calls)
