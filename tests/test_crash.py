@@ -36,7 +36,7 @@ def _daemon(db: Path, journal: Path, sim: PbxSimulator) -> subprocess.Popen[byte
     )
 
 
-async def _until(test: Callable[[], bool], what: str, within: float = 30.0) -> None:
+async def _until(test: Callable[[], bool], what: str, within: float = 90.0) -> None:
     """Poll ``test`` (the daemon is another process: there is nothing to await)."""
     try:
         async with asyncio.timeout(within):
@@ -81,7 +81,7 @@ async def test_kill_9_with_the_store_locked_loses_no_call(tmp_path: Path) -> Non
         second = _daemon(db, journal, sim)
         await _until(lambda: len(_stored(db)) >= CALLS, "the restart stores the journal")
         second.send_signal(signal.SIGTERM)
-        assert second.wait(20) == 0
+        assert second.wait(60) == 0
         stored = _stored(db)
         assert sorted(stored) == sorted(placed)  # each call once, none lost
         left = CallJournal(journal)
