@@ -153,9 +153,14 @@ async def run_demo(
     stop: asyncio.Event | None = None,
     on_ready: Callable[[str], None] | None = None,
     time_scale: float = 1.0,
+    status_every: float = 60.0,
 ) -> None:
-    """Run the demo until ``stop`` is set or SIGINT/SIGTERM arrives."""
+    """Run the demo until ``stop`` is set or SIGINT/SIGTERM arrives.
+
+    ``out`` gets the banner, then a line every ``status_every`` seconds of what it did.
+    """
     from cti.daemon import serve
+    from cti.demo.status import status_hook
     from cti.screenpop import setup as screenpop_setup
 
     url = f"sqlite+aiosqlite:///{db}"
@@ -181,7 +186,8 @@ async def run_demo(
             if on_ready is not None:
                 on_ready(page)
 
-        await serve(settings, host, port, extra_setup=[screenpop_setup], stop=stop, on_ready=ready)
+        hooks = [screenpop_setup, status_hook(out, status_every)]
+        await serve(settings, host, port, extra_setup=hooks, stop=stop, on_ready=ready)
     finally:
         await sim.stop_traffic()
         await sim.stop()

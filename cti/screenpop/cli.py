@@ -32,10 +32,16 @@ def register(app: typer.Typer) -> None:
 
         if password_stdin:
             password = sys.stdin.readline().rstrip("\r\n")
+        elif not sys.stdin.isatty():
+            raise CtiError(
+                "cti listen: no terminal to ask the password on; pass it on standard input "
+                'with --password-stdin (e.g. printf "%s\\n" "$PASSWORD" | cti listen '
+                "--url … --user … --password-stdin)"
+            )
         else:
             password = typer.prompt("password", hide_input=True)
         if not password:
-            raise CtiError("empty password")
+            raise CtiError("cti listen: empty password")
 
         async def main() -> None:
             stop = asyncio.Event()

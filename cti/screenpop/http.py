@@ -265,3 +265,11 @@ async def dial_handler(request: web.Request) -> web.Response:
 async def index_handler(request: web.Request) -> web.FileResponse:
     """The operator page (static; its data comes through the API and ``/ws``)."""
     return web.FileResponse(STATIC_DIR / "index.html", headers={"Cache-Control": "no-cache"})
+
+
+async def favicon_handler(request: web.Request) -> web.FileResponse:
+    """The page's icon where browsers and bookmarks look for it without reading the page."""
+    return web.FileResponse(
+        STATIC_DIR / "icon.svg",
+        headers={"Content-Type": "image/svg+xml", "Cache-Control": "max-age=86400"},
+    )

@@ -51,70 +51,100 @@ def ws_url(url: str) -> str:
     return urlunsplit((scheme, parts.netloc, "/ws", "", ""))
 
 
-def _names(items: list[dict[str, Any]] | None, fmt: Callable[[dict[str, Any]], str]) -> str:
-    if items is None:
-        return "…"
+def _items(items: list[dict[str, Any]], fmt: Callable[[dict[str, Any]], str]) -> str:
     return "; ".join(fmt(i) for i in items) or "none"
 
 
+def _money(deal: dict[str, Any]) -> str:
+    amount = deal.get("amount")
+    return f", {amount} {deal.get('currency') or ''}".rstrip() if amount is not None else ""
+
+
+def _ticket(ticket: dict[str, Any]) -> str:
+    late = " (SLA breached)" if ticket.get("sla_breached") else ""
+    return f"#{ticket['id']} {ticket['subject']}{late}"
+
+
+def card_lines(pop: dict[str, Any]) -> list[str]:
+    """The caller's card, as far as it is known (the rest follows as an update)."""
+    if pop.get("deals") is None:  # sent before the card was read: it follows
+        return ["  card: loading (it follows as an update)"]
+    lines = [
+        "  deals: " + _items(pop["deals"], lambda d: f"{d['title']} ({d['stage']}{_money(d)})"),
+        "  tickets: " + _items(pop.get("tickets") or [], _ticket),
+        "  last calls: "
+        + _items(pop.get("calls") or [], lambda c: f"{str(c['when'])[:16]} {c['status']}"),
+        "  tasks: " + _items(pop.get("tasks") or [], lambda t: t["title"]),
+    ]
+    if pop.get("script"):
+        lines.append(f"  script: {pop['script']['title']}")
+    return lines
+
+
+def _caller(call: dict[str, Any], match: dict[str, Any]) -> str:
+    people = match.get("contacts") or []
+    if len(people) == 1:
+        company = f" ({people[0]['company']})" if people[0].get("company") else ""
+        return f"{people[0]['name'] or '?'}{company}"
+    if len(people) > 1:
+        return "one of " + ", ".join(p["name"] or "?" for p in people)
+    return call.get("from_name") or "unknown caller"
+
+
+def _talked(msg: dict[str, Any]) -> str:
+    talk = msg.get("talk_seconds")
+    return f", talked {talk:.0f} s" if isinstance(talk, int | float) else ""
+
+
+def _task(task: dict[str, Any]) -> str:
+    due = str(task.get("due_at") or "")[:16].replace("T", " ")
+    return f"{task.get('title')}{f' (due {due})' if due else ''}"
+
+
 def render(msg: dict[str, Any]) -> str:
-    """One human-readable block per message."""
+    """One human-readable block per message of the operator's feed."""
     kind = msg.get("type")
     ts = str(msg.get("ts") or "")[11:19]
+    call_id = msg.get("call_id")
     if kind == "call.ringing":
         call, pop = msg.get("call") or {}, msg.get("pop") or {}
         match = pop.get("match") or {}
-        people = match.get("contacts") or []
-        who = people[0]["name"] if len(people) == 1 else call.get("from_name") or "unknown"
-        company = f" ({people[0]['company']})" if len(people) == 1 and people[0]["company"] else ""
-        lines = [
-            f"{ts} RINGING {call.get('from')} {who}{company} → {call.get('to')}"
-            f"{' queue ' + call['queue'] if call.get('queue') else ''}"
-            f" [match: {match.get('status', 'pending')}] call {msg.get('call_id')}",
-        ]
-        if len(people) > 1:
-            lines.append("  candidates: " + ", ".join(p["name"] or "?" for p in people))
-        lines.append(
-            "  deals: "
-            + _names(pop.get("deals"), lambda d: f"{d['title']} ({d['stage']}, {d['amount']})")
+        queue = f" via queue {call['queue']}" if call.get("queue") else ""
+        head = (
+            f"{ts} RINGING {call.get('from') or '?'} {_caller(call, match)} → "
+            f"{call.get('to') or '?'}{queue} (call {call_id})"
         )
-        lines.append(
-            "  tickets: "
-            + _names(
-                pop.get("tickets"),
-                lambda t: (
-                    f"#{t['id']} {t['subject']}{' SLA BREACHED' if t['sla_breached'] else ''}"
-                ),
-            )
-        )
-        lines.append(
-            "  last calls: "
-            + _names(pop.get("calls"), lambda c: f"{str(c['when'])[:16]} {c['status']}")
-        )
-        lines.append("  tasks: " + _names(pop.get("tasks"), lambda t: t["title"]))
-        if pop.get("script"):
-            lines.append(f"  script: {pop['script']['title']}")
-        return "\n".join(lines)
+        return "\n".join([head, *card_lines(pop)])
     if kind == "pop.update":
-        match = (msg.get("pop") or {}).get("match") or {}
-        names = ", ".join(p["name"] or "?" for p in match.get("contacts") or []) or "nobody"
-        return f"{ts} UPDATE call {msg.get('call_id')}: {match.get('status')} {names}"
-    if kind == "call.answered":
-        return f"{ts} ANSWERED by {msg.get('agent')} call {msg.get('call_id')}"
-    if kind == "call.ended":
-        talk = msg.get("talk_seconds")
-        return f"{ts} ENDED {msg.get('status')} talk {talk} s call {msg.get('call_id')}"
-    if kind == "call.transferred":
-        return f"{ts} TRANSFERRED {msg.get('kind')} {msg.get('by')} → {msg.get('to')}"
-    if kind == "task.due":
-        task = msg.get("task") or {}
-        return f"{ts} TASK DUE {task.get('title')} (due {task.get('due_at')})"
+        pop = msg.get("pop") or {}
+        head = f"{ts} CARD for call {call_id}: {_caller({}, pop.get('match') or {})}"
+        return "\n".join([head, *card_lines(pop)])
+    texts: dict[str, Callable[[], str]] = {
+        "call.answered": lambda: f"ANSWERED by {msg.get('agent') or 'the PBX'} (call {call_id})",
+        "call.stopped_ringing": lambda: f"stopped ringing here (call {call_id})",
+        "call.queued": lambda: f"queue {msg.get('queue')}: {msg.get('action')} (call {call_id})",
+        "call.transferred": lambda: (
+            f"TRANSFERRED ({msg.get('kind')}) {msg.get('by') or '?'} → {msg.get('to') or '?'}"
+            f" (call {call_id})"
+        ),
+        "call.ended": lambda: f"ENDED {msg.get('status')}{_talked(msg)} (call {call_id})",
+        "task.due": lambda: f"DUE NOW: {_task(msg.get('task') or {})}",
+        "tasks.due": lambda: (
+            "due tasks: " + (_items(msg.get("tasks") or [], _task) if msg.get("tasks") else "none")
+        ),
+        "dial.started": lambda: f"DIALING {msg.get('number')} from {msg.get('extension')}",
+        "subscribed": lambda: "subscribed",
+        "unsubscribed": lambda: "unsubscribed",
+        "pong": lambda: "pong",
+        "closing": lambda: f"the server closes the connection: {msg.get('message')}",
+        "error": lambda: f"error: {msg.get('message')}",
+    }
     if kind == "hello":
         user = msg.get("user") or {}
-        return f"connected as {user.get('username')}, extensions {msg.get('extensions')}"
-    if kind == "error":
-        return f"error: {msg.get('message')}"
-    return f"{ts} {kind} call {msg.get('call_id')}"
+        exts = ", ".join(msg.get("extensions") or []) or "none"
+        return f"connected as {user.get('username')} ({user.get('role')}), extensions {exts}"
+    text = texts.get(str(kind))
+    return f"{ts} {text()}" if text is not None else f"{ts} {kind} (call {call_id})"
 
 
 async def listen(

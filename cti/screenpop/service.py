@@ -19,7 +19,7 @@ from cti.ami.actions import ActionSender
 from cti.screenpop.cards import CardBuilder, CardSource
 from cti.screenpop.clients import CLOSE_SESSION_ENDED, DEFAULT_BACKLOG, Client
 from cti.screenpop.dial import ClickToDial
-from cti.screenpop.http import HUB, ROUTES, STATIC_DIR, index_handler, ws_handler
+from cti.screenpop.http import HUB, ROUTES, STATIC_DIR, favicon_handler, index_handler, ws_handler
 from cti.screenpop.hub import Hub
 from cti.screenpop.reminders import Reminders
 from cti.screenpop.scripts import ScriptBook
@@ -87,6 +87,7 @@ def setup(
     app[DIALER] = ClickToDial(lambda: _connected_pbxes(app), region=settings.phone.default_region)
     app.router.add_get("/ws", ws_handler)
     app.router.add_get("/", index_handler)
+    app.router.add_get("/favicon.ico", favicon_handler)
     app.router.add_static("/static/screenpop/", STATIC_DIR, name="screenpop-static")
     allow_public(app, "/ws")  # the handler checks the token itself (close 4401)
     ROUTES.install(app)

@@ -13,15 +13,28 @@ from cti.crm_store.store import Store
 from cti.demo.run import DEMO_USERS, prepare_store, run_demo
 
 
+def _status(line: str, text: str) -> bool:
+    return "call records stored since start" in line and text in line
+
+
 async def test_demo_pops_a_seeded_caller_to_a_demo_operator(tmp_path: Path) -> None:
     db = tmp_path / "cti.db"
     lines: list[str] = []
+    saw_alice, saw_calls = asyncio.Event(), asyncio.Event()
+
+    def out(line: str) -> None:
+        lines.append(line)
+        if _status(line, "logged in: alice"):
+            saw_alice.set()
+        if _status(line, " calls ended ("):
+            saw_calls.set()
+
     stop = asyncio.Event()
     ready: asyncio.Future[str] = asyncio.get_running_loop().create_future()
     demo = asyncio.create_task(
         run_demo(
-            db=db, host="127.0.0.1", port=0, contacts=40, rate=0.1, out=lines.append,
-            stop=stop, on_ready=ready.set_result, time_scale=0.05,
+            db=db, host="127.0.0.1", port=0, contacts=40, rate=0.1, out=out,
+            stop=stop, on_ready=ready.set_result, time_scale=0.05, status_every=0.3,
         )
     )  # fmt: skip
     try:
@@ -56,6 +69,10 @@ async def test_demo_pops_a_seeded_caller_to_a_demo_operator(tmp_path: Path) -> N
                             assert pop["match"]["status"] in ("exact", "multiple")
                             assert pop["match"]["contacts"][0]["name"]
                             break
+                # a line a period says what the demo did, and who is logged in
+                async with asyncio.timeout(30):
+                    await saw_alice.wait()
+                    await saw_calls.wait()
     finally:
         stop.set()
         async with asyncio.timeout(30):
@@ -76,3 +93,19 @@ async def test_demo_pops_a_seeded_caller_to_a_demo_operator(tmp_path: Path) -> N
         assert len(await ContactService(store).numbers_sample(10_000)) == before > 0
     finally:
         await store.close()
+
+
+def test_status_line_reads_well() -> None:
+    from collections import Counter
+    from datetime import datetime
+
+    from cti.demo.status import status_line
+
+    now = datetime(2026, 12, 7, 13, 5)
+    line = status_line(now, Counter({"missed": 1, "answered": 8}), 57, ["alice", "bob"])
+    assert line == (
+        "13:05 9 calls ended (8 answered, 1 missed) · 57 call records stored since start"
+        " · logged in: alice, bob"
+    )
+    quiet = status_line(now, Counter(), None, [])
+    assert "no calls ended" in quiet and "call log starting" in quiet and "nobody yet" in quiet

@@ -45,11 +45,18 @@ async def test_operator_logs_in_and_sees_the_caller_on_the_card(
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     await page.goto(str(env.client.make_url("/")))
+    await expect(page.locator("#login-form")).to_be_visible()
+    await expect(page.locator("#dial-form")).to_be_hidden()  # no dialling before login
+    icon = await page.locator("link[rel=icon]").get_attribute("href")
+    assert icon is not None
+    served = await page.request.get(str(env.client.make_url(icon)))
+    assert served.ok and served.headers["content-type"].startswith("image/svg+xml")
     await page.fill("#login-form [name=username]", "alice")
     await page.fill("#login-form [name=password]", PASSWORD)
     await page.press("#login-form [name=password]", "Enter")
     await expect(page.locator("#link")).to_have_text("live")
     await expect(page.locator("#who")).to_contain_text("alice")
+    await expect(page.locator("#dial-form")).to_be_visible()
 
     # a queue call first (answered by bob: alice's card says "answered elsewhere") …
     await env.sim.place_call(QueueCall(caller="+79161112233", answered_by="102", talk_seconds=3600))

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import asyncio
 
+from typer.testing import CliRunner
+
+from cti.errors import CtiError
 from cti.pbxsim.calls import InboundCall, Originate
 from cti.screenpop.listen import listen, render, ws_url
+from tests.clihelp import cli_app
 from tests.screenpop.conftest import IVAN, PASSWORD, MakeEnv
 
 
@@ -75,9 +79,9 @@ async def test_listen_prints_each_pop(make_env: MakeEnv) -> None:
     async with asyncio.timeout(10):
         await task
     text = "\n".join(lines)
-    assert "connected as alice, extensions ['101']" in text
-    assert f"RINGING {IVAN} Ivan Petrov (Acme Ltd) → 101 [match: exact]" in text
-    assert "deals: Spring upgrade (lead, 1200.00)" in text
+    assert "connected as alice (operator), extensions 101" in text
+    assert f"RINGING {IVAN} Ivan Petrov (Acme Ltd) → 101 (call " in text
+    assert "deals: Spring upgrade (lead, 1200.00" in text
     assert "tickets: #" in text and "Router keeps rebooting" in text
     assert "ANSWERED by 101" in text and "ENDED answered" in text
 
@@ -86,4 +90,19 @@ def test_listen_helpers() -> None:
     assert ws_url("http://h:8080") == "ws://h:8080/ws"
     assert ws_url("https://h/") == "wss://h/ws"
     pending = render({"type": "call.ringing", "call_id": "1", "ts": "", "call": {}, "pop": None})
-    assert "[match: pending]" in pending and "deals: …" in pending
+    assert "RINGING ? unknown caller → ?" in pending
+    assert "card: loading (it follows as an update)" in pending
+    ended = render({"type": "call.ended", "ts": "", "call_id": "7", "status": "missed"})
+    assert ended.endswith("ENDED missed (call 7)")
+    due = render({"type": "tasks.due", "ts": "", "tasks": [{"title": "Call back", "due_at": None}]})
+    assert due.endswith("due tasks: Call back")
+    assert "unknown" not in render({"type": "closing", "ts": "", "message": "logged out"})
+
+
+def test_listen_without_a_terminal_asks_for_password_stdin() -> None:
+    result = CliRunner().invoke(
+        cli_app("cti.screenpop.cli"), ["listen", "--url", "http://127.0.0.1:1", "--user", "alice"]
+    )
+    assert result.exit_code != 0
+    assert isinstance(result.exception, CtiError)
+    assert "--password-stdin" in str(result.exception)

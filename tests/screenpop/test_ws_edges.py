@@ -286,3 +286,11 @@ async def test_a_queue_callback_is_reminded_to_the_queues_agents(make_env: MakeE
     assert await env.app[REMINDERS].tick() == 1
     assert (await bob.until("task.due"))["task"]["id"] == task.id
     assert [f for f in await carol.barrier() if f["type"] == "task.due"] == []  # not in queue
+
+
+async def test_the_page_and_its_icon_need_no_login(make_env: MakeEnv) -> None:
+    env = await make_env()
+    assert (await env.client.get("/")).status == 200
+    icon = await env.client.get("/favicon.ico")  # browsers ask for it without reading the page
+    assert icon.status == 200 and icon.content_type == "image/svg+xml"
+    assert (await env.client.get("/static/screenpop/icon.svg")).status == 200
