@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import unquote, urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
@@ -23,6 +24,40 @@ DEFAULT_CONFIG_FILE = "cti.toml"
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DialConfig(_Strict):
+    """How cti places a call on one PBX (click-to-dial): the operator's phone rings first
+    (``agent_channel``), and once it answers the PBX runs ``context``/number, so the outbound
+    route of the site's own dialplan dials the customer."""
+
+    #: the channel that rings the operator's phone; ``{ext}`` is the extension
+    #: (``PJSIP/{ext}``, ``Local/{ext}@from-internal`` on FreePBX)
+    agent_channel: str = "Local/{ext}@agents"
+    #: the dialplan context the number is dialled in (the site's outbound routes)
+    context: str = "outbound"
+    #: how the number is written for the dialplan: ``e164-digits`` (79161110001),
+    #: ``e164`` (+79161110001) or ``national`` (89161110001, the region's own dialling)
+    number_format: Literal["e164-digits", "e164", "national"] = "e164-digits"
+    #: put before the number (an outside-line ``9``, a trunk prefix)
+    prefix: str = Field(default="", max_length=16, pattern=r"^[0-9*#]*$")
+    #: how long the operator's phone may ring before the attempt is given up
+    ring_seconds: float = Field(default=30.0, gt=0, le=600)
+
+    @field_validator("agent_channel")
+    @classmethod
+    def _one_ext_placeholder(cls, value: str) -> str:
+        rest = value.replace("{ext}", "")
+        if "{ext}" not in value or "{" in rest or "}" in rest:
+            raise ValueError("must contain {ext} (the extension) and no other {…}")
+        return value
+
+    @field_validator("context")
+    @classmethod
+    def _plain_context(cls, value: str) -> str:
+        if not re.fullmatch(r"[\w.\-]{1,79}", value):
+            raise ValueError("must be a dialplan context name (letters, digits, _ . -)")
+        return value
 
 
 class PbxConfig(_Strict):
@@ -46,6 +81,8 @@ class PbxConfig(_Strict):
     ping_interval: float = Field(default=20.0, gt=0)
     reconnect_min: float = Field(default=1.0, gt=0)
     reconnect_max: float = Field(default=60.0, gt=0)
+    #: click-to-dial on this PBX (``[pbx.NAME.dial]``)
+    dial: DialConfig = DialConfig()
 
     @classmethod
     def from_url(cls, url: str, **extra: Any) -> PbxConfig:

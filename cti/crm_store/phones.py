@@ -102,6 +102,18 @@ def digits(s: str) -> str:
     return _NON_DIGITS.sub("", s)
 
 
+def dialable(e164: str, number_format: str, region: str) -> str:
+    """``e164`` as a PBX's dialplan wants it: ``e164`` (``+79161234567``), ``e164-digits``
+    (``79161234567``) or ``national``: as one dials it from ``region`` (``89161234567`` in
+    Russia, ``810…`` abroad from there, ``011…`` from the US)."""
+    if number_format == "e164":
+        return e164
+    if number_format == "national":
+        parsed = phonenumbers.parse(e164, None)
+        return digits(phonenumbers.format_out_of_country_calling_number(parsed, region))
+    return digits(e164)
+
+
 def tail(number: str, n: int) -> str:
     """The last ``n`` digits of ``number`` (all of them when it is shorter)."""
     return digits(number)[-n:]

@@ -1,17 +1,19 @@
 """Click-to-dial: ring the operator's own phone first, then dial the number from it.
 
 The one AMI action used is :func:`cti.ami.actions.originate` (the narrow interface to the
-PBX). The channel/context shape follows the lab dialplan (``Local/<ext>@agents`` rings the
-agent, context ``outbound`` dials the number) and can be changed per deployment.
+PBX). Which channel rings the operator, which context dials the number and how the number is
+written come from the PBX's ``[pbx.NAME.dial]`` settings (:class:`cti.config.DialConfig`),
+since every site's dialplan differs.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from cti.ami.actions import ActionSender, PbxUnavailableError, originate
-from cti.crm_store.phones import digits, normalize
+from cti.config import DialConfig
+from cti.crm_store.phones import dialable, normalize
 from cti.errors import ForbiddenError, ValidationError
 
 
@@ -22,9 +24,8 @@ class ClickToDial:
     #: the live connections by PBX name (read at each dial: PBXes connect and drop)
     pbxes: Callable[[], Mapping[str, ActionSender]]
     region: str = "RU"
-    agent_channel: str = "Local/{ext}@agents"
-    context: str = "outbound"
-    ring_seconds: float = 30.0
+    #: each PBX's dialling settings (a PBX not named here uses the defaults)
+    routes: Mapping[str, DialConfig] = field(default_factory=dict)
 
     async def dial(
         self, *, extensions: tuple[str, ...], number: str, extension: str | None, pbx: str | None
@@ -49,14 +50,15 @@ class ClickToDial:
             pbx, sender = next(iter(available.items()))
         else:
             raise PbxUnavailableError("no PBX is connected", details={})
-        dialled = digits(e164)
+        route = self.routes.get(pbx) or DialConfig()
+        dialled = route.prefix + dialable(e164, route.number_format, self.region)
         action_id = await originate(
             sender,
-            channel=self.agent_channel.format(ext=ext),
-            context=self.context,
+            channel=route.agent_channel.format(ext=ext),
+            context=route.context,
             exten=dialled,
             caller_id=f'"{dialled}" <{dialled}>',
-            ring_seconds=self.ring_seconds,
+            ring_seconds=route.ring_seconds,
             variables={"CTI_CLICK2DIAL": ext},
         )
         return {"action_id": action_id, "pbx": pbx, "extension": ext, "number": e164}

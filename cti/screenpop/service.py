@@ -84,7 +84,11 @@ def setup(
     """
     scripts = ScriptBook.load(campaigns_dir)  # a broken script fails at start, not mid-call
     settings = app[SETTINGS]
-    app[DIALER] = ClickToDial(lambda: _connected_pbxes(app), region=settings.phone.default_region)
+    app[DIALER] = ClickToDial(
+        lambda: _connected_pbxes(app),
+        region=settings.phone.default_region,
+        routes={name: pbx.dial for name, pbx in settings.pbx.items()},
+    )
     app.router.add_get("/ws", ws_handler)
     app.router.add_get("/", index_handler)
     app.router.add_get("/favicon.ico", favicon_handler)

@@ -19,7 +19,7 @@ import pytest
 from cti.ami.actions import originate
 from cti.ami.connection import AmiConnection
 from cti.ami.events import CallEnded, CallEvent, CallRecord
-from cti.config import PbxConfig
+from cti.config import DialConfig, PbxConfig
 from cti.screenpop.dial import ClickToDial
 
 pytestmark = pytest.mark.asterisk
@@ -107,3 +107,27 @@ async def test_the_filter_action_narrows_a_privileged_session_and_click_to_dial_
     assert (record.direction, record.status, record.agent) == ("outbound", "answered", "103")
     assert record.to_number == "79161110001" and record.answered_by == "external"
     assert record.ring_seconds == pytest.approx(1.0, abs=0.5)
+
+
+async def test_click_to_dial_follows_the_pbx_dial_settings() -> None:
+    """``[pbx.NAME.dial]`` on a real dialplan: the lab's ``cti-outbound`` sends only ``_7X.``
+    out, so the same number written ``national`` (8…) finds no route and fails there."""
+    config = _config("CTI_TEST_AMI_LEAST")
+    routes = {
+        "out": DialConfig(agent_channel="Local/{ext}@agents", context="cti-outbound"),
+        "national": DialConfig(context="cti-outbound", number_format="national"),
+    }
+    async with connected(config) as (conn, calls):
+        dial = ClickToDial(pbxes=lambda: {"out": conn, "national": conn}, routes=routes)
+        placed = await dial.dial(
+            extensions=("103",), number="+7 916 111-00-01", extension=None, pbx="out"
+        )
+        answered = await calls.one(placed["action_id"])
+        placed = await dial.dial(
+            extensions=("103",), number="+7 916 111-00-01", extension=None, pbx="national"
+        )
+        failed = await calls.one(placed["action_id"])
+    assert (answered.direction, answered.status, answered.agent) == ("outbound", "answered", "103")
+    assert answered.to_number == "79161110001"
+    assert (failed.direction, failed.status, failed.agent) == ("outbound", "failed", "103")
+    assert failed.to_number == "89161110001" and failed.hangup_cause == 1
