@@ -31,6 +31,7 @@ COMMAND_MODULES = (
     "cti.pbxsim.cli",
     "cti.screenpop.cli",
     "cti.demo.cli",
+    "cti.dialer.cli",
     "cti.daemon",
 )
 

@@ -23,8 +23,8 @@ from cti.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
-#: ``campaigns/`` at the root of a checkout (the scripts live in ``campaigns/scripts``)
-DEFAULT_CAMPAIGNS_DIR = Path(__file__).resolve().parents[2] / "campaigns"
+#: the shipped ``campaigns/`` folder (package data: example campaigns, ``scripts/``)
+DEFAULT_CAMPAIGNS_DIR = Path(__file__).resolve().parents[1] / "campaigns"
 
 
 class Question(BaseModel):
@@ -82,6 +82,20 @@ def _load_yaml(path: Path) -> Any:
         raise ConfigError(f"{path}: {exc}", details={"file": str(path)}) from None
 
 
+def load_script_file(path: Path) -> Script:
+    """One script file, validated; a ConfigError names the file and the key."""
+    data = _load_yaml(path)
+    if isinstance(data, dict):
+        data.setdefault("name", path.stem)
+    try:
+        return Script.model_validate(data)
+    except PydanticValidationError as exc:
+        err = exc.errors()[0]
+        where = ".".join(str(p) for p in err["loc"])
+        msg = f"{path}: {where}: {err['msg']}"
+        raise ConfigError(msg, details={"file": str(path), "key": where}) from None
+
+
 @dataclass
 class ScriptBook:
     """All scripts of a ``campaigns/`` folder, loaded once and validated at start."""
@@ -99,16 +113,7 @@ class ScriptBook:
         base = campaigns_dir or DEFAULT_CAMPAIGNS_DIR
         scripts: dict[str, Script] = {}
         for path in sorted((base / "scripts").glob("*.yaml")):
-            data = _load_yaml(path)
-            if isinstance(data, dict):
-                data.setdefault("name", path.stem)
-            try:
-                script = Script.model_validate(data)
-            except PydanticValidationError as exc:
-                err = exc.errors()[0]
-                where = ".".join(str(p) for p in err["loc"])
-                msg = f"{path}: {where}: {err['msg']}"
-                raise ConfigError(msg, details={"file": str(path), "key": where}) from None
+            script = load_script_file(path)
             scripts[script.name] = script
         links: dict[str, str] = {}
         for path in sorted(base.glob("*.yaml")):

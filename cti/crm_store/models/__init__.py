@@ -1,6 +1,16 @@
 """All models, imported here so ``Base.metadata`` is complete (Alembic, tests)."""
 
 from cti.crm_store.models.calls import Call, CallAgent, CallRing, CallTalk
+from cti.crm_store.models.campaigns import (
+    AgentStateLog,
+    Campaign,
+    CampaignAgent,
+    CampaignList,
+    CampaignVersion,
+    DialAttempt,
+    DncNumber,
+    Lead,
+)
 from cti.crm_store.models.contacts import Company, Contact, ContactEmail, Phone
 from cti.crm_store.models.sales import Deal
 from cti.crm_store.models.tasks import Note, Task
@@ -8,15 +18,23 @@ from cti.crm_store.models.tickets import Ticket, TicketComment
 from cti.crm_store.models.users import ApiToken, LoginDevice, User, UserExtension
 
 __all__ = [
+    "AgentStateLog",
     "ApiToken",
     "Call",
     "CallAgent",
     "CallRing",
     "CallTalk",
+    "Campaign",
+    "CampaignAgent",
+    "CampaignList",
+    "CampaignVersion",
     "Company",
     "Contact",
     "ContactEmail",
     "Deal",
+    "DialAttempt",
+    "DncNumber",
+    "Lead",
     "LoginDevice",
     "Note",
     "Phone",
