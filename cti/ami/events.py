@@ -147,6 +147,9 @@ class CallRecord:
     hold_seconds: float | None = None
     rings: tuple[AgentRing, ...] = ()
     talks: tuple[TalkSegment, ...] = ()
+    #: answering-machine detection's verdict (``AMDSTATUS``: HUMAN, MACHINE, NOTSURE, HANGUP)
+    #: when the dialplan ran ``AMD()`` on the call
+    amd_status: str | None = None
 
     @property
     def external_number(self) -> str | None:
@@ -206,6 +209,7 @@ class CallRecord:
                 }
                 for t in self.talks
             ],
+            "amd_status": self.amd_status,
         }
 
     @classmethod
@@ -250,6 +254,7 @@ class CallRecord:
                 TalkSegment(t["agent"], dt(t["started_at"]), dt(t["ended_at"]), t["hold_seconds"])
                 for t in data.get("talks") or ()
             ),
+            amd_status=data.get("amd_status"),
         )
 
 
@@ -314,6 +319,52 @@ class PbxRestarted:
     ts: datetime | None
 
 
+@dataclass(frozen=True, slots=True)
+class OriginateFailed:
+    """An Originate that ended before any call existed: no channel was ever created (an
+    unknown endpoint or technology, a trunk that refuses at once), so no other event tells
+    of it. ``reason`` is the ``OriginateResponse`` Reason (0 when nothing was dialled)."""
+
+    pbx: str
+    action_id: str | None
+    reason: int | None
+    channel: str | None
+    ts: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceStateChanged:
+    """A device's state as the PBX sees it (``DeviceStateChange``): what an agent's phone is
+    doing, whoever placed the call. ``extension``: the agent extension the device belongs
+    to, when the device names one (``PJSIP/101`` → ``101``)."""
+
+    pbx: str
+    device: str
+    extension: str | None
+    #: NOT_INUSE, INUSE, BUSY, RINGING, RINGINUSE, ONHOLD, UNAVAILABLE, INVALID, UNKNOWN
+    state: str
+    ts: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class QueueMemberChanged:
+    """A queue member added, removed, paused or unpaused, or its status changed
+    (``QueueMemberAdded/Removed/Pause/Status``)."""
+
+    pbx: str
+    queue: str
+    interface: str
+    extension: str | None
+    #: added, removed, paused, unpaused, status
+    change: str
+    paused: bool
+    reason: str | None
+    #: the member's device state as app_queue numbers it (1 not in use … 8 ringing in use)
+    status: int | None
+    in_call: bool | None
+    ts: datetime | None
+
+
 CallEvent = (
     CallStarted
     | AgentRinging
@@ -323,4 +374,7 @@ CallEvent = (
     | CallTransferred
     | CallEnded
     | PbxRestarted
+    | OriginateFailed
+    | DeviceStateChanged
+    | QueueMemberChanged
 )

@@ -34,7 +34,10 @@ from cti.ami.events import (
     CallQueued,
     CallStarted,
     CallTransferred,
+    DeviceStateChanged,
+    OriginateFailed,
     PbxRestarted,
+    QueueMemberChanged,
 )
 from cti.screenpop import frames
 from cti.screenpop.cards import CardBuilder, CardJob
@@ -345,6 +348,8 @@ class Hub:
     # -- events ------------------------------------------------------------------------
     def handle(self, event: CallEvent) -> None:
         """Route one tracker event (synchronous: called by the bus as events arrive)."""
+        if isinstance(event, OriginateFailed | DeviceStateChanged | QueueMemberChanged):
+            return  # no call to pop (the dialer follows these)
         if isinstance(event, PbxRestarted):
             for call_id, live in list(self.calls.items()):
                 if live.info.pbx == event.pbx:
