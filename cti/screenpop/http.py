@@ -267,6 +267,7 @@ async def index_handler(request: web.Request) -> web.FileResponse:
     return web.FileResponse(STATIC_DIR / "index.html", headers={"Cache-Control": "no-cache"})
 
 
+@guard(("pages", "read"))
 async def favicon_handler(request: web.Request) -> web.FileResponse:
     """The page's icon where browsers and bookmarks look for it without reading the page."""
     return web.FileResponse(

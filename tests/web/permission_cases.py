@@ -234,6 +234,7 @@ CASES: dict[str, Case] = {
     "GET /api/openapi.json": plain("/api/openapi.json"),
     "GET /ws": plain("/ws"),  # a WebSocket: the matrix connects (see test_permissions)
     "GET /": plain("/"),
+    "GET /favicon.ico": plain("/favicon.ico"),
     "GET /static/screenpop": plain("/static/screenpop/app.js"),
 }
 
