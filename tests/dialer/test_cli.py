@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from typer.testing import CliRunner
 
 from cti.errors import ConflictError, ValidationError
@@ -36,3 +38,39 @@ def test_errors_reach_the_command_line_as_typed_errors(cli_db: str) -> None:
     bad = runner.invoke(app, ["campaign", "load", "/nonexistent/x.yaml"])
     assert isinstance(bad.exception, ValidationError)
     assert "no such campaign file" in str(bad.exception)
+
+
+def test_import_list_reports_and_exits_3_on_rejected_rows(cli_db: str, tmp_path: Path) -> None:
+    runner = CliRunner()
+    runner.invoke(app, ["campaign", "load", NPS])
+    good = tmp_path / "good.csv"
+    good.write_text("phone,name\n+74232223344,Ivan\n")
+    done = runner.invoke(app, ["campaign", "import-list", "nps-survey", str(good)])
+    assert done.exit_code == 0, done.output
+    assert "nps-survey list good: 1 rows: added 1, duplicates 0, invalid 0" in done.output
+    assert "time zones: number 1" in done.output
+    mixed = tmp_path / "mixed.csv"
+    mixed.write_text("phone,name\n+74232223355,Olga\n12,Bad\n")
+    dry = runner.invoke(app, ["campaign", "import-list", "nps-survey", str(mixed), "--dry-run"])
+    assert dry.exit_code == 3, dry.output
+    assert "would add 1" in dry.output and "line 3: phone: '12' is not a valid" in dry.output
+    assert not (tmp_path / "mixed.csv.report.csv").exists()
+    real = runner.invoke(
+        app, ["campaign", "import-list", "nps-survey", str(mixed), "--priority", "9"]
+    )
+    assert real.exit_code == 3 and f"report: {mixed}.report.csv" in real.output
+    lists = runner.invoke(app, ["campaign", "lists", "nps-survey"])
+    assert lists.output.index("mixed") < lists.output.index("good")  # priority first
+
+
+def test_dnc_add_check_remove(cli_db: str) -> None:
+    runner = CliRunner()
+    added = runner.invoke(app, ["dnc", "add", "+7 423 222-33-44", "--reason", "asked"])
+    assert added.exit_code == 0 and "1 added" in added.output
+    check = runner.invoke(app, ["dnc", "check", "84232223344"])
+    assert check.exit_code == 1 and "on the global do-not-call list" in check.output
+    assert "asked" in runner.invoke(app, ["dnc", "list"]).output
+    assert "1 removed" in runner.invoke(app, ["dnc", "remove", "+74232223344"]).output
+    assert runner.invoke(app, ["dnc", "check", "+74232223344"]).exit_code == 0
+    bad = runner.invoke(app, ["dnc", "add", "12"])
+    assert isinstance(bad.exception, ValidationError)

@@ -48,3 +48,45 @@ class LoadResult(OutModel):
 
     campaign: CampaignOut
     action: Literal["created", "updated", "unchanged"]
+
+
+class DncOut(OutModel):
+    """A do-not-call entry: for every campaign (``campaign_id`` null) or one."""
+
+    campaign_id: int | None
+    number: str
+    reason: str | None
+    source: str | None
+    created_at: UtcDateTime
+
+
+class CampaignListOut(OutModel):
+    """A dial list of a campaign: higher ``priority`` is dialled first; ``report``: the
+    counts of its imports (added, duplicates, invalid, dnc, time-zone rules …)."""
+
+    id: int
+    name: str
+    priority: int
+    active: bool
+    source: str | None
+    report: dict[str, Any]
+    created_at: UtcDateTime
+
+
+class ListImportReport(OutModel):
+    """What one list import did (or, with ``dry_run``, would do): counts, the time-zone
+    rule each added lead got, and the rejected rows (line, field, reason)."""
+
+    campaign: str
+    list_name: str
+    dry_run: bool
+    rows: int
+    added: int
+    duplicates: int
+    invalid: int
+    dnc: int
+    contacts_matched: int
+    contacts_created: int
+    zone_rules: dict[str, int]
+    problems: list[tuple[int, str, str]]
+    report: str | None = None
