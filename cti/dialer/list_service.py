@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 from collections.abc import Iterable
@@ -63,8 +64,12 @@ class ListService:
     ) -> ListImportReport:
         """Import the CSV at ``path`` into ``campaign``; rejected rows go to ``report``
         (default ``FILE.report.csv``; none on a dry run, nor when every row went in)."""
-        rows, problems = _split(
-            read_list(path, region=self.phone.default_region, mapping=mapping, encoding=encoding)
+        rows, problems = await asyncio.to_thread(
+            lambda: _split(
+                read_list(
+                    path, region=self.phone.default_region, mapping=mapping, encoding=encoding
+                )
+            )
         )
         result = await self._import(
             campaign,
@@ -77,10 +82,11 @@ class ListService:
         )
         target = report or path.with_name(path.name + ".report.csv")
         if not dry_run and result.problems:
-            write_report(target, (RowProblem(*p) for p in result.problems))
+            problems = [RowProblem(*p) for p in result.problems]
+            await asyncio.to_thread(write_report, target, problems)
             result.report = str(target)
         elif not dry_run:
-            target.unlink(missing_ok=True)  # an older run's report would mislead
+            await asyncio.to_thread(target.unlink, missing_ok=True)  # an old report misleads
         return result
 
     async def import_text(
@@ -96,13 +102,15 @@ class ListService:
     ) -> ListImportReport:
         """Like :meth:`import_file` for a CSV sent over the API (the report is returned,
         not written)."""
-        rows, problems = _split(
-            read_rows(
-                io.BytesIO(text),
-                f"list {list_name}",
-                region=self.phone.default_region,
-                mapping=mapping,
-                encoding=encoding,
+        rows, problems = await asyncio.to_thread(
+            lambda: _split(
+                read_rows(
+                    io.BytesIO(text),
+                    f"list {list_name}",
+                    region=self.phone.default_region,
+                    mapping=mapping,
+                    encoding=encoding,
+                )
             )
         )
         return await self._import(

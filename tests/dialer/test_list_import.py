@@ -3,6 +3,7 @@ adds, skips and reports, recycling, and do-not-call closing leads."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -73,7 +74,11 @@ async def test_import_matches_creates_skips_and_reports(store: Store, tmp_path: 
     assert [p[0] for p in result.problems] == [5, 6, 7]
     assert "is on the global do-not-call list" in result.problems[2][2]
     report = Path(result.report or "")
-    assert report.read_text().splitlines()[1].startswith("5,phone,'12' is not a valid")
+    assert (
+        (await asyncio.to_thread(report.read_text))
+        .splitlines()[1]
+        .startswith("5,phone,'12' is not a valid")
+    )
     leads = await _leads(store, campaign.id)
     assert leads["+74957654321"].zones == ["Europe/Samara"]
     assert leads["+74232223344"].zones == ["Asia/Vladivostok"]
