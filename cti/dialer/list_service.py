@@ -7,6 +7,7 @@ import csv
 import io
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Literal, get_args
 
 from cti.config import PhoneConfig
 from cti.crm_store.phones import normalize
@@ -22,7 +23,8 @@ from cti.dialer.windows import lead_zones
 from cti.errors import ValidationError
 
 #: the outcomes a recycle may reset (closed by running out of attempts with this last one)
-RECYCLABLE = ("busy", "no-answer", "congestion", "failed", "abandoned", "machine")
+Recyclable = Literal["busy", "no-answer", "congestion", "failed", "abandoned", "machine"]
+RECYCLABLE: tuple[str, ...] = get_args(Recyclable)
 
 
 def write_report(path: Path, problems: Iterable[RowProblem]) -> None:

@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import yaml
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
@@ -30,6 +31,9 @@ from cti.crm_store.services.deals import DealService
 from cti.crm_store.services.tasks import NoteService, TaskService
 from cti.crm_store.services.tickets import TicketService
 from cti.crm_store.store import Store
+from cti.dialer.list_service import DncService
+from cti.dialer.service import CampaignService
+from cti.screenpop.scripts import DEFAULT_CAMPAIGNS_DIR
 from cti.web.auth import USERS
 from cti.web.keys import SETTINGS
 from tests.calllog.records import IVAN, call
@@ -96,6 +100,11 @@ class World:
         data = {"username": f"u{next(_serial)}", "password": PASSWORD}
         return (await self.client.app[USERS].create(UserIn.model_validate(data))).id
 
+    async def campaign(self) -> int:
+        """A fresh campaign (the shipped NPS survey under a new name)."""
+        loaded = await CampaignService(self.store).load_data(campaign_definition(), source="test")
+        return loaded.campaign.id
+
     async def fresh_token(self, who: Login | None) -> str | None:
         if who is None:
             return None
@@ -119,6 +128,10 @@ Make = Callable[[World, Login | None], Awaitable[Req]]
 class Case:
     own: Make
     others: Make | None = None
+
+
+async def _req(path: str, body: Any = None) -> Req:
+    return Req(path, body)
 
 
 def plain(path: str, body: Any = None) -> Case:
@@ -173,6 +186,22 @@ async def _login(w: World, p: Login | None) -> Req:
 
 async def _logout(w: World, p: Login | None) -> Req:
     return Req("/api/logout", token=await w.fresh_token(p))
+
+
+def campaign_definition() -> dict[str, Any]:
+    data = yaml.safe_load((DEFAULT_CAMPAIGNS_DIR / "nps-survey.yaml").read_text())
+    data["name"] = f"c{next(_serial)}"
+    return dict(data)
+
+
+async def _new_campaign(w: World, p: Login | None) -> Req:
+    return Req("/api/campaigns", {"definition": campaign_definition()})
+
+
+async def _dnc_number(w: World, p: Login | None) -> Req:
+    number = f"+7423222{next(_serial):04d}"
+    await DncService(w.store, w.client.app[SETTINGS].phone).add([number], campaign_id=None)
+    return Req(f"/api/dnc/{number}")
 
 
 async def _dial_from_olegs_phone(w: World, p: Login | None) -> Req:
@@ -232,6 +261,21 @@ CASES: dict[str, Case] = {
     "PATCH /api/calls/{id}": owned(World.call_of, f"/api/calls/{_ID}", {"disposition": "sold"}),
     "POST /api/dial": Case(plain("/api/dial", {"number": DIALLED}).own, _dial_from_olegs_phone),
     "GET /api/openapi.json": plain("/api/openapi.json"),
+    "GET /api/campaigns": plain("/api/campaigns"),
+    "POST /api/campaigns": Case(_new_campaign),
+    "GET /api/campaigns/{id}": on("campaign", f"/api/campaigns/{_ID}"),
+    "POST /api/campaigns/{id}/{command}": on("campaign", f"/api/campaigns/{_ID}/start"),
+    "POST /api/campaigns/{id}/lists": on(
+        "campaign", f"/api/campaigns/{_ID}/lists", {"name": "q4", "csv": "phone\n+74232223344\n"}
+    ),
+    "POST /api/campaigns/{id}/recycle": on(
+        "campaign", f"/api/campaigns/{_ID}/recycle", {"outcomes": ["busy"]}
+    ),
+    "GET /api/dnc": plain("/api/dnc"),
+    "POST /api/dnc": Case(
+        lambda w, p: _req("/api/dnc", {"numbers": [f"+7423111{next(_serial):04d}"]})
+    ),
+    "DELETE /api/dnc/{number}": Case(_dnc_number),
     "GET /ws": plain("/ws"),  # a WebSocket: the matrix connects (see test_permissions)
     "GET /": plain("/"),
     "GET /favicon.ico": plain("/favicon.ico"),

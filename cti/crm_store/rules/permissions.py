@@ -35,6 +35,8 @@ Resource = Literal[
     "dial",
     "pages",
     "apidoc",
+    "campaigns",
+    "dnc",
 ]
 Action = Literal["read", "create", "edit", "delete"]
 #: what a route does: (resource, action)
@@ -119,6 +121,12 @@ RULES: tuple[Rule, ...] = (
     Rule("dial", "create", _O, _O, _O, "click-to-dial: own: from their own extensions"),
     Rule("pages", "read", _A, _A, _A, "the page and its assets (its data: the API)", public=True),
     Rule("apidoc", "read", _A, _A, _A, "the OpenAPI description"),
+    Rule("campaigns", "read", _A, _A, _A, "definitions, progress, lists (operators join them)"),
+    Rule("campaigns", "create", _N, _A, _A, "load a definition (a new version if it exists)"),
+    Rule("campaigns", "edit", _N, _A, _A, "start, pause, resume, stop; import lists; recycle"),
+    Rule("dnc", "read", _N, _A, _A, "do-not-call lists"),
+    Rule("dnc", "create", _A, _A, _A, "a person asked not to be called: anyone who hears it"),
+    Rule("dnc", "delete", _N, _A, _A, "taking a number off: supervisors"),
 )
 TABLE: dict[Perm, Rule] = {rule.perm: rule for rule in RULES}
 
