@@ -1,0 +1,225 @@
+"""Pacing: how many calls a campaign places now, and how predictive dialling adapts its ratio.
+
+Pure: the engine passes the floor as it stands (agents, calls up), the recent attempts and
+``now``; nothing here reads a clock or the store.
+
+**Abandon rate** is the field's definition (``shared/references/contact-center.md``,
+Ofcom and FCC): abandoned calls / calls answered by a live person, per campaign, over any
+24 h (Ofcom) and 30 days (FCC); cap 3 %. A call answered by a machine is in neither count;
+a person taken for a machine by answering-machine detection and hung up on would count as
+abandoned, but cti cannot tell them apart, so the figure is only as good as the detection.
+Outbound (dialer) abandons only: callers giving up in an inbound queue are another figure.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Literal
+
+Mode = Literal["preview", "progressive", "predictive"]
+#: compliance windows: Ofcom's any 24 h, the FCC's 30 days
+DAY = timedelta(hours=24)
+MONTH = timedelta(days=30)
+#: below this many dialled calls in the control window the measured answer rate is noise:
+#: predictive paces progressively until it has them
+MIN_SAMPLE = 30
+
+
+@dataclass(frozen=True, slots=True)
+class AttemptSample:
+    """One finished attempt as pacing sees it (from ``DialAttempt``).
+
+    ``live``: a person answered (outcome ``answered`` or ``abandoned``); ``abandoned``: the
+    person was not put through to an agent within the connect limit. ``ring_seconds`` runs
+    from the Originate to the answer or the give-up; ``talk_seconds`` and ``wrap_seconds``
+    are the agent's, for calls that reached one. Attempts never dialled (a preview skip)
+    are not samples.
+    """
+
+    ended_at: datetime
+    live: bool
+    abandoned: bool
+    ring_seconds: float | None = None
+    talk_seconds: float | None = None
+    wrap_seconds: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PacingStats:
+    """What the recent attempts say: the control window's rates and times, and the abandon
+    rates over the compliance windows (``None`` where no person answered)."""
+
+    dialled: int
+    live: int
+    abandoned: int
+    #: live / dialled in the control window (``None``: nothing dialled)
+    answer_rate: float | None
+    #: mean seconds from the Originate to a person's answer
+    mean_answer_seconds: float | None
+    mean_talk_seconds: float | None
+    mean_wrap_seconds: float | None
+    abandon_rate: float | None
+    abandon_rate_24h: float | None
+    abandon_rate_30d: float | None
+    live_24h: int
+    abandoned_24h: int
+    live_30d: int
+    abandoned_30d: int
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _mean(values: Iterable[float | None]) -> float | None:
+    xs = [v for v in values if v is not None]
+    return sum(xs) / len(xs) if xs else None
+
+
+def _rate(part: int, whole: int) -> float | None:
+    return part / whole if whole else None
+
+
+def pacing_stats(
+    samples: Iterable[AttemptSample], now: datetime, window_minutes: float
+) -> PacingStats:
+    """The figures pacing needs, from attempts that ended in the last 30 days (older ones and
+    ones ending after ``now`` are ignored). The control window is ``window_minutes`` long."""
+    end = _utc(now)
+    control_from = end - timedelta(minutes=window_minutes)
+    recent: list[AttemptSample] = []
+    live_24h = abandoned_24h = live_30d = abandoned_30d = 0
+    for s in samples:
+        at = _utc(s.ended_at)
+        if at > end or at <= end - MONTH:
+            continue
+        live_30d += s.live
+        abandoned_30d += s.live and s.abandoned
+        if at > end - DAY:
+            live_24h += s.live
+            abandoned_24h += s.live and s.abandoned
+        if at > control_from:
+            recent.append(s)
+    live = [s for s in recent if s.live]
+    abandoned = sum(1 for s in live if s.abandoned)
+    connected = [s for s in live if not s.abandoned]
+    return PacingStats(
+        dialled=len(recent),
+        live=len(live),
+        abandoned=abandoned,
+        answer_rate=_rate(len(live), len(recent)),
+        mean_answer_seconds=_mean(s.ring_seconds for s in live),
+        mean_talk_seconds=_mean(s.talk_seconds for s in connected),
+        mean_wrap_seconds=_mean(s.wrap_seconds for s in connected),
+        abandon_rate=_rate(abandoned, len(live)),
+        abandon_rate_24h=_rate(abandoned_24h, live_24h),
+        abandon_rate_30d=_rate(abandoned_30d, live_30d),
+        live_24h=live_24h,
+        abandoned_24h=abandoned_24h,
+        live_30d=live_30d,
+        abandoned_30d=abandoned_30d,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Floor:
+    """The campaign's agents and calls at this moment.
+
+    ``busy_agents``: on a call or in wrap-up (they will be free again); ``dialing``: calls
+    placed and not answered yet; ``waiting``: answered, no agent yet; ``connected``: on an
+    agent. Channels up = dialing + waiting + connected.
+    """
+
+    free_agents: int
+    busy_agents: int = 0
+    dialing: int = 0
+    waiting: int = 0
+    connected: int = 0
+
+    @property
+    def channels(self) -> int:
+        return self.dialing + self.waiting + self.connected
+
+
+def over_cap(stats: PacingStats, cap_percent: float) -> bool:
+    """Whether the campaign's abandon rate over 24 h or 30 days is at or above the cap."""
+    cap = cap_percent / 100
+    return any(r is not None and r >= cap for r in (stats.abandon_rate_24h, stats.abandon_rate_30d))
+
+
+def progressive_calls(floor: Floor, max_channels: int) -> int:
+    """One call per free agent: free agents minus calls not yet on an agent."""
+    wanted = floor.free_agents - floor.dialing - floor.waiting
+    return max(0, min(wanted, max_channels - floor.channels))
+
+
+def expected_free_agents(floor: Floor, stats: PacingStats) -> float:
+    """Agents expected free by the time a call placed now is answered: the free ones, plus
+    each busy one with the chance that its call and wrap-up end within the mean time to
+    answer (time to answer / mean handle time, at most 1), less the calls already waiting."""
+    horizon = stats.mean_answer_seconds or 0.0
+    handle = (stats.mean_talk_seconds or 0.0) + (stats.mean_wrap_seconds or 0.0)
+    soon = 1.0 if handle <= 0 else min(1.0, horizon / handle)
+    return max(0.0, floor.free_agents + floor.busy_agents * soon - floor.waiting)
+
+
+def predictive_calls(floor: Floor, stats: PacingStats, ratio: float, max_channels: int) -> int:
+    """Calls to place so that the calls ringing are expected to bring ``ratio`` × the agents
+    about to be free: ``ratio × expected_free / answer_rate − dialing`` (rounded down), never
+    fewer than progressive would place, never above ``max_channels``."""
+    base = progressive_calls(floor, max_channels)
+    if not stats.answer_rate or stats.dialled < MIN_SAMPLE:
+        return base
+    if floor.free_agents <= 0 and floor.busy_agents <= 0:
+        return 0
+    ahead = ratio * expected_free_agents(floor, stats) / stats.answer_rate - floor.dialing
+    wanted = max(base, math.floor(ahead + 1e-9))
+    return max(0, min(wanted, max_channels - floor.channels))
+
+
+def calls_to_place(
+    mode: Mode,
+    floor: Floor,
+    stats: PacingStats,
+    *,
+    ratio: float,
+    max_channels: int,
+    cap_percent: float,
+) -> int:
+    """How many calls the campaign places now.
+
+    Preview dials only when an operator asks (0 here); progressive one per free agent;
+    predictive dials ahead, but falls back to progressive while the 24 h or 30-day abandon
+    rate is at or above the cap.
+    """
+    if mode == "preview":
+        return 0
+    if mode == "progressive" or over_cap(stats, cap_percent):
+        return progressive_calls(floor, max_channels)
+    return predictive_calls(floor, stats, ratio, max_channels)
+
+
+def adapt_ratio(
+    ratio: float,
+    abandon_rate: float | None,
+    target_percent: float,
+    bounds: tuple[float, float],
+    *,
+    decrease: float = 0.8,
+    step: float = 0.05,
+) -> float:
+    """The next pacing ratio, once per control tick: over the target, multiply by
+    ``decrease`` (react fast); under it, add ``step`` (creep up); at it, or with no live
+    call to measure, keep it. Always within ``bounds`` (1, ``max_ratio``)."""
+    low, high = bounds
+    target = target_percent / 100
+    if abandon_rate is None or abandon_rate == target:
+        new = ratio
+    elif abandon_rate > target:
+        new = ratio * decrease
+    else:
+        new = ratio + step
+    return min(high, max(low, new))

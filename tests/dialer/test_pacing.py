@@ -1,0 +1,255 @@
+"""Pacing: the figures measured from recent attempts, how many calls each mode places, the
+fallback to progressive over the abandon cap, and how the predictive ratio adapts."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from cti.dialer.pacing import (
+    MIN_SAMPLE,
+    AttemptSample,
+    Floor,
+    PacingStats,
+    adapt_ratio,
+    calls_to_place,
+    expected_free_agents,
+    pacing_stats,
+    predictive_calls,
+    progressive_calls,
+)
+
+NOW = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
+
+
+def sample(
+    ago: timedelta,
+    *,
+    live: bool = False,
+    abandoned: bool = False,
+    ring: float | None = 20.0,
+    talk: float | None = None,
+    wrap: float | None = None,
+) -> AttemptSample:
+    return AttemptSample(NOW - ago, live, abandoned, ring, talk, wrap)
+
+
+def population(
+    n: int, answer_every: int, *, ago: timedelta = timedelta(minutes=1)
+) -> list[AttemptSample]:
+    """``n`` attempts, one in ``answer_every`` answered by a person (10 s to answer, 90 s
+    talk, 15 s wrap-up); the rest rang 20 s unanswered."""
+    return [
+        sample(ago, live=True, ring=10.0, talk=90.0, wrap=15.0)
+        if i % answer_every == 0
+        else sample(ago)
+        for i in range(n)
+    ]
+
+
+def stats_of(samples: list[AttemptSample], minutes: float = 10) -> PacingStats:
+    return pacing_stats(samples, NOW, minutes)
+
+
+# --- the figures ---------------------------------------------------------------------------
+
+
+def test_rates_and_means_over_the_control_window() -> None:
+    samples = [
+        sample(timedelta(minutes=1), live=True, ring=8.0, talk=100.0, wrap=20.0),
+        sample(timedelta(minutes=2), live=True, ring=12.0, talk=80.0, wrap=10.0),
+        sample(timedelta(minutes=3), live=True, abandoned=True, ring=4.0),
+        sample(timedelta(minutes=4), ring=20.0),
+        sample(timedelta(minutes=30), live=True, abandoned=True),  # outside 10 minutes
+    ]
+    s = stats_of(samples)
+    assert (s.dialled, s.live, s.abandoned) == (4, 3, 1)
+    assert s.answer_rate == pytest.approx(0.75)
+    assert s.mean_answer_seconds == pytest.approx(8.0)  # of the calls a person answered
+    assert s.mean_talk_seconds == pytest.approx(90.0)  # of the calls that reached an agent
+    assert s.mean_wrap_seconds == pytest.approx(15.0)
+    assert s.abandon_rate == pytest.approx(1 / 3)
+    assert (s.live_24h, s.abandoned_24h) == (4, 2)
+    assert s.abandon_rate_24h == pytest.approx(0.5)
+
+
+def test_the_abandon_rate_counts_only_calls_a_person_answered() -> None:
+    # 97 connected, 3 abandoned, and 900 unanswered or machines: 3 %, not 0.3 %
+    samples = [sample(timedelta(hours=2), live=True, talk=60.0) for _ in range(97)]
+    samples += [sample(timedelta(hours=2), live=True, abandoned=True) for _ in range(3)]
+    samples += [sample(timedelta(hours=2)) for _ in range(900)]
+    s = stats_of(samples)
+    assert s.abandon_rate_24h == pytest.approx(0.03)
+    assert s.abandon_rate_30d == pytest.approx(0.03)
+
+
+def test_compliance_windows_are_24_hours_and_30_days() -> None:
+    samples = [
+        sample(timedelta(hours=23, minutes=59), live=True, abandoned=True),
+        sample(timedelta(hours=24), live=True, abandoned=True),  # just outside 24 h
+        sample(timedelta(days=29, hours=23), live=True),
+        sample(timedelta(days=30), live=True, abandoned=True),  # just outside 30 days
+        sample(-timedelta(minutes=1), live=True, abandoned=True),  # after now: ignored
+    ]
+    s = stats_of(samples)
+    assert (s.live_24h, s.abandoned_24h) == (1, 1)
+    assert (s.live_30d, s.abandoned_30d) == (3, 2)
+    assert s.dialled == 0 and s.answer_rate is None and s.abandon_rate is None
+
+
+def test_no_attempts_no_figures() -> None:
+    s = stats_of([])
+    assert s.answer_rate is None and s.abandon_rate_24h is None and s.abandon_rate_30d is None
+    assert s.mean_answer_seconds is None and s.mean_talk_seconds is None
+
+
+def test_naive_times_are_utc() -> None:
+    naive = AttemptSample(datetime(2026, 12, 7, 11, 59), live=True, abandoned=False)
+    assert stats_of([naive]).live == 1
+
+
+# --- progressive ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("floor", "max_channels", "expected"),
+    [
+        (Floor(free_agents=5), 10, 5),
+        (Floor(free_agents=5, dialing=2), 10, 3),  # already ringing for two of them
+        (Floor(free_agents=5, dialing=2, waiting=1), 10, 2),
+        (Floor(free_agents=2, dialing=4), 10, 0),  # never negative
+        (Floor(free_agents=8, connected=6), 10, 4),  # channels cap: 6 up, 10 at most
+        (Floor(free_agents=0, busy_agents=10), 10, 0),
+    ],
+)
+def test_progressive_one_call_per_free_agent(
+    floor: Floor, max_channels: int, expected: int
+) -> None:
+    assert progressive_calls(floor, max_channels) == expected
+    assert (
+        calls_to_place(
+            "progressive",
+            floor,
+            stats_of([]),
+            ratio=2.0,
+            max_channels=max_channels,
+            cap_percent=3,
+        )
+        == expected
+    )
+
+
+def test_preview_places_nothing_by_itself() -> None:
+    stats = stats_of(population(100, 3))
+    floor = Floor(free_agents=10)
+    assert calls_to_place("preview", floor, stats, ratio=2, max_channels=50, cap_percent=3) == 0
+
+
+# --- predictive ----------------------------------------------------------------------------
+
+
+def test_predictive_dials_ahead_from_the_answer_rate() -> None:
+    stats = stats_of(population(100, 4))  # 25 % answered
+    floor = Floor(free_agents=2)
+    # 2 free agents / 0.25 = 8 calls at ratio 1; at 1.5: 12
+    assert predictive_calls(floor, stats, 1.0, 100) == 8
+    assert predictive_calls(floor, stats, 1.5, 100) == 12
+    # calls already ringing count toward it
+    assert predictive_calls(Floor(free_agents=2, dialing=5), stats, 1.0, 100) == 3
+
+
+def test_predictive_counts_busy_agents_about_to_be_free() -> None:
+    stats = stats_of(population(100, 4))  # 10 s to answer, 105 s handle time
+    floor = Floor(free_agents=0, busy_agents=21)
+    assert expected_free_agents(floor, stats) == pytest.approx(2.0)
+    assert predictive_calls(floor, stats, 1.0, 100) == 8  # 2 / 0.25
+    # progressive would wait for an agent to be free
+    assert progressive_calls(floor, 100) == 0
+
+
+def test_predictive_subtracts_answered_calls_still_waiting_for_an_agent() -> None:
+    stats = stats_of(population(100, 4))
+    assert expected_free_agents(Floor(free_agents=3, waiting=1), stats) == pytest.approx(2.0)
+    assert expected_free_agents(Floor(free_agents=1, waiting=4), stats) == 0
+
+
+def test_predictive_respects_max_channels() -> None:
+    stats = stats_of(population(100, 10))  # 10 % answered
+    floor = Floor(free_agents=10, connected=5)
+    assert predictive_calls(floor, stats, 2.0, 30) == 25
+
+
+def test_predictive_without_enough_samples_paces_progressively() -> None:
+    few = stats_of(population(MIN_SAMPLE - 1, 4))
+    floor = Floor(free_agents=3, busy_agents=10)
+    assert predictive_calls(floor, few, 2.0, 100) == 3
+    nobody_answers = stats_of([sample(timedelta(minutes=1)) for _ in range(100)])
+    assert predictive_calls(floor, nobody_answers, 2.0, 100) == 3
+
+
+def test_predictive_with_no_agents_places_nothing() -> None:
+    stats = stats_of(population(100, 4))
+    assert predictive_calls(Floor(free_agents=0), stats, 3.0, 100) == 0
+
+
+def test_predictive_falls_back_to_progressive_at_the_abandon_cap() -> None:
+    control = population(100, 4)  # 25 live, none abandoned
+    # 24 h: with those, 100 live and 3 abandoned → 3 % = the cap
+    day = [sample(timedelta(hours=3), live=True, talk=90.0) for _ in range(72)]
+    abandons = [sample(timedelta(hours=3), live=True, abandoned=True) for _ in range(3)]
+    floor = Floor(free_agents=2)
+    at_cap = stats_of(control + day + abandons)
+    assert at_cap.abandon_rate_24h == pytest.approx(0.03)
+    placed = calls_to_place(
+        "predictive", floor, at_cap, ratio=1.0, max_channels=100, cap_percent=3.0
+    )
+    assert placed == 2
+    under = stats_of([*control, *day, *abandons[:2], sample(timedelta(hours=3), live=True)])
+    placed = calls_to_place(
+        "predictive", floor, under, ratio=1.0, max_channels=100, cap_percent=3.0
+    )
+    assert placed == 8
+
+
+def test_the_30_day_rate_also_holds_predictive_back() -> None:
+    old = [sample(timedelta(days=10), live=True, abandoned=True) for _ in range(5)]
+    old += [sample(timedelta(days=10), live=True, talk=60.0) for _ in range(95)]
+    stats = stats_of(population(100, 4) + old)
+    assert stats.abandon_rate_24h == 0
+    assert (
+        calls_to_place(
+            "predictive", Floor(free_agents=2), stats, ratio=1.0, max_channels=100, cap_percent=3
+        )
+        == 2
+    )
+
+
+# --- the ratio -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("ratio", "abandon", "expected"),
+    [
+        (2.0, 0.05, 1.6),  # over the 2 % target: multiplied by 0.8
+        (2.0, 0.01, 2.05),  # under: a small step up
+        (2.0, 0.02, 2.0),  # at the target: kept
+        (2.0, None, 2.0),  # nobody answered: nothing to go by
+        (1.1, 0.10, 1.0),  # never below 1
+        (3.98, 0.0, 4.0),  # never above max_ratio
+        (6.0, 0.01, 4.0),  # a ratio from an older, looser campaign version is pulled in
+    ],
+)
+def test_adapt_ratio(ratio: float, abandon: float | None, expected: float) -> None:
+    assert adapt_ratio(ratio, abandon, 2.0, (1.0, 4.0)) == pytest.approx(expected)
+
+
+def test_the_ratio_falls_fast_and_rises_slowly() -> None:
+    ratio = 3.0
+    for _ in range(3):
+        ratio = adapt_ratio(ratio, 0.06, 2.0, (1.0, 4.0))
+    assert ratio == pytest.approx(3.0 * 0.8**3)
+    down = 3.0 - ratio
+    for _ in range(3):
+        ratio = adapt_ratio(ratio, 0.0, 2.0, (1.0, 4.0))
+    assert 3.0 - ratio > down - 0.2  # three steps up recover far less than three down
