@@ -1,0 +1,582 @@
+"""The dialer's SQL: pace and claim under the campaign's lock, then follow each attempt to
+its outcome and move its lead on; agents of a campaign and their state log.
+
+Claims are safe with several dialers on one PostgreSQL: the campaign row is locked
+(``FOR UPDATE SKIP LOCKED``) while one dialer counts the floor and claims, so the free
+agents are paced for once, not once per dialer; leads are taken with a guarded update
+(``state = 'ready'``) so no lead is claimed twice. The attempt row (with its ActionID) is
+committed before the Originate leaves, so after a crash every attempt sent is known.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, exists, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cti.crm_store.models.campaigns import (
+    AgentStateLog,
+    Campaign,
+    CampaignAgent,
+    CampaignList,
+    DialAttempt,
+    DncNumber,
+    Lead,
+)
+from cti.crm_store.store import Store
+
+IN_FLIGHT = ("claimed", "dialing")
+
+
+@dataclass(frozen=True, slots=True)
+class FloorCounts:
+    """Agents and calls of a campaign now (see :class:`cti.dialer.pacing.Floor`)."""
+
+    free_agents: int
+    busy_agents: int
+    dialing: int
+    waiting: int
+    connected: int
+
+
+@dataclass(frozen=True, slots=True)
+class DueLead:
+    id: int
+    phone: str
+    zones: tuple[str, ...]
+    contact_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    """An attempt claimed for a lead: what the Originate needs."""
+
+    attempt_id: int
+    action_id: str
+    lead_id: int
+    phone: str
+    seq: int
+    contact_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class LeadView:
+    """A lead as the next-step rule needs it."""
+
+    id: int
+    attempts: int
+    abandoned_at: datetime | None
+    phone: str
+    zones: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """What to do with a lead after an attempt: ``retry_at`` (ready again then) or
+    ``close`` (done, with the reason); ``dnc``: the list its number joins."""
+
+    retry_at: datetime | None = None
+    close: str | None = None
+    dnc: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AttemptView:
+    id: int
+    campaign_id: int
+    lead_id: int
+    action_id: str
+    state: str
+    mode: str
+    pbx: str | None
+    agent: str | None
+    originated_at: datetime | None
+    answered_at: datetime | None
+    connected_at: datetime | None
+    outcome: str | None
+    phone: str
+
+
+@dataclass(frozen=True, slots=True)
+class AgentRow:
+    """An operator working a campaign, and their state."""
+
+    campaign_id: int
+    user_id: int
+    extension: str
+    state: str
+    pause_reason: str | None
+    state_since: datetime
+    wrap_until: datetime | None
+    attempt_id: int | None
+    joined_at: datetime
+
+
+def _agent_row(row: CampaignAgent) -> AgentRow:
+    return AgentRow(
+        row.campaign_id,
+        row.user_id,
+        row.extension,
+        row.state,
+        row.pause_reason,
+        row.state_since,
+        row.wrap_until,
+        row.attempt_id,
+        row.joined_at,
+    )
+
+
+#: (campaign floor) → calls to place now
+Decide = Callable[[FloorCounts], int]
+#: (lead, now) → None when its window is open now, else when to look at it again
+WindowCheck = Callable[[DueLead], datetime | None]
+#: (lead) → the step after this attempt
+NextStep = Callable[[LeadView], Step]
+
+
+def _attempt_view(row: DialAttempt) -> AttemptView:
+    return AttemptView(
+        id=row.id,
+        campaign_id=row.campaign_id,
+        lead_id=row.lead_id,
+        action_id=row.action_id,
+        state=row.state,
+        mode=row.mode,
+        pbx=row.pbx,
+        agent=row.agent,
+        originated_at=row.originated_at,
+        answered_at=row.answered_at,
+        connected_at=row.connected_at,
+        outcome=row.outcome,
+        phone=row.phone,
+    )
+
+
+class DialerRepo:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    # -- pacing and claiming ----------------------------------------------------------------
+
+    async def pace_and_claim(
+        self,
+        campaign_id: int,
+        *,
+        decide: Decide,
+        window: WindowCheck,
+        dialer: str,
+        pbx: str | None,
+        now: datetime,
+        abandon_hold: timedelta | None,
+        scan: int = 4,
+    ) -> list[Claimed]:
+        """Under the campaign's lock: count the floor, ask ``decide`` how many calls, claim
+        that many due leads whose window is open (``window``) and write their attempts.
+        Returns nothing when another dialer holds the campaign or it is not running."""
+        async with self.store.sessions() as session, session.begin():
+            locked = await session.execute(
+                select(Campaign.id, Campaign.status, Campaign.version, Campaign.spec)
+                .where(Campaign.id == campaign_id)
+                .with_for_update(skip_locked=True)
+            )
+            row = locked.first()
+            if row is None or row.status != "running":
+                return []
+            wanted = decide(await _floor(session, campaign_id, now))
+            if wanted <= 0:
+                return []
+            claimed: list[Claimed] = []
+            for lead in await _due(session, campaign_id, now, abandon_hold, wanted * scan):
+                if len(claimed) >= wanted:
+                    break
+                later = window(lead)
+                if later is not None:
+                    await session.execute(
+                        update(Lead)
+                        .where(Lead.id == lead.id, Lead.state == "ready")
+                        .values(next_at=later)
+                    )
+                    continue
+                taken = await session.execute(
+                    update(Lead)
+                    .where(Lead.id == lead.id, Lead.state == "ready")
+                    .values(
+                        state="dialing",
+                        attempts=Lead.attempts + 1,
+                        last_attempt_at=now,
+                        updated_at=now,
+                    )
+                    .returning(Lead.attempts)
+                )
+                seq = taken.scalar()
+                if seq is None:  # another dialer took it between our read and write
+                    continue
+                attempt = DialAttempt(
+                    campaign_id=campaign_id,
+                    version=row.version,
+                    lead_id=lead.id,
+                    seq=seq,
+                    action_id=f"cti-dial-{uuid.uuid4().hex}",
+                    phone=lead.phone,
+                    mode=str(row.spec.get("mode", "progressive")),
+                    pbx=pbx,
+                    dialer=dialer,
+                    state="claimed",
+                    claimed_at=now,
+                )
+                session.add(attempt)
+                await session.flush()
+                claimed.append(
+                    Claimed(
+                        attempt.id, attempt.action_id, lead.id, lead.phone, seq, lead.contact_id
+                    )
+                )
+            return claimed
+
+    async def floor(self, campaign_id: int, now: datetime) -> FloorCounts:
+        async with self.store.sessions() as session:
+            return await _floor(session, campaign_id, now)
+
+    # -- following an attempt ----------------------------------------------------------------
+
+    async def attempt(self, action_id: str) -> AttemptView | None:
+        async with self.store.sessions() as session:
+            row = await session.scalar(
+                select(DialAttempt).where(DialAttempt.action_id == action_id)
+            )
+            return _attempt_view(row) if row is not None else None
+
+    async def update_attempt(self, action_id: str, **values: Any) -> bool:
+        """Set ``values`` on an attempt still up (never on an ended one: replays and late
+        events cannot rewrite an outcome)."""
+        async with self.store.sessions() as session, session.begin():
+            result = await session.execute(
+                update(DialAttempt)
+                .where(DialAttempt.action_id == action_id, DialAttempt.state != "ended")
+                .values(**values)
+            )
+            return bool(getattr(result, "rowcount", 0))
+
+    async def finish(
+        self,
+        action_id: str,
+        *,
+        outcome: str,
+        values: dict[str, Any],
+        step: NextStep,
+        now: datetime,
+    ) -> AttemptView | None:
+        """End the attempt with ``outcome`` and move its lead as ``step`` says; one
+        transaction, once (a second report of the same end changes nothing)."""
+        async with self.store.sessions() as session, session.begin():
+            row = await session.scalar(
+                select(DialAttempt)
+                .where(DialAttempt.action_id == action_id, DialAttempt.state != "ended")
+                .with_for_update()
+            )
+            if row is None:
+                return None
+            row.state, row.outcome, row.ended_at = "ended", outcome, values.pop("ended_at", now)
+            for key, value in values.items():
+                setattr(row, key, value)
+            lead = await session.get(Lead, row.lead_id, with_for_update=True)
+            if lead is not None:
+                await _move_lead(session, lead, row, outcome, step, now)
+            await session.flush()
+            return _attempt_view(row)
+
+    async def dispose(
+        self,
+        attempt_id: int,
+        *,
+        disposition: str,
+        by: int | None,
+        step: NextStep,
+        now: datetime,
+    ) -> AttemptView | None:
+        """The operator's disposition on an ended attempt: it decides the lead's next step
+        (close, retry, do-not-call) in place of the outcome's."""
+        async with self.store.sessions() as session, session.begin():
+            row = await session.get(DialAttempt, attempt_id, with_for_update=True)
+            if row is None:
+                return None
+            row.disposition, row.disposition_by, row.disposition_at = disposition, by, now
+            lead = await session.get(Lead, row.lead_id, with_for_update=True)
+            if lead is not None and row.state == "ended":
+                await _move_lead(session, lead, row, row.outcome or "answered", step, now)
+            await session.flush()
+            return _attempt_view(row)
+
+    async def stale(
+        self, now: datetime, *, claimed_before: datetime, dialing_before: datetime
+    ) -> list[AttemptView]:
+        """Attempts that will get no outcome from the PBX: claimed but never confirmed as
+        sent (a crash between claim and Originate), or sent and never answered nor failed
+        long after their ring time."""
+        async with self.store.sessions() as session:
+            rows = await session.scalars(
+                select(DialAttempt).where(
+                    or_(
+                        and_(
+                            DialAttempt.state == "claimed", DialAttempt.claimed_at < claimed_before
+                        ),
+                        and_(
+                            DialAttempt.state == "dialing",
+                            DialAttempt.answered_at.is_(None),
+                            DialAttempt.originated_at < dialing_before,
+                        ),
+                    )
+                )
+            )
+            return [_attempt_view(r) for r in rows]
+
+    async def up_with_agent(self, campaign_id: int) -> list[AttemptView]:
+        async with self.store.sessions() as session:
+            rows = await session.scalars(
+                select(DialAttempt).where(
+                    DialAttempt.campaign_id == campaign_id, DialAttempt.state != "ended"
+                )
+            )
+            return [_attempt_view(r) for r in rows]
+
+    async def samples(self, campaign_id: int, since: datetime) -> list[tuple[Any, ...]]:
+        """(ended_at, live, outcome, ring, talk, wrap) of attempts ended since ``since``."""
+        async with self.store.sessions() as session:
+            rows = await session.execute(
+                select(
+                    DialAttempt.ended_at,
+                    DialAttempt.live,
+                    DialAttempt.outcome,
+                    DialAttempt.ring_seconds,
+                    DialAttempt.talk_seconds,
+                    DialAttempt.connected_at,
+                )
+                .where(
+                    DialAttempt.campaign_id == campaign_id,
+                    DialAttempt.state == "ended",
+                    DialAttempt.ended_at >= since,
+                    DialAttempt.originated_at.is_not(None),
+                )
+                .order_by(DialAttempt.ended_at)
+            )
+            return [tuple(r) for r in rows]
+
+    # -- agents ------------------------------------------------------------------------------
+
+    async def agents(self, campaign_id: int | None = None) -> list[AgentRow]:
+        async with self.store.sessions() as session:
+            stmt = select(CampaignAgent).order_by(CampaignAgent.user_id)
+            if campaign_id is not None:
+                stmt = stmt.where(CampaignAgent.campaign_id == campaign_id)
+            return [_agent_row(r) for r in await session.scalars(stmt)]
+
+    async def join(self, campaign_id: int, user_id: int, extension: str, now: datetime) -> AgentRow:
+        """The operator works ``campaign_id`` from now (leaving any other campaign)."""
+        async with self.store.sessions() as session, session.begin():
+            current = await session.scalar(
+                select(CampaignAgent).where(CampaignAgent.user_id == user_id).with_for_update()
+            )
+            if current is not None and current.campaign_id == campaign_id:
+                return _agent_row(current)
+            if current is not None:
+                await _log_state(session, current, "logged-out", None, now)
+                await session.delete(current)
+                await session.flush()
+            agent = CampaignAgent(
+                campaign_id=campaign_id,
+                user_id=user_id,
+                extension=extension,
+                state="free",
+                state_since=now,
+                joined_at=now,
+            )
+            session.add(agent)
+            await session.flush()
+            await _log_state(session, agent, "free", None, now, opening=True)
+            return _agent_row(agent)
+
+    async def leave(self, user_id: int, now: datetime) -> AgentRow | None:
+        async with self.store.sessions() as session, session.begin():
+            current = await session.scalar(
+                select(CampaignAgent).where(CampaignAgent.user_id == user_id).with_for_update()
+            )
+            if current is None:
+                return None
+            gone = _agent_row(current)
+            await _log_state(session, current, "logged-out", None, now)
+            await session.delete(current)
+            return gone
+
+    async def set_agent_state(
+        self,
+        user_id: int,
+        *,
+        state: str,
+        reason: str | None,
+        since: datetime,
+        wrap_until: datetime | None,
+        attempt_id: int | bool | None = False,
+    ) -> bool:
+        """Move an agent to ``state`` (with a state log row when it changed); ``attempt_id``
+        False: leave the attempt on their screen as it is."""
+        async with self.store.sessions() as session, session.begin():
+            agent = await session.scalar(
+                select(CampaignAgent).where(CampaignAgent.user_id == user_id).with_for_update()
+            )
+            if agent is None:
+                return False
+            if agent.state != state or agent.pause_reason != reason:
+                await _log_state(session, agent, state, reason, since)
+                agent.state, agent.pause_reason, agent.state_since = state, reason, since
+            agent.wrap_until = wrap_until
+            if attempt_id is not False:
+                agent.attempt_id = attempt_id if isinstance(attempt_id, int) else None
+            return True
+
+
+async def _floor(session: AsyncSession, campaign_id: int, now: datetime) -> FloorCounts:
+    free = busy = 0
+    agents = await session.execute(
+        select(CampaignAgent.state, CampaignAgent.wrap_until).where(
+            CampaignAgent.campaign_id == campaign_id
+        )
+    )
+    for state, wrap_until in agents:
+        expired = state == "wrap-up" and wrap_until is not None and _aware(wrap_until) <= now
+        if state == "free" or expired:
+            free += 1
+        elif state in ("ringing", "on-call", "wrap-up"):
+            busy += 1
+    counts = await session.execute(
+        select(
+            func.count().filter(DialAttempt.answered_at.is_(None)),
+            func.count().filter(
+                DialAttempt.answered_at.is_not(None), DialAttempt.connected_at.is_(None)
+            ),
+            func.count().filter(DialAttempt.connected_at.is_not(None)),
+        ).where(DialAttempt.campaign_id == campaign_id, DialAttempt.state.in_(IN_FLIGHT))
+    )
+    dialing, waiting, connected = counts.one()
+    return FloorCounts(free, busy, int(dialing), int(waiting), int(connected))
+
+
+def _aware(moment: datetime) -> datetime:
+    from cti.crm_store.timeutil import as_utc
+
+    return as_utc(moment)
+
+
+async def _due(
+    session: AsyncSession,
+    campaign_id: int,
+    now: datetime,
+    abandon_hold: timedelta | None,
+    limit: int,
+) -> list[DueLead]:
+    """Leads due now, best first: list priority, then the longest waiting; skipping locked
+    rows (another dialer's) and numbers on a do-not-call list."""
+    blocked = exists().where(
+        DncNumber.number == Lead.phone,
+        or_(DncNumber.campaign_id.is_(None), DncNumber.campaign_id == campaign_id),
+    )
+    stmt = (
+        select(Lead.id, Lead.phone, Lead.zones, Lead.contact_id)
+        .join(CampaignList, CampaignList.id == Lead.list_id)
+        .where(
+            Lead.campaign_id == campaign_id,
+            Lead.state == "ready",
+            or_(Lead.next_at.is_(None), Lead.next_at <= now),
+            CampaignList.active.is_(True),
+            ~blocked,
+        )
+        .order_by(CampaignList.priority.desc(), Lead.next_at.is_not(None), Lead.next_at, Lead.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True, of=Lead)
+    )
+    if abandon_hold is not None:
+        stmt = stmt.where(or_(Lead.abandoned_at.is_(None), Lead.abandoned_at <= now - abandon_hold))
+    rows = await session.execute(stmt)
+    return [DueLead(r.id, r.phone, tuple(r.zones or ()), r.contact_id) for r in rows]
+
+
+async def _move_lead(
+    session: AsyncSession,
+    lead: Lead,
+    attempt: DialAttempt,
+    outcome: str,
+    step: NextStep,
+    now: datetime,
+) -> None:
+    view = LeadView(lead.id, lead.attempts, lead.abandoned_at, lead.phone, tuple(lead.zones or ()))
+    decided = step(view)
+    lead.last_outcome = outcome
+    if outcome == "abandoned":
+        lead.abandoned_at = attempt.answered_at or now
+    lead.updated_at = now
+    if decided.close is not None:
+        lead.state, lead.closed_reason, lead.next_at = "done", decided.close, None
+    else:
+        lead.state, lead.closed_reason, lead.next_at = "ready", None, decided.retry_at
+    if decided.dnc is not None:
+        campaign_id = attempt.campaign_id if decided.dnc == "campaign" else None
+        have = await session.scalar(
+            select(DncNumber.id).where(
+                DncNumber.number == lead.phone,
+                DncNumber.campaign_id.is_(None)
+                if campaign_id is None
+                else DncNumber.campaign_id == campaign_id,
+            )
+        )
+        if have is None:
+            session.add(
+                DncNumber(
+                    campaign_id=campaign_id,
+                    number=lead.phone,
+                    reason=f"disposition {attempt.disposition or outcome}",
+                    source="disposition",
+                    created_by=attempt.disposition_by,
+                    created_at=now,
+                )
+            )
+
+
+async def _log_state(
+    session: AsyncSession,
+    agent: CampaignAgent,
+    state: str,
+    reason: str | None,
+    now: datetime,
+    *,
+    opening: bool = False,
+) -> None:
+    """Close the agent's open state log row and open one for ``state`` (none for
+    ``logged-out``: the time logged in ends there)."""
+    if not opening:
+        await session.execute(
+            update(AgentStateLog)
+            .where(AgentStateLog.user_id == agent.user_id, AgentStateLog.ended_at.is_(None))
+            .values(ended_at=now)
+        )
+    if state != "logged-out":
+        session.add(
+            AgentStateLog(
+                campaign_id=agent.campaign_id,
+                user_id=agent.user_id,
+                extension=agent.extension,
+                state=state,
+                reason=reason,
+                started_at=now,
+            )
+        )
+
+
+def states(rows: Sequence[AgentRow]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for row in rows:
+        out[row.state] = out.get(row.state, 0) + 1
+    return out
