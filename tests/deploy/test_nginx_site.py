@@ -51,8 +51,10 @@ def test_nginx_accepts_it(tmp_path: Path) -> None:
     assert NGINX is not None and OPENSSL is not None
     cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
     subprocess.run(
-        [OPENSSL, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"]
-        + ["-subj", "/CN=cti.example.com", "-keyout", str(key), "-out", str(cert)],
+        [
+            *(OPENSSL, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"),
+            *("-subj", "/CN=cti.example.com", "-keyout", str(key), "-out", str(cert)),
+        ],
         capture_output=True,
         check=True,
     )
