@@ -67,6 +67,14 @@ def config_show(ctx: typer.Context) -> None:
     typer.echo(json.dumps(settings_from(ctx).masked(), indent=2))
 
 
+@config_app.command("reference")
+def config_reference() -> None:
+    """Print docs/configuration.md: every key, its default, environment variable, secrets."""
+    from cti.config_doc import render
+
+    typer.echo(render(), nl=False)
+
+
 def _register_all() -> None:
     for name in COMMAND_MODULES:
         module = importlib.import_module(name)

@@ -63,9 +63,13 @@ class DialConfig(_Strict):
 class PbxConfig(_Strict):
     """One Asterisk server reached over AMI."""
 
+    #: the Asterisk host (its manager.conf ``bindaddr``)
     host: str = "127.0.0.1"
+    #: the AMI port (manager.conf ``port``)
     port: int = Field(default=5038, ge=1, le=65535)
+    #: the AMI user (``cti ami manager-conf`` writes its block)
     username: str = "cti"
+    #: the AMI user's password
     secret: SecretStr = SecretStr("")
     #: dialplan contexts whose calls are inbound (from trunks); empty = classify by number
     inbound_contexts: tuple[str, ...] = ()
@@ -78,8 +82,11 @@ class PbxConfig(_Strict):
     #: at login, narrow the AMI session to the events cti uses (the ``Filter`` action; needs
     #: ``write = system``, else the filters of ``cti ami manager-conf`` belong in manager.conf)
     event_filter: bool = True
+    #: seconds between pings; a ping unanswered for as long drops and reconnects
     ping_interval: float = Field(default=20.0, gt=0)
+    #: seconds before the first reconnect; each failure doubles the wait …
     reconnect_min: float = Field(default=1.0, gt=0)
+    #: … up to this many seconds
     reconnect_max: float = Field(default=60.0, gt=0)
     #: click-to-dial on this PBX (``[pbx.NAME.dial]``)
     dial: DialConfig = DialConfig()
@@ -100,7 +107,11 @@ class PbxConfig(_Strict):
 
 
 class HttpConfig(_Strict):
+    """Where the web API, WebSockets and pages listen (one port for all)."""
+
+    #: the listen address (``0.0.0.0``: every interface; behind a proxy keep ``127.0.0.1``)
     host: str = "127.0.0.1"
+    #: the listen port (0: any free port)
     port: int = Field(default=8080, ge=0, le=65535)
     #: reverse proxies (addresses or networks) whose ``X-Forwarded-For`` names the client;
     #: empty: the client is the TCP peer (never believe that header from anyone else)
@@ -118,6 +129,8 @@ class HttpConfig(_Strict):
 
 
 class PhoneConfig(_Strict):
+    """How phone numbers are read and matched to contacts."""
+
     #: ISO region used to read numbers written without a country code
     default_region: str = "RU"
     #: how many trailing digits are indexed for partial caller-ID matches
@@ -135,6 +148,9 @@ class PhoneConfig(_Strict):
 
 
 class AuthConfig(_Strict):
+    """Logins, sessions and their limits (``docs/security.md``)."""
+
+    #: hours a login's session token stays valid
     token_ttl_hours: float = Field(default=12.0, gt=0)
     #: failed logins allowed per username and client address within the window …
     login_failures: int = Field(default=5, ge=1, le=10_000)
@@ -145,10 +161,11 @@ class AuthConfig(_Strict):
     #: … and, for a browser that logged in as the user before, per user and device (it is
     #: not held back by the three limits above: see cti/web/login_throttle.py)
     device_failures: int = Field(default=5, ge=1, le=10_000)
+    #: the window (minutes) the failed logins above are counted in
     login_window_minutes: float = Field(default=15.0, gt=0, le=10_080)
-    #: password checks (argon2id, 64 MiB each) running at once, and logins that may wait
-    #: for one; past that a login gets 503 at once
+    #: password checks (argon2id, 64 MiB each) running at once …
     max_concurrent_logins: int = Field(default=2, ge=1, le=64)
+    #: … and logins that may wait for one; past that a login gets 503 at once
     max_waiting_logins: int = Field(default=32, ge=0, le=10_000)
     #: live WebSocket connections one user may hold; one more closes their oldest
     max_sockets_per_user: int = Field(default=10, ge=1, le=1000)
@@ -160,7 +177,9 @@ class AuthConfig(_Strict):
 class SlaTarget(_Strict):
     """Hours allowed for the first response and for the resolution of a ticket."""
 
+    #: hours until the first response is due
     first_response_hours: float = Field(gt=0)
+    #: hours until the ticket is due resolved
     resolution_hours: float = Field(gt=0)
 
 
@@ -187,7 +206,9 @@ class CallLogConfig(_Strict):
 class CrmConfig(_Strict):
     """The deal pipeline (ordered stages) and the ticket SLA policy per priority."""
 
+    #: the open stages of a deal, in order (won and lost close it from any stage)
     pipeline: tuple[str, ...] = ("lead", "qualified", "proposal", "negotiation")
+    #: the SLA per ticket priority (``[crm.sla.PRIORITY]``, every priority at once)
     sla: dict[str, SlaTarget] = Field(default_factory=_default_sla)
 
     @field_validator("pipeline")
@@ -208,13 +229,19 @@ class CrmConfig(_Strict):
 
 
 class Settings(_Strict):
+    """Everything ``cti`` reads at start (``docs/configuration.md`` is generated from it)."""
+
+    #: the CRM store: ``sqlite+aiosqlite:///PATH`` or
+    #: ``postgresql+asyncpg://USER:PASSWORD@HOST:PORT/DB``
     database_url: SecretStr = SecretStr("sqlite+aiosqlite:///cti.db")
     http: HttpConfig = HttpConfig()
     phone: PhoneConfig = PhoneConfig()
     auth: AuthConfig = AuthConfig()
     crm: CrmConfig = CrmConfig()
     calllog: CallLogConfig = CallLogConfig()
+    #: the PBXes, one ``[pbx.NAME]`` table each (NAME is yours: ``main``, ``branch2``)
     pbx: dict[str, PbxConfig] = Field(default_factory=dict)
+    #: the log level: ``DEBUG``, ``INFO``, ``WARNING``, ``ERROR``
     log_level: str = "INFO"
     #: seconds between the daemon's full garbage-collector sweeps (``cti.runtime``); in
     #: between, survivors are frozen so collections stay short; 0 = CPython's default GC
@@ -251,6 +278,11 @@ _ENV_KEYS: dict[str, tuple[str, ...]] = {
     "CTI_GC_SWEEP_EVERY": ("gc_sweep_every",),
     "CTI_CALLLOG_JOURNAL_DIR": ("calllog", "journal_dir"),
 }
+
+
+def env_names() -> dict[str, str]:
+    """The environment variable of each dotted settings key (``http.port`` → ``CTI_HTTP_PORT``)."""
+    return {".".join(path): name for name, path in _ENV_KEYS.items()}
 
 
 def _deep_set(data: dict[str, Any], path: tuple[str, ...], value: Any) -> None:

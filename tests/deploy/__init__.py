@@ -1,0 +1,1 @@
+"""deploy/: the sample config, the systemd unit, the nginx site, the PostgreSQL setup."""
