@@ -40,3 +40,8 @@ def section(doc: str, heading: str) -> str:
     m = re.search(rf"^(#+) {re.escape(heading)}\n(.*?)(?=^\1 |\Z)", text, re.MULTILINE | re.DOTALL)
     assert m is not None, f"docs/{doc}: no section {heading!r}"
     return m.group(2)
+
+
+def blocks_in(text: str, lang: str) -> list[Block]:
+    """The fenced blocks of language ``lang`` in ``text`` (a part of a doc)."""
+    return [Block(m.group(1), m.group(2), "") for m in _FENCE.finditer(text) if m.group(1) == lang]
