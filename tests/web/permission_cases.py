@@ -232,6 +232,7 @@ CASES: dict[str, Case] = {
     "PATCH /api/calls/{id}": owned(World.call_of, f"/api/calls/{_ID}", {"disposition": "sold"}),
     "POST /api/dial": Case(plain("/api/dial", {"number": DIALLED}).own, _dial_from_olegs_phone),
     "GET /api/openapi.json": plain("/api/openapi.json"),
+    "GET /api/docs": plain("/api/docs"),
     "GET /ws": plain("/ws"),  # a WebSocket: the matrix connects (see test_permissions)
     "GET /": plain("/"),
     "GET /favicon.ico": plain("/favicon.ico"),
