@@ -1,4 +1,4 @@
-"""CLI commands of cti.web: ``cti api openapi`` prints the REST API description."""
+"""CLI commands of cti.web: ``cti api openapi [--out FILE]`` prints the REST API description."""
 
 from __future__ import annotations
 
@@ -15,15 +15,18 @@ api_app = typer.Typer(help="The REST API.", no_args_is_help=True)
 def openapi(
     ctx: typer.Context,
     output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Write to this file instead of stdout")
+        Path | None,
+        typer.Option("--out", "--output", "-o", help="Write to this file instead of stdout"),
     ] = None,
 ) -> None:
-    """Print the OpenAPI 3.1 document of ``/api`` (no database needed)."""
+    """Print the OpenAPI 3.1 document of ``/api``, as ``cti serve`` serves it at
+    ``/api/openapi.json`` (no database needed)."""
     from cti.cli import settings_from
-    from cti.web.app import create_app
+    from cti.daemon import SETUP_HOOKS, build_app, load_hooks
     from cti.web.openapi import build_openapi
 
-    text = json.dumps(build_openapi(create_app(settings_from(ctx))), indent=2)
+    app = build_app(settings_from(ctx), extra_setup=load_hooks(SETUP_HOOKS))
+    text = json.dumps(build_openapi(app), indent=2)
     if output is None:
         typer.echo(text)
     else:

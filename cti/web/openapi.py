@@ -1,15 +1,22 @@
-"""``GET /api/openapi.json``: an OpenAPI 3.1 description built from the live router.
+"""``GET /api/openapi.json``: an OpenAPI 3.1 description built from the live router, and
+``GET /api/docs``: a page that shows it.
 
 Every ``/api`` route is listed; declared routes (:class:`~cti.web.routing.RouteTable`) bring
 their summary, body/query/response models (``model_json_schema``), error codes and who may
 call them (``x-permission``: each role's scope, from the permission table), so the document
 cannot drift from the code. A route added without a declaration still appears, flagged
 ``x-undocumented``, which the test suite rejects.
+
+The page is self-contained (its CSS and JavaScript inline, no CDN: the daemon often has no
+internet). Like the operator page, the page itself is public (a browser's navigation
+cannot carry a bearer token) and holds nothing about the API: it logs in, or reuses the
+operator page's token of the same tab, and renders the document it fetches with it.
 """
 
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -20,6 +27,7 @@ from cti.crm_store.rules.permissions import ROLES, Scope
 from cti.web.routing import ApiDoc, RouteTable, api_doc
 
 ROUTES = RouteTable("meta")
+DOCS_PAGE = Path(__file__).parent / "static" / "api-docs.html"
 REF = "#/components/schemas/{model}"
 _PATH_PARAM = re.compile(r"{(\w+)}")
 _METHODS = ("get", "post", "put", "patch", "delete")
@@ -124,6 +132,8 @@ def _operation(
     ok: dict[str, Any] = {"description": "OK" if doc.status != 201 else "Created"}
     if doc.status == 204:
         ok = {"description": "No content"}
+    elif doc.media_type != "application/json":
+        ok["content"] = {doc.media_type: {"schema": {"type": "string"}}}
     elif doc.response is not None:
         ok["content"] = {"application/json": {"schema": refs[(doc.response, "serialization")]}}
     else:
@@ -186,3 +196,13 @@ def build_openapi(app: web.Application) -> dict[str, Any]:
 @ROUTES.get("/api/openapi.json", summary="This OpenAPI description", perm=("apidoc", "read"))
 async def openapi_json(request: web.Request) -> web.Response:
     return web.json_response(build_openapi(request.app))
+
+
+@ROUTES.get(
+    "/api/docs",
+    summary="This description as a page (log in on it to read it)",
+    perm=("pages", "read"),
+    media_type="text/html",
+)
+async def docs_page(request: web.Request) -> web.FileResponse:
+    return web.FileResponse(DOCS_PAGE, headers={"Cache-Control": "no-cache"})

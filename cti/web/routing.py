@@ -42,6 +42,8 @@ class ApiDoc:
     response: type[BaseModel] | None = None
     status: int = 200
     errors: tuple[int, ...] = ()
+    #: what a success answers with (a page: ``text/html``)
+    media_type: str = "application/json"
 
     @property
     def rule(self) -> Rule:
@@ -96,10 +98,11 @@ class RouteTable:
         response: type[BaseModel] | None = None,
         status: int = 200,
         errors: tuple[int, ...] = (),
+        media_type: str = "application/json",
     ) -> Callable[[Handler], Handler]:
         """Declare a route; ``perm`` is required: a route without a rule does not load."""
         rule_for(perm)
-        doc = ApiDoc(summary, self.tag, perm, body, query, response, status, errors)
+        doc = ApiDoc(summary, self.tag, perm, body, query, response, status, errors, media_type)
 
         def decorate(handler: Handler) -> Handler:
             from cti.web.access import guard  # access imports auth, which imports this module

@@ -276,6 +276,7 @@ CASES: dict[str, Case] = {
         lambda w, p: _req("/api/dnc", {"numbers": [f"+7423111{next(_serial):04d}"]})
     ),
     "DELETE /api/dnc/{number}": Case(_dnc_number),
+    "GET /api/docs": plain("/api/docs"),
     "GET /ws": plain("/ws"),  # a WebSocket: the matrix connects (see test_permissions)
     "GET /": plain("/"),
     "GET /favicon.ico": plain("/favicon.ico"),
