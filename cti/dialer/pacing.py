@@ -17,9 +17,9 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Literal
 
-Mode = Literal["preview", "progressive", "predictive"]
+from cti.dialer.campaign_file import Mode
+
 #: compliance windows: Ofcom's any 24 h, the FCC's 30 days
 DAY = timedelta(hours=24)
 MONTH = timedelta(days=30)
