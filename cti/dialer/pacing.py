@@ -17,9 +17,9 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Literal
 
-Mode = Literal["preview", "progressive", "predictive"]
+from cti.dialer.campaign_file import Mode
+
 #: compliance windows: Ofcom's any 24 h, the FCC's 30 days
 DAY = timedelta(hours=24)
 MONTH = timedelta(days=30)
@@ -128,13 +128,15 @@ def pacing_stats(
 class Floor:
     """The campaign's agents and calls at this moment.
 
-    ``busy_agents``: on a call or in wrap-up (they will be free again); ``dialing``: calls
-    placed and not answered yet; ``waiting``: answered, no agent yet; ``connected``: on an
-    agent. Channels up = dialing + waiting + connected.
+    ``on_call``: agents ringing or talking; ``wrap_up_left``: for each agent in wrap-up, the
+    seconds until it ends by itself (``wrap_until − now``); ``dialing``: calls placed and not
+    answered yet; ``waiting``: answered, no agent yet; ``connected``: on an agent. Channels
+    up = dialing + waiting + connected.
     """
 
     free_agents: int
-    busy_agents: int = 0
+    on_call: int = 0
+    wrap_up_left: tuple[float, ...] = ()
     dialing: int = 0
     waiting: int = 0
     connected: int = 0
@@ -157,25 +159,35 @@ def progressive_calls(floor: Floor, max_channels: int) -> int:
 
 
 def expected_free_agents(floor: Floor, stats: PacingStats) -> float:
-    """Agents expected free by the time a call placed now is answered: the free ones, plus
-    each busy one with the chance that its call and wrap-up end within the mean time to
-    answer (time to answer / mean handle time, at most 1), less the calls already waiting."""
+    """Agents expected free by the time a call placed now is answered (horizon *H*: the mean
+    time to answer), less the answered calls already waiting for one: the free agents; each
+    wrap-up ending within *H*; each agent on a call with the chance that the call and a
+    wrap-up both end within *H*: ``1 − exp(−(H − wrap) / talk)``, the remaining talk taken
+    as memoryless (the mean talk is all that is known of it)."""
     horizon = stats.mean_answer_seconds or 0.0
-    handle = (stats.mean_talk_seconds or 0.0) + (stats.mean_wrap_seconds or 0.0)
-    soon = 1.0 if handle <= 0 else min(1.0, horizon / handle)
-    return max(0.0, floor.free_agents + floor.busy_agents * soon - floor.waiting)
+    wrap = stats.mean_wrap_seconds or 0.0
+    talk = stats.mean_talk_seconds or 0.0
+    wrapping = sum(1 for left in floor.wrap_up_left if left <= horizon)
+    talking = 0.0
+    if talk > 0 and horizon > wrap:
+        talking = floor.on_call * (1 - math.exp(-(horizon - wrap) / talk))
+    return max(0.0, floor.free_agents + wrapping + talking - floor.waiting)
 
 
 def predictive_calls(floor: Floor, stats: PacingStats, ratio: float, max_channels: int) -> int:
-    """Calls to place so that the calls ringing are expected to bring ``ratio`` × the agents
-    about to be free: ``ratio × expected_free / answer_rate − dialing`` (rounded down), never
-    fewer than progressive would place, never above ``max_channels``."""
+    """Calls to place so that ``ratio`` calls are in flight per agent expected free:
+    ``min(ratio, 1 / answer_rate) × expected_free − dialing`` (rounded down), never fewer
+    than progressive would place, never above ``max_channels``.
+
+    The ratio is what the controller adapts (``adapt_ratio``); the answer rate caps it: at
+    ``1 / answer_rate`` the calls in flight are expected to bring exactly one answer per
+    agent about to be free, and beyond that abandons are expected, not risked.
+    """
     base = progressive_calls(floor, max_channels)
     if not stats.answer_rate or stats.dialled < MIN_SAMPLE:
         return base
-    if floor.free_agents <= 0 and floor.busy_agents <= 0:
-        return 0
-    ahead = ratio * expected_free_agents(floor, stats) / stats.answer_rate - floor.dialing
+    lines = min(ratio, 1 / stats.answer_rate)
+    ahead = lines * expected_free_agents(floor, stats) - floor.dialing
     wanted = max(base, math.floor(ahead + 1e-9))
     return max(0, min(wanted, max_channels - floor.channels))
 
@@ -208,12 +220,16 @@ def adapt_ratio(
     target_percent: float,
     bounds: tuple[float, float],
     *,
-    decrease: float = 0.8,
+    decrease: float = 0.9,
     step: float = 0.05,
 ) -> float:
-    """The next pacing ratio, once per control tick: over the target, multiply by
-    ``decrease`` (react fast); under it, add ``step`` (creep up); at it, or with no live
-    call to measure, keep it. Always within ``bounds`` (1, ``max_ratio``)."""
+    """The next pacing ratio, once per control tick (the engine's, e.g. 30 s): over the
+    target, multiply by ``decrease`` (fall fast); under it, add ``step`` (creep up); at it,
+    or with no live call to measure, keep it. Always within ``bounds`` (1, ``max_ratio``).
+
+    The window's abandons stay in it for ``window_minutes``, so an overshoot is answered on
+    every tick until they age out: ``decrease`` is mild for that reason.
+    """
     low, high = bounds
     target = target_percent / 100
     if abandon_rate is None or abandon_rate == target:

@@ -4,10 +4,11 @@ what each outcome or disposition does to the lead: retry when, or close why."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, get_args
 
 import pytest
 
+from cti.crm_store.models.campaigns import ATTEMPT_OUTCOMES
 from cti.dialer.campaign_file import CampaignSpec, parse_campaign
 from cti.dialer.outcomes import (
     ABANDON_HOLD,
@@ -32,6 +33,10 @@ BASE: dict[str, Any] = {
 
 def spec(**changes: Any) -> CampaignSpec:
     return parse_campaign({**BASE, **changes}, "spring.yaml")
+
+
+def test_the_outcomes_are_the_ones_an_attempt_row_stores() -> None:
+    assert get_args(Outcome) == ATTEMPT_OUTCOMES
 
 
 # --- Originate failures --------------------------------------------------------------------

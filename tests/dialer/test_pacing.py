@@ -3,6 +3,7 @@ fallback to progressive over the abandon cap, and how the predictive ratio adapt
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -120,7 +121,7 @@ def test_naive_times_are_utc() -> None:
         (Floor(free_agents=5, dialing=2, waiting=1), 10, 2),
         (Floor(free_agents=2, dialing=4), 10, 0),  # never negative
         (Floor(free_agents=8, connected=6), 10, 4),  # channels cap: 6 up, 10 at most
-        (Floor(free_agents=0, busy_agents=10), 10, 0),
+        (Floor(free_agents=0, on_call=5, wrap_up_left=(1.0,)), 10, 0),
     ],
 )
 def test_progressive_one_call_per_free_agent(
@@ -149,23 +150,39 @@ def test_preview_places_nothing_by_itself() -> None:
 # --- predictive ----------------------------------------------------------------------------
 
 
-def test_predictive_dials_ahead_from_the_answer_rate() -> None:
+def test_predictive_dials_ahead_by_the_ratio_up_to_the_answer_rate() -> None:
     stats = stats_of(population(100, 4))  # 25 % answered
     floor = Floor(free_agents=2)
-    # 2 free agents / 0.25 = 8 calls at ratio 1; at 1.5: 12
-    assert predictive_calls(floor, stats, 1.0, 100) == 8
-    assert predictive_calls(floor, stats, 1.5, 100) == 12
+    assert predictive_calls(floor, stats, 1.0, 100) == 2  # one per free agent
+    assert predictive_calls(floor, stats, 1.5, 100) == 3
+    assert predictive_calls(floor, stats, 3.0, 100) == 6
+    # 1 / 0.25 = 4 calls per agent bring one answer each: never more than that
+    assert predictive_calls(floor, stats, 4.0, 100) == 8
+    assert predictive_calls(floor, stats, 9.0, 100) == 8
     # calls already ringing count toward it
-    assert predictive_calls(Floor(free_agents=2, dialing=5), stats, 1.0, 100) == 3
+    assert predictive_calls(Floor(free_agents=2, dialing=5), stats, 4.0, 100) == 3
+    assert predictive_calls(Floor(free_agents=2, dialing=9), stats, 4.0, 100) == 0
 
 
-def test_predictive_counts_busy_agents_about_to_be_free() -> None:
-    stats = stats_of(population(100, 4))  # 10 s to answer, 105 s handle time
-    floor = Floor(free_agents=0, busy_agents=21)
+def test_predictive_counts_wrap_ups_that_end_before_a_call_is_answered() -> None:
+    stats = stats_of(population(100, 4))  # 10 s to answer, 90 s talk, 15 s wrap-up
+    floor = Floor(free_agents=0, wrap_up_left=(3.0, 10.0, 10.5, 14.0))
     assert expected_free_agents(floor, stats) == pytest.approx(2.0)
-    assert predictive_calls(floor, stats, 1.0, 100) == 8  # 2 / 0.25
-    # progressive would wait for an agent to be free
-    assert progressive_calls(floor, 100) == 0
+    assert predictive_calls(floor, stats, 4.0, 100) == 8
+    assert progressive_calls(floor, 100) == 0  # progressive waits for them
+
+
+def test_predictive_counts_agents_on_a_call_by_their_chance_to_be_free_in_time() -> None:
+    # 40 s to answer, 90 s talk, 15 s wrap-up: the call must end within 25 s
+    samples = [
+        sample(timedelta(minutes=1), live=True, ring=40.0, talk=90.0, wrap=15.0) for _ in range(40)
+    ]
+    stats = stats_of(samples)
+    chance = 1 - math.exp(-25 / 90)
+    assert expected_free_agents(Floor(0, on_call=10), stats) == pytest.approx(10 * chance)
+    # when the wrap-up alone is longer than the time to answer, none of them
+    quick = stats_of(population(100, 4))
+    assert expected_free_agents(Floor(0, on_call=10), quick) == 0
 
 
 def test_predictive_subtracts_answered_calls_still_waiting_for_an_agent() -> None:
@@ -177,15 +194,18 @@ def test_predictive_subtracts_answered_calls_still_waiting_for_an_agent() -> Non
 def test_predictive_respects_max_channels() -> None:
     stats = stats_of(population(100, 10))  # 10 % answered
     floor = Floor(free_agents=10, connected=5)
-    assert predictive_calls(floor, stats, 2.0, 30) == 25
+    assert predictive_calls(floor, stats, 4.0, 100) == 40
+    assert predictive_calls(floor, stats, 4.0, 30) == 25
 
 
 def test_predictive_without_enough_samples_paces_progressively() -> None:
     few = stats_of(population(MIN_SAMPLE - 1, 4))
-    floor = Floor(free_agents=3, busy_agents=10)
+    floor = Floor(free_agents=3, wrap_up_left=(1.0, 2.0))
     assert predictive_calls(floor, few, 2.0, 100) == 3
     nobody_answers = stats_of([sample(timedelta(minutes=1)) for _ in range(100)])
     assert predictive_calls(floor, nobody_answers, 2.0, 100) == 3
+    enough = stats_of(population(MIN_SAMPLE, 4))
+    assert predictive_calls(floor, enough, 2.0, 100) == 10  # 2 × (3 free + 2 wrapping up)
 
 
 def test_predictive_with_no_agents_places_nothing() -> None:
@@ -202,12 +222,12 @@ def test_predictive_falls_back_to_progressive_at_the_abandon_cap() -> None:
     at_cap = stats_of(control + day + abandons)
     assert at_cap.abandon_rate_24h == pytest.approx(0.03)
     placed = calls_to_place(
-        "predictive", floor, at_cap, ratio=1.0, max_channels=100, cap_percent=3.0
+        "predictive", floor, at_cap, ratio=4.0, max_channels=100, cap_percent=3.0
     )
     assert placed == 2
     under = stats_of([*control, *day, *abandons[:2], sample(timedelta(hours=3), live=True)])
     placed = calls_to_place(
-        "predictive", floor, under, ratio=1.0, max_channels=100, cap_percent=3.0
+        "predictive", floor, under, ratio=4.0, max_channels=100, cap_percent=3.0
     )
     assert placed == 8
 
@@ -217,9 +237,10 @@ def test_the_30_day_rate_also_holds_predictive_back() -> None:
     old += [sample(timedelta(days=10), live=True, talk=60.0) for _ in range(95)]
     stats = stats_of(population(100, 4) + old)
     assert stats.abandon_rate_24h == 0
+    assert predictive_calls(Floor(free_agents=2), stats, 4.0, 100) == 8
     assert (
         calls_to_place(
-            "predictive", Floor(free_agents=2), stats, ratio=1.0, max_channels=100, cap_percent=3
+            "predictive", Floor(free_agents=2), stats, ratio=4.0, max_channels=100, cap_percent=3
         )
         == 2
     )
@@ -231,7 +252,7 @@ def test_the_30_day_rate_also_holds_predictive_back() -> None:
 @pytest.mark.parametrize(
     ("ratio", "abandon", "expected"),
     [
-        (2.0, 0.05, 1.6),  # over the 2 % target: multiplied by 0.8
+        (2.0, 0.05, 1.8),  # over the 2 % target: multiplied by 0.9
         (2.0, 0.01, 2.05),  # under: a small step up
         (2.0, 0.02, 2.0),  # at the target: kept
         (2.0, None, 2.0),  # nobody answered: nothing to go by
@@ -248,7 +269,7 @@ def test_the_ratio_falls_fast_and_rises_slowly() -> None:
     ratio = 3.0
     for _ in range(3):
         ratio = adapt_ratio(ratio, 0.06, 2.0, (1.0, 4.0))
-    assert ratio == pytest.approx(3.0 * 0.8**3)
+    assert ratio == pytest.approx(3.0 * 0.9**3)
     down = 3.0 - ratio
     for _ in range(3):
         ratio = adapt_ratio(ratio, 0.0, 2.0, (1.0, 4.0))
