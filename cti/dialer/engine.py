@@ -49,6 +49,7 @@ from cti.dialer.campaign_file import CampaignSpec
 from cti.dialer.outcomes import (
     ABANDON_HOLD,
     Close,
+    Outcome,
     next_step,
     outcome_of_call,
     outcome_of_originate_failure,
@@ -247,7 +248,8 @@ class DialerEngine:
         def decide(counts: FloorCounts) -> int:
             floor = Floor(
                 free_agents=counts.free_agents,
-                busy_agents=counts.busy_agents,
+                on_call=counts.on_call,
+                wrap_up_left=counts.wrap_up_left,
                 dialing=counts.dialing,
                 waiting=counts.waiting,
                 connected=counts.connected,
@@ -317,27 +319,6 @@ class DialerEngine:
 
     # -- outcomes --------------------------------------------------------------------------------
 
-    def _step(
-        self, spec: CampaignSpec, outcome: str, now: datetime, disposition: str | None = None
-    ) -> Callable[[LeadView], Step]:
-        def decide(lead: LeadView) -> Step:
-            step = next_step(
-                spec,
-                lead.attempts,
-                outcome,  # type: ignore[arg-type]
-                now,
-                disposition=disposition,
-                abandoned_at=as_utc(lead.abandoned_at) if lead.abandoned_at else None,
-            )
-            if isinstance(step, Close):
-                return Step(close=step.reason, dnc=step.dnc)
-            at = step.at
-            if not window_open(spec.windows, lead.zones, at):
-                at = next_open(spec.windows, lead.zones, at) or at + _NO_WINDOW_RETRY
-            return Step(retry_at=at)
-
-        return decide
-
     async def _campaign_spec(self, campaign_id: int) -> CampaignSpec:
         cached = self._specs.get(campaign_id)
         if cached is not None:
@@ -360,7 +341,7 @@ class DialerEngine:
             action_id,
             outcome=outcome,
             values=dict(values),
-            step=self._step(spec, outcome, now),
+            step=step_for(spec, outcome, now),
             now=now,
         )
 
@@ -448,7 +429,7 @@ class DialerEngine:
             outcome = outcome_of_originate_failure(reason, record.hangup_cause)
             values["ring_seconds"] = record.ring_seconds
         ended = await self.repo.finish(
-            action_id, outcome=outcome, values=values, step=self._step(spec, outcome, now), now=now
+            action_id, outcome=outcome, values=values, step=step_for(spec, outcome, now), now=now
         )
         agent = (ended.agent if ended is not None else None) or (talk[0].agent if talk else None)
         if agent is not None:
@@ -461,7 +442,7 @@ class DialerEngine:
         if not rows:
             return
         user = rows[0].user_id
-        current = _agent_of(rows[0])
+        current = agent_of(rows[0])
         after = agent_states.call_ended(
             agent_states.Agent("on-call", current.since) if current.state != "wrap-up" else current,
             now,
@@ -498,7 +479,7 @@ class DialerEngine:
         if extension is None:
             return []
         return [
-            (row.user_id, _agent_of(row), row.campaign_id)
+            (row.user_id, agent_of(row), row.campaign_id)
             for row in await self.repo.agents()
             if row.extension == extension
         ]
@@ -547,13 +528,38 @@ class DialerEngine:
             await self._finish(attempt.action_id, "failed", {}, None, now)
         # wrap-ups past their time end by themselves
         for row in await self.repo.agents():
-            agent = _agent_of(row)
+            agent = agent_of(row)
             after = agent_states.expire(agent, now)
             if after != agent:
                 await self._store_agent(row.user_id, agent, after, attempt_id=None)
 
 
-def _agent_of(row: AgentRow) -> agent_states.Agent:
+def step_for(
+    spec: CampaignSpec, outcome: str, now: datetime, disposition: str | None = None
+) -> Callable[[LeadView], Step]:
+    """The lead's next step after an attempt (:func:`~cti.dialer.outcomes.next_step`),
+    with a retry moved to the next time its call window is open."""
+
+    def decide(lead: LeadView) -> Step:
+        step = next_step(
+            spec,
+            lead.attempts,
+            cast(Outcome, outcome),
+            now,
+            disposition=disposition,
+            abandoned_at=as_utc(lead.abandoned_at) if lead.abandoned_at else None,
+        )
+        if isinstance(step, Close):
+            return Step(close=step.reason, dnc=step.dnc)
+        at = step.at
+        if not window_open(spec.windows, lead.zones, at):
+            at = next_open(spec.windows, lead.zones, at) or at + _NO_WINDOW_RETRY
+        return Step(retry_at=at)
+
+    return decide
+
+
+def agent_of(row: AgentRow) -> agent_states.Agent:
     state = cast(agent_states.AgentState, row.state)
     wrap = as_utc(row.wrap_until) if row.wrap_until is not None else None
     return agent_states.Agent(state, as_utc(row.state_since), row.pause_reason, wrap)

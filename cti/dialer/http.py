@@ -3,11 +3,14 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
 from typing import Any
 
 from aiohttp import web
 from pydantic import Field
 
+from cti.ami.actions import ActionSender
 from cti.crm_store.schemas.campaigns import (
     CampaignListOut,
     CampaignOut,
@@ -18,12 +21,15 @@ from cti.crm_store.schemas.campaigns import (
 )
 from cti.crm_store.schemas.common import InModel, OutModel
 from cti.crm_store.schemas.refs import MAX_ID
+from cti.crm_store.timeutil import UtcDateTime
+from cti.dialer.agent_service import AgentService
+from cti.dialer.engine import DialerEngine, EngineSettings
 from cti.dialer.list_service import DncService, ListService, Recyclable
 from cti.dialer.lists import parse_map
 from cti.dialer.service import CampaignService
 from cti.errors import BadRequestError, NotFoundError
 from cti.web.access import grant_of
-from cti.web.keys import SETTINGS, STORE
+from cti.web.keys import AMI, BUS, SETTINGS, STORE
 from cti.web.routing import RouteTable, json_model, no_content, path_id, read_body, read_query
 
 ROUTES = RouteTable("campaigns")
@@ -250,6 +256,169 @@ async def remove_dnc(request: web.Request) -> web.Response:
     return no_content()
 
 
+# -- agents: operators join, pause and leave; dispositions end their wrap-up ------------------
+
+
+class JoinIn(InModel):
+    campaign_id: int = Field(ge=1, le=MAX_ID)
+    extension: str | None = Field(
+        default=None, max_length=32, description="default: your first extension"
+    )
+
+
+class PauseIn(InModel):
+    reason: str = Field(default="break", min_length=1, max_length=64)
+
+
+class DispositionIn(InModel):
+    attempt_id: int = Field(ge=1, le=MAX_ID)
+    disposition: str = Field(min_length=1, max_length=64)
+
+
+class AgentOut(OutModel):
+    campaign_id: int
+    user_id: int
+    extension: str
+    state: str
+    pause_reason: str | None
+    state_since: UtcDateTime
+    wrap_until: UtcDateTime | None
+    attempt_id: int | None
+
+
+class AgentList(OutModel):
+    items: list[AgentOut]
+
+
+def _agents(request: web.Request) -> AgentService:
+    return AgentService(
+        request.app[STORE],
+        pbxes=lambda: connected_pbxes(request.app),
+        dial_settings={name: pbx.dial for name, pbx in request.app[SETTINGS].pbx.items()},
+    )
+
+
+@ROUTES.get(
+    f"/api/campaigns/{_ID}/agents",
+    summary="The campaign's agents and their states",
+    response=AgentList,
+    perm=("campaigns", "read"),
+)
+async def campaign_agents(request: web.Request) -> web.Response:
+    rows = await _agents(request).repo.agents(path_id(request))
+    return json_model(AgentList(items=[AgentOut.model_validate(r) for r in rows]))
+
+
+@ROUTES.get(
+    "/api/agent",
+    summary="My campaign and state (404: not in a campaign)",
+    response=AgentOut,
+    errors=(404,),
+    perm=("agent", "read"),
+)
+async def my_agent(request: web.Request) -> web.Response:
+    row = await _agents(request).mine(grant_of(request).user.id)
+    return json_model(AgentOut.model_validate(row))
+
+
+@ROUTES.post(
+    "/api/agent/join",
+    summary="Work a campaign (its queue rings my phone)",
+    body=JoinIn,
+    response=AgentOut,
+    errors=(403, 404, 409, 503),
+    perm=("agent", "edit"),
+)
+async def join(request: web.Request) -> web.Response:
+    data = await read_body(request, JoinIn)
+    user = grant_of(request).user
+    campaign = await _campaigns(request).repo.get(data.campaign_id)
+    row = await _agents(request).join(campaign, user, data.extension)
+    return json_model(AgentOut.model_validate(row))
+
+
+@ROUTES.post(
+    "/api/agent/leave",
+    summary="Stop working my campaign",
+    status=204,
+    perm=("agent", "edit"),
+)
+async def leave(request: web.Request) -> web.Response:
+    await _agents(request).leave(grant_of(request).user.id)
+    return no_content()
+
+
+@ROUTES.post(
+    "/api/agent/pause",
+    summary="Pause (no campaign calls) with a reason",
+    body=PauseIn,
+    response=AgentOut,
+    errors=(404,),
+    perm=("agent", "edit"),
+)
+async def pause(request: web.Request) -> web.Response:
+    data = await read_body(request, PauseIn)
+    row = await _agents(request).pause(grant_of(request).user.id, data.reason)
+    return json_model(AgentOut.model_validate(row))
+
+
+@ROUTES.post(
+    "/api/agent/unpause",
+    summary="Take campaign calls again",
+    response=AgentOut,
+    errors=(404,),
+    perm=("agent", "edit"),
+)
+async def unpause(request: web.Request) -> web.Response:
+    row = await _agents(request).unpause(grant_of(request).user.id)
+    return json_model(AgentOut.model_validate(row))
+
+
+@ROUTES.post(
+    "/api/agent/disposition",
+    summary="Set the outcome of my campaign call (ends my wrap-up)",
+    body=DispositionIn,
+    response=AgentOut,
+    errors=(403, 404, 422),
+    perm=("agent", "edit"),
+)
+async def disposition(request: web.Request) -> web.Response:
+    data = await read_body(request, DispositionIn)
+    row = await _agents(request).dispose(
+        grant_of(request).user.id, data.attempt_id, data.disposition
+    )
+    return json_model(AgentOut.model_validate(row))
+
+
+def connected_pbxes(app: web.Application) -> dict[str, ActionSender]:
+    connections = app.get(AMI)
+    if connections is None:
+        return {}
+    return {name: conn for name, conn in connections.items() if conn.connected}
+
+
 def setup(app: web.Application) -> None:
-    """Add the campaign and do-not-call routes to ``app``."""
+    """Add the campaign, do-not-call and agent routes to ``app``; in the daemon (with AMI
+    connections) also run the dialer engine on its bus."""
     ROUTES.install(app)
+
+    async def engine_ctx(app: web.Application) -> AsyncIterator[None]:
+        if AMI not in app:
+            yield
+            return
+        settings = app[SETTINGS]
+        engine = DialerEngine(
+            app[STORE],
+            lambda: connected_pbxes(app),
+            EngineSettings(region=settings.phone.default_region),
+        )
+        unsubscribe = app[BUS].subscribe(engine.on_event)
+        task = asyncio.create_task(engine.run(), name="dialer")
+        try:
+            yield
+        finally:
+            unsubscribe()
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+
+    app.cleanup_ctx.append(engine_ctx)

@@ -20,6 +20,8 @@ from aiohttp.test_utils import TestClient
 
 from cti.ami.actions import ActionValue
 from cti.calllog.service import CallLog
+from cti.crm_store.models.campaigns import CampaignList, DialAttempt, Lead
+from cti.crm_store.repos.dialer import DialerRepo
 from cti.crm_store.schemas.calls import CallFilter
 from cti.crm_store.schemas.contacts import CompanyIn, ContactIn
 from cti.crm_store.schemas.deals import DealIn
@@ -31,6 +33,7 @@ from cti.crm_store.services.deals import DealService
 from cti.crm_store.services.tasks import NoteService, TaskService
 from cti.crm_store.services.tickets import TicketService
 from cti.crm_store.store import Store
+from cti.crm_store.timeutil import utcnow
 from cti.dialer.list_service import DncService
 from cti.dialer.service import CampaignService
 from cti.screenpop.scripts import DEFAULT_CAMPAIGNS_DIR
@@ -189,9 +192,78 @@ async def _logout(w: World, p: Login | None) -> Req:
 
 
 def campaign_definition() -> dict[str, Any]:
+    """The NPS survey under a new name, its answered calls sent to a context (no queue: the
+    matrix runs without a PBX)."""
     data = yaml.safe_load((DEFAULT_CAMPAIGNS_DIR / "nps-survey.yaml").read_text())
     data["name"] = f"c{next(_serial)}"
+    data["connect"] = {"context": "cti-campaign", "exten": "s"}
     return dict(data)
+
+
+async def _joined(w: World, p: Login | None) -> int:
+    """``p`` works a fresh campaign (None: nobody joins); the campaign's id."""
+    campaign = await w.campaign()
+    if p is not None:
+        await DialerRepo(w.store).join(campaign, p.user.id, p.user.extensions[0], utcnow())
+    return campaign
+
+
+def as_agent(path: str, body: Any = None) -> Case:
+    """A route on the caller's own agent state: they join a campaign first."""
+
+    async def make(w: World, p: Login | None) -> Req:
+        await _joined(w, p)
+        return Req(path, body)
+
+    return Case(make)
+
+
+async def _join(w: World, p: Login | None) -> Req:
+    return Req("/api/agent/join", {"campaign_id": await w.campaign()})
+
+
+async def _dispose(w: World, p: Login | None) -> Req:
+    """The caller's own campaign call, ended, to set its disposition."""
+    campaign = await _joined(w, p)
+    attempt = await _ended_attempt(w, campaign, p)
+    return Req("/api/agent/disposition", {"attempt_id": attempt, "disposition": "completed"})
+
+
+async def _ended_attempt(w: World, campaign: int, p: Login | None) -> int:
+    now = utcnow()
+    async with w.store.sessions() as session, session.begin():
+        the_list = CampaignList(campaign_id=campaign, name="l", created_at=now, updated_at=now)
+        session.add(the_list)
+        await session.flush()
+        lead = Lead(
+            campaign_id=campaign,
+            list_id=the_list.id,
+            phone=f"+7423333{next(_serial):04d}",
+            attempts=1,
+            created_at=now,
+            updated_at=now,
+        )
+        session.add(lead)
+        await session.flush()
+        attempt = DialAttempt(
+            campaign_id=campaign,
+            version=1,
+            lead_id=lead.id,
+            seq=1,
+            action_id=f"cti-dial-test-{next(_serial)}",
+            phone=lead.phone,
+            mode="progressive",
+            dialer="test",
+            state="ended",
+            outcome="answered",
+            agent_user_id=p.user.id if p is not None else None,
+            agent=p.user.extensions[0] if p is not None else None,
+            claimed_at=now,
+            ended_at=now,
+        )
+        session.add(attempt)
+        await session.flush()
+        return attempt.id
 
 
 async def _new_campaign(w: World, p: Login | None) -> Req:
@@ -276,6 +348,13 @@ CASES: dict[str, Case] = {
         lambda w, p: _req("/api/dnc", {"numbers": [f"+7423111{next(_serial):04d}"]})
     ),
     "DELETE /api/dnc/{number}": Case(_dnc_number),
+    "GET /api/campaigns/{id}/agents": on("campaign", f"/api/campaigns/{_ID}/agents"),
+    "GET /api/agent": as_agent("/api/agent"),
+    "POST /api/agent/join": Case(_join),
+    "POST /api/agent/leave": as_agent("/api/agent/leave"),
+    "POST /api/agent/pause": as_agent("/api/agent/pause", {"reason": "lunch"}),
+    "POST /api/agent/unpause": as_agent("/api/agent/unpause"),
+    "POST /api/agent/disposition": Case(_dispose),
     "GET /api/docs": plain("/api/docs"),
     "GET /ws": plain("/ws"),  # a WebSocket: the matrix connects (see test_permissions)
     "GET /": plain("/"),

@@ -38,7 +38,10 @@ class FloorCounts:
     """Agents and calls of a campaign now (see :class:`cti.dialer.pacing.Floor`)."""
 
     free_agents: int
-    busy_agents: int
+    #: ringing or talking
+    on_call: int
+    #: each agent in wrap-up: seconds until it ends by itself
+    wrap_up_left: tuple[float, ...]
     dialing: int
     waiting: int
     connected: int
@@ -100,6 +103,7 @@ class AttemptView:
     connected_at: datetime | None
     outcome: str | None
     phone: str
+    agent_user_id: int | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,6 +158,7 @@ def _attempt_view(row: DialAttempt) -> AttemptView:
         connected_at=row.connected_at,
         outcome=row.outcome,
         phone=row.phone,
+        agent_user_id=row.agent_user_id,
     )
 
 
@@ -249,6 +254,11 @@ class DialerRepo:
             row = await session.scalar(
                 select(DialAttempt).where(DialAttempt.action_id == action_id)
             )
+            return _attempt_view(row) if row is not None else None
+
+    async def attempt_by_id(self, attempt_id: int) -> AttemptView | None:
+        async with self.store.sessions() as session:
+            row = await session.get(DialAttempt, attempt_id)
             return _attempt_view(row) if row is not None else None
 
     async def update_attempt(self, action_id: str, **values: Any) -> bool:
@@ -440,7 +450,8 @@ class DialerRepo:
 
 
 async def _floor(session: AsyncSession, campaign_id: int, now: datetime) -> FloorCounts:
-    free = busy = 0
+    free = on_call = 0
+    wrap_left: list[float] = []
     agents = await session.execute(
         select(CampaignAgent.state, CampaignAgent.wrap_until).where(
             CampaignAgent.campaign_id == campaign_id
@@ -450,8 +461,11 @@ async def _floor(session: AsyncSession, campaign_id: int, now: datetime) -> Floo
         expired = state == "wrap-up" and wrap_until is not None and _aware(wrap_until) <= now
         if state == "free" or expired:
             free += 1
-        elif state in ("ringing", "on-call", "wrap-up"):
-            busy += 1
+        elif state in ("ringing", "on-call"):
+            on_call += 1
+        elif state == "wrap-up":
+            left = (_aware(wrap_until) - now).total_seconds() if wrap_until is not None else 0.0
+            wrap_left.append(max(0.0, left))
     counts = await session.execute(
         select(
             func.count().filter(DialAttempt.answered_at.is_(None)),
@@ -462,7 +476,7 @@ async def _floor(session: AsyncSession, campaign_id: int, now: datetime) -> Floo
         ).where(DialAttempt.campaign_id == campaign_id, DialAttempt.state.in_(IN_FLIGHT))
     )
     dialing, waiting, connected = counts.one()
-    return FloorCounts(free, busy, int(dialing), int(waiting), int(connected))
+    return FloorCounts(free, on_call, tuple(wrap_left), int(dialing), int(waiting), int(connected))
 
 
 def _aware(moment: datetime) -> datetime:

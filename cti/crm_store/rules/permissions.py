@@ -37,6 +37,7 @@ Resource = Literal[
     "apidoc",
     "campaigns",
     "dnc",
+    "agent",
 ]
 Action = Literal["read", "create", "edit", "delete"]
 #: what a route does: (resource, action)
@@ -127,6 +128,8 @@ RULES: tuple[Rule, ...] = (
     Rule("dnc", "read", _N, _A, _A, "do-not-call lists"),
     Rule("dnc", "create", _A, _A, _A, "a person asked not to be called: anyone who hears it"),
     Rule("dnc", "delete", _N, _A, _A, "taking a number off: supervisors"),
+    Rule("agent", "read", _O, _O, _O, "own: my campaign and state"),
+    Rule("agent", "edit", _O, _O, _O, "own: join, pause, leave, my calls' dispositions"),
 )
 TABLE: dict[Perm, Rule] = {rule.perm: rule for rule in RULES}
 
