@@ -1,11 +1,12 @@
 """The dialer's SQL: pace and claim under the campaign's lock, then follow each attempt to
 its outcome and move its lead on; agents of a campaign and their state log.
 
-Claims are safe with several dialers on one PostgreSQL: the campaign row is locked
-(``FOR UPDATE SKIP LOCKED``) while one dialer counts the floor and claims, so the free
-agents are paced for once, not once per dialer; leads are taken with a guarded update
-(``state = 'ready'``) so no lead is claimed twice. The attempt row (with its ActionID) is
-committed before the Originate leaves, so after a crash every attempt sent is known.
+Claims are safe with several dialers on one database: the campaign row is locked while one
+dialer counts the floor and claims (the other waits, then sees the calls just placed), so
+the free agents are paced for once, not once per dialer; leads are read ``FOR UPDATE SKIP
+LOCKED`` and taken with a guarded update (``state = 'ready'``), so no lead is claimed
+twice. The attempt row (with its ActionID) is committed before the Originate leaves, so
+after a crash every attempt sent is known.
 """
 
 from __future__ import annotations
@@ -184,13 +185,16 @@ class DialerRepo:
         that many due leads whose window is open (``window``) and write their attempts.
         Returns nothing when another dialer holds the campaign or it is not running."""
         async with self.store.sessions() as session, session.begin():
+            # a no-op write takes the campaign's row lock on PostgreSQL and the write lock
+            # on SQLite: a second dialer waits here, then counts the floor this one left
             locked = await session.execute(
-                select(Campaign.id, Campaign.status, Campaign.version, Campaign.spec)
-                .where(Campaign.id == campaign_id)
-                .with_for_update(skip_locked=True)
+                update(Campaign)
+                .where(Campaign.id == campaign_id, Campaign.status == "running")
+                .values(pacing_ratio=Campaign.pacing_ratio)
+                .returning(Campaign.version, Campaign.spec)
             )
             row = locked.first()
-            if row is None or row.status != "running":
+            if row is None:
                 return []
             wanted = decide(await _floor(session, campaign_id, now))
             if wanted <= 0:
