@@ -4,14 +4,18 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 from pydantic import Field
 
 from cti.ami.actions import ActionSender
+from cti.crm_store.repos.dialer import DialerRepo
 from cti.crm_store.schemas.campaigns import (
+    CampaignFigures,
     CampaignListOut,
     CampaignOut,
     CampaignProgress,
@@ -21,17 +25,19 @@ from cti.crm_store.schemas.campaigns import (
 )
 from cti.crm_store.schemas.common import InModel, OutModel
 from cti.crm_store.schemas.refs import MAX_ID
-from cti.crm_store.timeutil import UtcDateTime
+from cti.crm_store.timeutil import UtcDateTime, utcnow
 from cti.dialer.agent_service import AgentService
 from cti.dialer.engine import DialerEngine, EngineSettings
 from cti.dialer.list_service import DncService, ListService, Recyclable
 from cti.dialer.lists import parse_map
 from cti.dialer.service import CampaignService
-from cti.errors import BadRequestError, NotFoundError
-from cti.web.access import grant_of
+from cti.errors import BadRequestError, CtiError, NotFoundError
+from cti.web.access import grant_of, guard
+from cti.web.auth import allow_public
 from cti.web.keys import AMI, BUS, SETTINGS, STORE
 from cti.web.routing import RouteTable, json_model, no_content, path_id, read_body, read_query
 
+log = logging.getLogger(__name__)
 ROUTES = RouteTable("campaigns")
 _ID = r"{id:\d+}"
 _COMMAND = r"{command:start|pause|resume|stop}"
@@ -299,6 +305,17 @@ def _agents(request: web.Request) -> AgentService:
 
 
 @ROUTES.get(
+    f"/api/campaigns/{_ID}/figures",
+    summary="The campaign's live figures (what the supervisor page shows)",
+    response=CampaignFigures,
+    perm=("campaigns", "read"),
+)
+async def campaign_figures(request: web.Request) -> web.Response:
+    campaign = await _campaigns(request).repo.get(path_id(request))
+    return json_model(await DialerRepo(request.app[STORE]).figures(campaign, utcnow()))
+
+
+@ROUTES.get(
     f"/api/campaigns/{_ID}/agents",
     summary="The campaign's agents and their states",
     response=AgentList,
@@ -390,6 +407,15 @@ async def disposition(request: web.Request) -> web.Response:
     return json_model(AgentOut.model_validate(row))
 
 
+STATIC_DIR = Path(__file__).parent / "static"
+
+
+@guard(("pages", "read"))
+async def supervisor_page(request: web.Request) -> web.FileResponse:
+    """The supervisors' campaign board (static; figures come over ``/ws``)."""
+    return web.FileResponse(STATIC_DIR / "supervisor.html", headers={"Cache-Control": "no-cache"})
+
+
 def connected_pbxes(app: web.Application) -> dict[str, ActionSender]:
     connections = app.get(AMI)
     if connections is None:
@@ -401,6 +427,9 @@ def setup(app: web.Application) -> None:
     """Add the campaign, do-not-call and agent routes to ``app``; in the daemon (with AMI
     connections) also run the dialer engine on its bus."""
     ROUTES.install(app)
+    app.router.add_get("/supervisor", supervisor_page)
+    app.router.add_static("/static/dialer/", STATIC_DIR, name="dialer-static")
+    allow_public(app, "/supervisor")  # a page shell: its data needs a token
 
     async def engine_ctx(app: web.Application) -> AsyncIterator[None]:
         if AMI not in app:
@@ -422,3 +451,42 @@ def setup(app: web.Application) -> None:
             await asyncio.gather(task, return_exceptions=True)
 
     app.cleanup_ctx.append(engine_ctx)
+    app.cleanup_ctx.append(figures_ctx)
+
+
+#: seconds between two ``campaigns`` frames to supervisors watching
+FIGURES_EVERY = 2.0
+
+
+async def push_figures(app: web.Application, every: float = FIGURES_EVERY) -> None:
+    """While supervisors watch (a socket subscribed to all calls), send them every
+    campaign's figures (``{"type": "campaigns", "campaigns": [...]}``) every ``every`` s."""
+    from cti.screenpop.http import HUB
+
+    repo = DialerRepo(app[STORE])
+    campaigns = CampaignService(app[STORE]).repo
+    while True:
+        await asyncio.sleep(every)
+        hub = app.get(HUB)
+        if hub is None:
+            continue
+        watchers = [c for c in hub.clients if c.sub_all]
+        if not watchers:
+            continue
+        try:
+            now = utcnow()
+            shown = [c for c in await campaigns.all() if c.status != "draft"]
+            figures = [(await repo.figures(c, now)).model_dump(mode="json") for c in shown]
+        except CtiError as exc:
+            log.warning("campaign figures: %s", exc)
+            continue
+        hub.send(watchers, {"type": "campaigns", "campaigns": figures})
+
+
+async def figures_ctx(app: web.Application) -> AsyncIterator[None]:
+    task = asyncio.create_task(push_figures(app, FIGURES_EVERY), name="campaign-figures")
+    try:
+        yield
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)

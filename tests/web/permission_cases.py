@@ -348,6 +348,7 @@ CASES: dict[str, Case] = {
         lambda w, p: _req("/api/dnc", {"numbers": [f"+7423111{next(_serial):04d}"]})
     ),
     "DELETE /api/dnc/{number}": Case(_dnc_number),
+    "GET /api/campaigns/{id}/figures": on("campaign", f"/api/campaigns/{_ID}/figures"),
     "GET /api/campaigns/{id}/agents": on("campaign", f"/api/campaigns/{_ID}/agents"),
     "GET /api/agent": as_agent("/api/agent"),
     "POST /api/agent/join": Case(_join),
@@ -359,6 +360,8 @@ CASES: dict[str, Case] = {
     "GET /ws": plain("/ws"),  # a WebSocket: the matrix connects (see test_permissions)
     "GET /": plain("/"),
     "GET /favicon.ico": plain("/favicon.ico"),
+    "GET /supervisor": plain("/supervisor"),
+    "GET /static/dialer": plain("/static/dialer/supervisor.js"),
     "GET /static/screenpop": plain("/static/screenpop/app.js"),
 }
 

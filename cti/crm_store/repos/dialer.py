@@ -29,6 +29,7 @@ from cti.crm_store.models.campaigns import (
     DncNumber,
     Lead,
 )
+from cti.crm_store.schemas.campaigns import AgentFigure, CampaignFigures, CampaignOut
 from cti.crm_store.store import Store
 
 IN_FLIGHT = ("claimed", "dialing")
@@ -379,6 +380,89 @@ class DialerRepo:
                 .order_by(DialAttempt.ended_at)
             )
             return [tuple(r) for r in rows]
+
+    # -- what supervisors watch ------------------------------------------------------------
+
+    async def figures(self, campaign: CampaignOut, now: datetime) -> CampaignFigures:
+        """The campaign's live figures: a handful of grouped counts on indexed columns."""
+        cid = campaign.id
+        day, month = now - timedelta(hours=24), now - timedelta(days=30)
+        live = DialAttempt.live.is_(True)
+        abandoned = DialAttempt.outcome == "abandoned"
+        async with self.store.sessions() as session:
+            counts = (
+                await session.execute(
+                    select(
+                        func.count().filter(DialAttempt.originated_at >= day),
+                        func.count().filter(DialAttempt.ended_at >= day, live),
+                        func.count().filter(DialAttempt.ended_at >= day, live, abandoned),
+                        func.count().filter(DialAttempt.ended_at >= month, live),
+                        func.count().filter(DialAttempt.ended_at >= month, live, abandoned),
+                        func.count().filter(DialAttempt.state.in_(IN_FLIGHT)),
+                    ).where(DialAttempt.campaign_id == cid)
+                )
+            ).one()
+            outcomes = await session.execute(
+                select(DialAttempt.outcome, func.count())
+                .where(DialAttempt.campaign_id == cid, DialAttempt.outcome.is_not(None))
+                .group_by(DialAttempt.outcome)
+            )
+            leads = await session.execute(
+                select(Lead.state, func.count()).where(Lead.campaign_id == cid).group_by(Lead.state)
+            )
+            lists = await session.execute(
+                select(
+                    CampaignList.name,
+                    CampaignList.priority,
+                    func.count(Lead.id),
+                    func.count(Lead.id).filter(Lead.state == "done"),
+                )
+                .outerjoin(Lead, Lead.list_id == CampaignList.id)
+                .where(CampaignList.campaign_id == cid)
+                .group_by(CampaignList.id, CampaignList.name, CampaignList.priority)
+                .order_by(CampaignList.priority.desc(), CampaignList.name)
+            )
+            agents = await session.scalars(
+                select(CampaignAgent)
+                .where(CampaignAgent.campaign_id == cid)
+                .order_by(CampaignAgent.extension)
+            )
+            agent_rows = [
+                AgentFigure(
+                    user_id=a.user_id,
+                    extension=a.extension,
+                    state=a.state,
+                    pause_reason=a.pause_reason,
+                    state_since=a.state_since,
+                )
+                for a in agents
+            ]
+            list_rows = [
+                {"name": n, "priority": p, "leads": int(t), "done": int(d)} for n, p, t, d in lists
+            ]
+            outcome_counts = {str(k): int(v) for k, v in outcomes}
+            lead_counts = {str(k): int(v) for k, v in leads}
+        dialled, live24, ab24, live30, ab30, up = (int(x) for x in counts)
+        spec = campaign.spec
+        return CampaignFigures(
+            id=cid,
+            name=campaign.name,
+            title=campaign.title,
+            status=campaign.status,
+            mode=str(spec.get("mode", "")),
+            pacing_ratio=campaign.pacing_ratio,
+            dialled_24h=dialled,
+            answered_24h=live24,
+            abandoned_24h=ab24,
+            abandon_percent_24h=round(100 * ab24 / live24, 2) if live24 else None,
+            abandon_percent_30d=round(100 * ab30 / live30, 2) if live30 else None,
+            abandon_cap_percent=float(spec.get("abandon_cap_percent", 3.0)),
+            calls_up=up,
+            outcomes=outcome_counts,
+            leads=lead_counts,
+            lists=list_rows,
+            agents=agent_rows,
+        )
 
     # -- agents ------------------------------------------------------------------------------
 

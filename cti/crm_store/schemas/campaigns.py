@@ -90,3 +90,35 @@ class ListImportReport(OutModel):
     zone_rules: dict[str, int]
     problems: list[tuple[int, str, str]]
     report: str | None = None
+
+
+class AgentFigure(OutModel):
+    user_id: int
+    extension: str
+    state: str
+    pause_reason: str | None
+    state_since: UtcDateTime
+
+
+class CampaignFigures(OutModel):
+    """What a supervisor watches: calls placed and what they came to (the last 24 h and
+    30 days: the abandon rate's compliance windows), calls up now, leads left, agents."""
+
+    id: int
+    name: str
+    title: str
+    status: CampaignStatus
+    mode: str
+    pacing_ratio: float
+    dialled_24h: int
+    answered_24h: int
+    abandoned_24h: int
+    #: abandoned / answered by a person, in percent (None: nobody answered yet)
+    abandon_percent_24h: float | None
+    abandon_percent_30d: float | None
+    abandon_cap_percent: float
+    calls_up: int
+    outcomes: dict[str, int]
+    leads: dict[str, int]
+    lists: list[dict[str, Any]]
+    agents: list[AgentFigure]
