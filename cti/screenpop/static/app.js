@@ -70,6 +70,72 @@ async function api(method, path, body) {
   return data;
 }
 
+// ---- campaign work: join, pause, leave; the disposition that ends a call's wrap-up ---------
+const A = { agent: null, campaigns: [], spec: null, timer: null };
+
+async function loadCampaigns() {
+  try {
+    const list = await api("GET", "/api/campaigns");
+    A.campaigns = list.items.filter((c) => c.status !== "stopped");
+    $("#join-campaign").replaceChildren(...A.campaigns.map((c) =>
+      h("option", { value: c.id }, `${c.title || c.name} (${c.status})`)));
+    $("#join-form").hidden = A.campaigns.length === 0 || A.agent !== null;
+  } catch (err) { /* campaigns are optional on this page */ }
+}
+
+async function refreshAgent() {
+  try { A.agent = await api("GET", "/api/agent"); }
+  catch (err) { A.agent = null; }
+  renderAgent();
+}
+
+function renderAgent() {
+  const a = A.agent;
+  $("#agent").dataset.state = a ? a.state : "out";
+  $("#join-form").hidden = a !== null || A.campaigns.length === 0;
+  $("#agent-state").hidden = a === null; $("#agent-actions").hidden = a === null;
+  if (!a) { $("#wrap-up").hidden = true; return; }
+  const c = A.campaigns.find((x) => x.id === a.campaign_id);
+  $("#agent-state").textContent = `${c ? c.title || c.name : "campaign"} · ${a.state}` +
+    (a.pause_reason ? ` (${a.pause_reason})` : "");
+  $("#agent-pause").hidden = a.state === "paused"; $("#agent-resume").hidden = a.state !== "paused";
+  const wrapping = a.state === "wrap-up" && a.attempt_id !== null;
+  $("#wrap-up").hidden = !wrapping;
+  if (wrapping && c) {
+    $("#dispositions").replaceChildren(...(c.spec.dispositions || []).map((d) => h("button",
+      { type: "button", class: "small", "data-disposition": d.name,
+        onclick: () => dispose(a.attempt_id, d.name) }, d.title || d.name)));
+  }
+}
+
+async function agentCall(method, path, body) {
+  try { A.agent = await api(method, path, body); }
+  catch (err) { toast(err.message, true); }
+  renderAgent();
+}
+
+async function dispose(attemptId, name) {
+  await agentCall("POST", "/api/agent/disposition", { attempt_id: attemptId, disposition: name });
+  toast(`Call closed: ${name}`);
+}
+
+$("#join-form").addEventListener("submit", (ev) => {
+  ev.preventDefault();
+  agentCall("POST", "/api/agent/join", { campaign_id: Number($("#join-campaign").value) });
+});
+$("#agent-pause").addEventListener("click", () => agentCall("POST", "/api/agent/pause", { reason: "break" }));
+$("#agent-resume").addEventListener("click", () => agentCall("POST", "/api/agent/unpause"));
+$("#agent-leave").addEventListener("click", async () => {
+  try { await api("POST", "/api/agent/leave"); A.agent = null; } catch (err) { toast(err.message, true); }
+  renderAgent();
+});
+
+function startAgentWatch() {
+  loadCampaigns().then(refreshAgent);
+  clearInterval(A.timer);
+  A.timer = setInterval(() => { if (S.token) refreshAgent(); }, 2000);  // the PBX moves it
+}
+
 // ---- login / session ------------------------------------------------------------------------
 function showLogin() {
   $("#login-view").hidden = false; $("#desk-view").hidden = true;
@@ -80,7 +146,7 @@ function showLogin() {
 function showDesk() {
   $("#login-view").hidden = true; $("#desk-view").hidden = false;
   $("#dial-form").hidden = false; $("#logout").hidden = false;
-  connect();
+  connect(); startAgentWatch();
 }
 
 $("#login-form").addEventListener("submit", async (ev) => {
@@ -104,6 +170,7 @@ function logout() {
   if (S.ws) { S.ws.onclose = null; S.ws.close(); S.ws = null; }
   if (S.token) fetch("/api/logout", { method: "POST", headers: { Authorization: `Bearer ${S.token}` } });
   S.token = null; sessionStorage.removeItem("cti.token");
+  clearInterval(A.timer); A.agent = null;
   S.calls.clear(); S.order = []; S.selected = null; S.due.clear(); renderDue(); render(); showLogin();
 }
 $("#logout").addEventListener("click", logout);

@@ -1,5 +1,5 @@
-"""The supervisors' campaign board in headless Chromium: log in, start a campaign, watch
-its figures and agents change as calls end (pushed over the WebSocket)."""
+"""The dialer's pages in headless Chromium: a supervisor starts a campaign and watches its
+figures (pushed over the WebSocket); an operator joins, pauses, takes a call and closes it."""
 
 from __future__ import annotations
 
@@ -132,4 +132,63 @@ async def test_supervisor_starts_a_campaign_and_watches_it(
     await expect(box.locator("[data-agents]")).to_contain_text("wrap-up")
     await box.locator("[data-command=pause]").click()
     await expect(box.locator("[data-status]")).to_have_text("paused")
+    assert errors == []
+
+
+async def test_operator_joins_takes_a_call_and_sets_its_disposition(
+    client: TestClient[web.Request, web.Application],
+    sqlite_store: Store,
+    browser: Any,
+    tmp_path: Path,
+) -> None:
+    from playwright.async_api import expect
+    from sqlalchemy import select
+
+    from cti.crm_store.models.campaigns import DialAttempt, Lead
+
+    store = sqlite_store
+    campaign = await _campaign(store, tmp_path, connect={"context": "cti-campaign", "exten": "s"})
+    page = await browser.new_page(viewport={"width": 1280, "height": 900})
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    await page.goto(str(client.make_url("/")))
+    await page.fill("#login-form [name=username]", "olga")
+    await page.fill("#login-form [name=password]", PASSWORD)
+    await page.press("#login-form [name=password]", "Enter")
+    await page.locator("#join-form button").click()
+    await expect(page.locator("#agent-state")).to_contain_text("free")
+    await page.locator("#agent-pause").click()
+    await expect(page.locator("#agent-state")).to_contain_text("paused (break)")
+    await page.locator("#agent-resume").click()
+    await expect(page.locator("#agent-state")).to_contain_text("free")
+
+    # a campaign call reaches olga (101) and ends: her wrap-up asks for the disposition
+    pbx, clock = RecordingPbx(), Clock()
+    clock.now = utcnow()
+    engine = _engine(store, pbx, clock)
+    (attempt,) = await DialerRepo(store).pace_and_claim(
+        campaign.id,
+        decide=lambda floor: 1,
+        window=lambda lead: None,
+        dialer="test",
+        pbx="lab",
+        now=clock.now,
+        abandon_hold=None,
+    )
+    action = attempt.action_id
+    await engine.handle(CallAnswered(_info(action), None, None))
+    await engine.handle(CallAnswered(_info(action), "101", None))
+    await engine.handle(
+        CallEnded(_info(action), call("c9", originate=OriginateInfo(action_id=action)), None)
+    )
+    await expect(page.locator("#agent-state")).to_contain_text("wrap-up")
+    await page.locator("[data-disposition=refused]").click()
+    await expect(page.locator("#agent-state")).to_contain_text("free")
+    async with store.sessions() as session:
+        done = await session.scalar(select(DialAttempt).where(DialAttempt.action_id == action))
+        assert done is not None and done.disposition == "refused"
+        lead = await session.get(Lead, done.lead_id)
+        assert lead is not None and (lead.state, lead.closed_reason) == ("done", "refused")
+    await page.locator("#agent-leave").click()
+    await expect(page.locator("#join-form")).to_be_visible()
     assert errors == []
