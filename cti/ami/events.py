@@ -94,7 +94,8 @@ class CallInfo:
     def campaign(self) -> str | None:
         if self.originate is None:
             return None
-        return self.originate.variables.get("CAMPAIGN")
+        variables = self.originate.variables
+        return variables.get("CTI_CAMPAIGN") or variables.get("CAMPAIGN")
 
     @property
     def external_number(self) -> str | None:

@@ -485,8 +485,32 @@ async def push_figures(app: web.Application, every: float = FIGURES_EVERY) -> No
 
 async def figures_ctx(app: web.Application) -> AsyncIterator[None]:
     task = asyncio.create_task(push_figures(app, FIGURES_EVERY), name="campaign-figures")
+    scripts = asyncio.create_task(keep_scripts(app), name="campaign-scripts")
     try:
         yield
     finally:
         task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
+        scripts.cancel()
+        await asyncio.gather(task, scripts, return_exceptions=True)
+
+
+#: seconds between two reads of the campaigns' stored scripts
+SCRIPTS_EVERY = 10.0
+
+
+async def keep_scripts(app: web.Application) -> None:
+    """Give the screen-pop each live campaign's stored script (loading a new version
+    changes what operators see within :data:`SCRIPTS_EVERY` seconds, on every node)."""
+    from cti.screenpop.http import SCRIPTS
+
+    repo = CampaignService(app[STORE]).repo
+    while True:
+        book = app.get(SCRIPTS)
+        if book is not None:
+            try:
+                for campaign in await repo.all():
+                    live = campaign.status in ("running", "paused")
+                    book.remember(campaign.name, campaign.script if live else None)
+            except CtiError as exc:
+                log.warning("campaign scripts: %s", exc)
+        await asyncio.sleep(SCRIPTS_EVERY)

@@ -29,6 +29,7 @@ from cti.crm_store.services.users import hash_token
 from cti.errors import AuthError, CtiError, ForbiddenError
 from cti.screenpop.clients import CLOSE_SESSION_ENDED, Client, Operator
 from cti.screenpop.hub import Hub
+from cti.screenpop.scripts import ScriptBook
 from cti.web.access import grant_for, grant_of, guard
 from cti.web.auth import USERS, AuthUser, authenticate_request, token_from
 from cti.web.routing import RouteTable, declare, read_body
@@ -45,6 +46,8 @@ HEARTBEAT = 20.0  # seconds between pings; a client that misses a pong is closed
 MAX_MESSAGE = 16 * 1024
 
 HUB = web.AppKey("screenpop_hub", Hub)
+#: the call scripts the pops choose from (the dialer adds each campaign's stored one)
+SCRIPTS = web.AppKey("screenpop_scripts", ScriptBook)
 ROUTES = RouteTable("screenpop")
 
 

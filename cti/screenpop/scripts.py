@@ -102,6 +102,9 @@ class ScriptBook:
 
     scripts: dict[str, Script]
     campaign_scripts: dict[str, str] = field(default_factory=dict)
+    #: campaign name → the script stored with the campaign (the store is the truth for a
+    #: loaded campaign; the dialer keeps this fresh)
+    stored: dict[str, Script] = field(default_factory=dict)
 
     @classmethod
     def load(cls, campaigns_dir: Path | None = None) -> ScriptBook:
@@ -127,9 +130,18 @@ class ScriptBook:
                 links[str(name)] = data["script"]
         return cls(scripts=scripts, campaign_scripts=links)
 
+    def remember(self, campaign: str, script: dict[str, Any] | None) -> None:
+        """The script a loaded campaign stores (``Script.to_json``), or none."""
+        if script is None:
+            self.stored.pop(campaign, None)
+        else:
+            self.stored[campaign] = Script.model_validate(script)
+
     def choose(self, facts: CallFacts) -> Script | None:
         """The script for a call: the campaign's link first, then the best matching rule."""
         if facts.campaign is not None:
+            if facts.campaign in self.stored:
+                return self.stored[facts.campaign]
             linked = self.campaign_scripts.get(facts.campaign)
             if linked is not None and linked in self.scripts:
                 return self.scripts[linked]

@@ -19,7 +19,15 @@ from cti.ami.actions import ActionSender
 from cti.screenpop.cards import CardBuilder, CardSource
 from cti.screenpop.clients import CLOSE_SESSION_ENDED, DEFAULT_BACKLOG, Client
 from cti.screenpop.dial import ClickToDial
-from cti.screenpop.http import HUB, ROUTES, STATIC_DIR, favicon_handler, index_handler, ws_handler
+from cti.screenpop.http import (
+    HUB,
+    ROUTES,
+    SCRIPTS,
+    STATIC_DIR,
+    favicon_handler,
+    index_handler,
+    ws_handler,
+)
 from cti.screenpop.hub import Hub
 from cti.screenpop.reminders import Reminders
 from cti.screenpop.scripts import ScriptBook
@@ -83,6 +91,7 @@ def setup(
     ``source=None`` pops without store facts (call info only); tests pass their own.
     """
     scripts = ScriptBook.load(campaigns_dir)  # a broken script fails at start, not mid-call
+    app[SCRIPTS] = scripts
     settings = app[SETTINGS]
     app[DIALER] = ClickToDial(
         lambda: _connected_pbxes(app),

@@ -45,3 +45,25 @@ def test_campaign_file_names_its_script_and_bad_files_fail_loudly(tmp_path: Path
     (tmp_path / "scripts" / "broken.yaml").write_text("questions:\n  - {id: x, kind: essay}\n")
     with pytest.raises(ConfigError, match=r"broken.yaml: questions.0"):
         ScriptBook.load(tmp_path)
+
+
+def test_a_loaded_campaigns_stored_script_wins_for_its_calls() -> None:
+    from cti.ami.events import CallInfo, OriginateInfo
+
+    book = ScriptBook.load()
+    stored = {"name": "nps", "title": "NPS v2", "questions": [{"id": "q", "text": "Score?"}]}
+    book.remember("nps-survey", stored)
+    info = CallInfo(
+        pbx="lab",
+        call_id="c1",
+        direction="outbound",
+        from_number=None,
+        from_name=None,
+        to_number="79161234567",
+        originate=OriginateInfo(action_id="a", variables={"CTI_CAMPAIGN": "nps-survey"}),
+    )
+    chosen = book.choose(CallFacts(campaign=info.campaign))
+    assert chosen is not None and chosen.title == "NPS v2"
+    book.remember("nps-survey", None)  # stopped: the files' link again
+    again = book.choose(CallFacts(campaign="nps-survey"))
+    assert again is not None and again.title != "NPS v2"
