@@ -86,6 +86,8 @@ class EngineSettings:
     #: an attempt sent and neither answered nor failed this long after its ring time
     #: failed (the PBX lost it)
     dial_margin: float = 30.0
+    #: a preview neither dialled nor skipped this long goes back to the list (as skipped)
+    preview_timeout: float = 1800.0
     #: seconds between re-reading the pacing figures of a campaign
     stats_every: float = 10.0
     #: the phone region of national numbers (``phone.default_region``)
@@ -518,6 +520,7 @@ class DialerEngine:
             now,
             claimed_before=now - timedelta(seconds=self.settings.claim_timeout),
             dialing_before=now - timedelta(seconds=longest_ring + self.settings.dial_margin),
+            preview_before=now - timedelta(seconds=self.settings.preview_timeout),
         )
         for attempt in stale:
             log.warning(
@@ -525,7 +528,9 @@ class DialerEngine:
                 attempt.id,
                 attempt.state,
             )
-            await self._finish(attempt.action_id, "failed", {}, None, now)
+            unanswered_preview = attempt.mode == "preview" and attempt.state == "claimed"
+            outcome = "skipped" if unanswered_preview else "failed"
+            await self._finish(attempt.action_id, outcome, {}, None, now)
         # wrap-ups past their time end by themselves
         for row in await self.repo.agents():
             agent = agent_of(row)

@@ -22,6 +22,7 @@ from cti.crm_store.schemas.campaigns import (
     DncOut,
     ListImportReport,
     LoadResult,
+    PreviewOut,
 )
 from cti.crm_store.schemas.common import InModel, OutModel
 from cti.crm_store.schemas.refs import MAX_ID
@@ -297,10 +298,15 @@ class AgentList(OutModel):
 
 
 def _agents(request: web.Request) -> AgentService:
+    from cti.screenpop.service import DIALER
+
+    app, settings = request.app, request.app[SETTINGS]
+    dialer = app.get(DIALER)  # click-to-dial's view of the PBXes, when the page is installed
     return AgentService(
-        request.app[STORE],
-        pbxes=lambda: connected_pbxes(request.app),
-        dial_settings={name: pbx.dial for name, pbx in request.app[SETTINGS].pbx.items()},
+        app[STORE],
+        pbxes=dialer.pbxes if dialer is not None else lambda: connected_pbxes(app),
+        dial_settings={name: pbx.dial for name, pbx in settings.pbx.items()},
+        region=settings.phone.default_region,
     )
 
 
@@ -404,6 +410,46 @@ async def disposition(request: web.Request) -> web.Response:
     row = await _agents(request).dispose(
         grant_of(request).user.id, data.attempt_id, data.disposition
     )
+    return json_model(AgentOut.model_validate(row))
+
+
+class PreviewDialled(OutModel):
+    attempt_id: int
+    action_id: str
+
+
+@ROUTES.post(
+    "/api/agent/preview",
+    summary="Preview mode: the next contact to call, held for me",
+    response=PreviewOut,
+    errors=(404, 409, 503),
+    perm=("agent", "edit"),
+)
+async def preview(request: web.Request) -> web.Response:
+    return json_model(await _agents(request).preview(grant_of(request).user.id))
+
+
+@ROUTES.post(
+    r"/api/agent/preview/{id:\d+}/dial",
+    summary="Dial the previewed contact: my phone rings first, then the number",
+    response=PreviewDialled,
+    errors=(404, 409, 503),
+    perm=("agent", "edit"),
+)
+async def preview_dial(request: web.Request) -> web.Response:
+    attempt = await _agents(request).preview_dial(grant_of(request).user.id, path_id(request))
+    return json_model(PreviewDialled(attempt_id=attempt.id, action_id=attempt.action_id))
+
+
+@ROUTES.post(
+    r"/api/agent/preview/{id:\d+}/skip",
+    summary="Skip the previewed contact (back to the list)",
+    response=AgentOut,
+    errors=(404, 409),
+    perm=("agent", "edit"),
+)
+async def preview_skip(request: web.Request) -> web.Response:
+    row = await _agents(request).preview_skip(grant_of(request).user.id, path_id(request))
     return json_model(AgentOut.model_validate(row))
 
 

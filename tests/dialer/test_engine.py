@@ -13,6 +13,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 import yaml
 from sqlalchemy import select
 
@@ -280,3 +281,50 @@ async def test_closed_windows_and_paused_campaigns_dial_nothing(
     clock.now = T0
     await engine.tick()
     assert pbx.originates() == []
+
+
+async def test_preview_holds_a_lead_for_the_operator_who_dials_or_skips(
+    store: Store, tmp_path: Path
+) -> None:
+    from cti.config import DialConfig
+    from cti.dialer.agent_service import AgentService
+    from cti.errors import NotFoundError
+
+    always = {"days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"], "from": "00:00",
+              "to": "23:59"}  # fmt: skip
+    campaign = await _campaign(
+        store, tmp_path, mode="preview", windows=[always], connect={"context": "c", "exten": "s"}
+    )
+    await _agents(store, campaign, "101")
+    (agent,) = await DialerRepo(store).agents(campaign.id)
+    pbx = RecordingPbx()
+    svc = AgentService(
+        store,
+        pbxes=lambda: {"lab": pbx},
+        dial_settings={"lab": DialConfig(agent_channel="PJSIP/{ext}", context="outbound")},
+    )
+    # an automatic dialer never places preview calls
+    await _engine(store, pbx, Clock()).tick()
+    assert pbx.originates() == []
+    shown = await svc.preview(agent.user_id)
+    assert shown.phone.startswith("+7495765") and shown.attempt == 1
+    (mine,) = await DialerRepo(store).agents(campaign.id)
+    assert (mine.state, mine.attempt_id) == ("ringing", shown.attempt_id)
+    await svc.preview_dial(agent.user_id, shown.attempt_id)
+    (sent,) = pbx.originates()
+    assert sent["Channel"] == "PJSIP/101"  # the operator's phone first
+    assert (sent["Context"], sent["Exten"]) == ("outbound", shown.phone[1:])
+    assert "CTI_CLICK2DIAL=101" in list(sent["Variable"])  # type: ignore[arg-type]
+    with pytest.raises(Exception, match="already dialing"):
+        await svc.preview_skip(agent.user_id, shown.attempt_id)
+    second = await svc.preview(agent.user_id)
+    assert second.phone != shown.phone
+    await svc.preview_skip(agent.user_id, second.attempt_id)
+    skipped = await _attempts(store)
+    assert {a.outcome for a in skipped.values()} == {None, "skipped"}
+    lead = await _lead(store, next(a.lead_id for a in skipped.values() if a.outcome))
+    assert lead.state == "ready" and lead.next_at is not None
+    for _ in range(3):
+        await svc.preview_skip(agent.user_id, (await svc.preview(agent.user_id)).attempt_id)
+    with pytest.raises(NotFoundError, match="no contact to call now"):
+        await svc.preview(agent.user_id)

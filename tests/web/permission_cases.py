@@ -20,6 +20,7 @@ from aiohttp.test_utils import TestClient
 
 from cti.ami.actions import ActionValue
 from cti.calllog.service import CallLog
+from cti.config import PhoneConfig
 from cti.crm_store.models.campaigns import CampaignList, DialAttempt, Lead
 from cti.crm_store.repos.dialer import DialerRepo
 from cti.crm_store.schemas.calls import CallFilter
@@ -34,7 +35,7 @@ from cti.crm_store.services.tasks import NoteService, TaskService
 from cti.crm_store.services.tickets import TicketService
 from cti.crm_store.store import Store
 from cti.crm_store.timeutil import utcnow
-from cti.dialer.list_service import DncService
+from cti.dialer.list_service import DncService, ListService
 from cti.dialer.service import CampaignService
 from cti.screenpop.scripts import DEFAULT_CAMPAIGNS_DIR
 from cti.web.auth import USERS
@@ -191,6 +192,9 @@ async def _logout(w: World, p: Login | None) -> Req:
     return Req("/api/logout", token=await w.fresh_token(p))
 
 
+ALWAYS = {"days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"], "from": "00:00", "to": "23:59"}
+
+
 def campaign_definition() -> dict[str, Any]:
     """The NPS survey under a new name, its answered calls sent to a context (no queue: the
     matrix runs without a PBX)."""
@@ -216,6 +220,44 @@ def as_agent(path: str, body: Any = None) -> Case:
         return Req(path, body)
 
     return Case(make)
+
+
+async def _preview_lead(w: World, p: Login | None) -> int:
+    """``p`` works a fresh preview campaign with one lead; the campaign's id."""
+    data = campaign_definition() | {"mode": "preview", "windows": [ALWAYS]}
+    campaign = (await CampaignService(w.store).load_data(data, source="test")).campaign
+    await ListService(w.store, PhoneConfig()).import_text(
+        campaign, f"phone\n+7423444{next(_serial):04d}\n".encode(), list_name="l"
+    )
+    await CampaignService(w.store).change(campaign.id, "start")
+    if p is not None:
+        await DialerRepo(w.store).join(campaign.id, p.user.id, p.user.extensions[0], utcnow())
+    return campaign.id
+
+
+async def _previewing(w: World, p: Login | None) -> Req:
+    await _preview_lead(w, p)
+    return Req("/api/agent/preview")
+
+
+def _previewed(action: str) -> Make:
+    """A preview claimed for the caller, then ``dial`` or ``skip`` it."""
+
+    async def make(w: World, p: Login | None) -> Req:
+        campaign = await _preview_lead(w, p)
+        claimed = await DialerRepo(w.store).pace_and_claim(
+            campaign,
+            decide=lambda floor: 1,
+            window=lambda lead: None,
+            dialer="test",
+            pbx="lab",
+            now=utcnow(),
+            abandon_hold=None,
+            agent=(p.user.id, p.user.extensions[0]) if p is not None else None,
+        )
+        return Req(f"/api/agent/preview/{claimed[0].attempt_id}/{action}")
+
+    return make
 
 
 async def _join(w: World, p: Login | None) -> Req:
@@ -356,6 +398,9 @@ CASES: dict[str, Case] = {
     "POST /api/agent/pause": as_agent("/api/agent/pause", {"reason": "lunch"}),
     "POST /api/agent/unpause": as_agent("/api/agent/unpause"),
     "POST /api/agent/disposition": Case(_dispose),
+    "POST /api/agent/preview": Case(_previewing),
+    "POST /api/agent/preview/{id}/dial": Case(_previewed("dial")),
+    "POST /api/agent/preview/{id}/skip": Case(_previewed("skip")),
     "GET /api/docs": plain("/api/docs"),
     "GET /ws": plain("/ws"),  # a WebSocket: the matrix connects (see test_permissions)
     "GET /": plain("/"),

@@ -181,6 +181,7 @@ class DialerRepo:
         now: datetime,
         abandon_hold: timedelta | None,
         scan: int = 4,
+        agent: tuple[int, str] | None = None,
     ) -> list[Claimed]:
         """Under the campaign's lock: count the floor, ask ``decide`` how many calls, claim
         that many due leads whose window is open (``window``) and write their attempts.
@@ -238,6 +239,8 @@ class DialerRepo:
                     dialer=dialer,
                     state="claimed",
                     claimed_at=now,
+                    agent_user_id=agent[0] if agent else None,
+                    agent=agent[1] if agent else None,
                 )
                 session.add(attempt)
                 await session.flush()
@@ -328,18 +331,24 @@ class DialerRepo:
             return _attempt_view(row)
 
     async def stale(
-        self, now: datetime, *, claimed_before: datetime, dialing_before: datetime
+        self,
+        now: datetime,
+        *,
+        claimed_before: datetime,
+        dialing_before: datetime,
+        preview_before: datetime,
     ) -> list[AttemptView]:
-        """Attempts that will get no outcome from the PBX: claimed but never confirmed as
-        sent (a crash between claim and Originate), or sent and never answered nor failed
-        long after their ring time."""
+        """Attempts that will get no outcome from the PBX: claimed and never confirmed as
+        sent (a crash between claim and Originate; a preview nobody dialled or skipped), or
+        sent and neither answered nor failed long after their ring time."""
+        claimed = DialAttempt.state == "claimed"
+        preview = DialAttempt.mode == "preview"
         async with self.store.sessions() as session:
             rows = await session.scalars(
                 select(DialAttempt).where(
                     or_(
-                        and_(
-                            DialAttempt.state == "claimed", DialAttempt.claimed_at < claimed_before
-                        ),
+                        and_(claimed, ~preview, DialAttempt.claimed_at < claimed_before),
+                        and_(claimed, preview, DialAttempt.claimed_at < preview_before),
                         and_(
                             DialAttempt.state == "dialing",
                             DialAttempt.answered_at.is_(None),

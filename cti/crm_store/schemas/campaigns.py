@@ -122,3 +122,13 @@ class CampaignFigures(OutModel):
     leads: dict[str, int]
     lists: list[dict[str, Any]]
     agents: list[AgentFigure]
+
+
+class PreviewOut(OutModel):
+    """A lead claimed for an operator's preview: dial it or skip it."""
+
+    attempt_id: int
+    phone: str
+    contact_id: int | None
+    #: this is the lead's n-th attempt
+    attempt: int
