@@ -113,10 +113,18 @@ async def test_dry_run_validates_everything_and_writes_nothing(
     path = write(tmp_path, GOOD_AND_BAD)
     result = await ContactImporter(store, batch_size=2).run(path, dry_run=True)
     assert (result.dry_run, result.imported, result.rejected) == (True, 4, 5)
-    reasons = {int(r[0]): r[2] for r in report_rows(path.with_name("contacts.csv.report.csv"))[1:]}
+    assert result.companies_created == 2  # Acme (and "acme "), Globex: as a real run
+    assert result.report is None and not path.with_name("contacts.csv.report.csv").exists()
+    asked = tmp_path / "asked.csv"
+    again = await ContactImporter(store, batch_size=2).run(path, dry_run=True, report=asked)
+    assert again.report == asked
+    reasons = {int(r[0]): r[2] for r in report_rows(asked)[1:]}
     assert reasons[10] == "duplicate +74951234567: same as line 2"  # across batches
     assert (await ContactService(store).search()).total == 0
     assert (await CompanyService(store).search()).total == 0
+    real = await ContactImporter(store, batch_size=2).run(path)
+    predicted = (result.rows, result.imported, result.rejected, result.companies_created)
+    assert (real.rows, real.imported, real.rejected, real.companies_created) == predicted
 
 
 async def test_mapping_and_skipped_columns(store: Store, tmp_path: Path) -> None:
@@ -166,8 +174,9 @@ async def test_short_row_and_non_utf8(store: Store, tmp_path: Path) -> None:
     ]
     latin = tmp_path / "latin.csv"
     latin.write_bytes("name\nJos\xe9\n".encode("latin-1"))
-    with pytest.raises(ValidationError, match="not UTF-8"):
+    with pytest.raises(ValidationError, match=r"line 2 is not valid UTF-8 .*--encoding cp1251"):
         await ContactImporter(store).run(latin)
+    assert (await ContactImporter(store).run(latin, encoding="latin-1")).imported == 1
 
 
 async def test_failing_batch_rolls_back_whole_batch(store: Store, tmp_path: Path) -> None:
