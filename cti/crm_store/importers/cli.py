@@ -19,12 +19,14 @@ import typer
 from cti.cli import settings_from
 from cti.config import Settings
 from cti.crm_store.importers.contacts_csv import (
+    CheckedFile,
     ContactImporter,
     ImportResult,
     Progress,
+    check_file,
     parse_mapping,
 )
-from cti.crm_store.importers.reading import DEFAULT_ENCODING, MAX_LINE, check_encoding
+from cti.crm_store.importers.reading import DEFAULT_ENCODING, MAX_LINE
 from cti.crm_store.repos.sqlite_direct import sqlite_file
 from cti.crm_store.store import Store
 from cti.errors import ValidationError
@@ -75,8 +77,8 @@ def import_contacts(
         if not file.is_file():
             raise ValidationError(f"{file}: no such file", details={"file": str(file)})
         mapping = parse_mapping(map_ or [])
-        check_encoding(encoding)
-        options = _Run(file, mapping, dry_run, report, encoding, max_line_bytes)
+        checked = check_file(file, mapping, encoding, max_line_bytes)  # before any store
+        options = _Run(file, mapping, dry_run, report, encoding, max_line_bytes, checked)
         db_file = sqlite_file(settings.db_url)
         options.no_database = db_file is not None and not Path(db_file).exists()
         result = asyncio.run(_main(settings, options))
@@ -106,8 +108,9 @@ class _Run:
         report: Path | None,
         encoding: str,
         max_line: int,
+        checked: CheckedFile,
     ) -> None:
-        self.file, self.mapping, self.dry_run = file, mapping, dry_run
+        self.file, self.mapping, self.dry_run, self.checked = file, mapping, dry_run, checked
         self.report, self.encoding, self.max_line = report, encoding, max_line
         #: the store is a SQLite file that does not exist yet (a real run creates it)
         self.no_database = False
@@ -137,6 +140,7 @@ async def _main(settings: Settings, run: _Run) -> ImportResult:
             progress=progress,
             encoding=run.encoding,
             max_line=run.max_line,
+            checked=run.checked,
         )
     raise AssertionError("unreachable")  # pragma: no cover
 

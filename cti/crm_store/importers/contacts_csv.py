@@ -160,6 +160,33 @@ def resolve_header(header: list[str], mapping: dict[str, str], source: str) -> l
     return fields
 
 
+@dataclass(frozen=True)
+class CheckedFile:
+    """A file :func:`check_file` found importable: its columns' fields, and whether a line
+    holds a NUL character (then rows are searched for one)."""
+
+    fields: list[str]
+    nul: bool
+
+
+def check_file(
+    path: Path,
+    mapping: dict[str, str],
+    encoding: str = DEFAULT_ENCODING,
+    max_line: int = MAX_LINE,
+) -> CheckedFile:
+    """Read ``path`` once as an import would (encoding, line length, quoting, header):
+    raises its first file error, before anything (a store, a report) is opened."""
+    encoding = check_encoding(encoding)
+    with path.open("rb") as raw:
+        nul = check(raw, str(path), encoding, max_line)
+        raw.seek(0)
+        header = next(csv.reader(Lines(raw, str(path), encoding, max_line)), None)
+    if not header:
+        raise ValidationError(f"{path}: empty file (no header line)", details={"file": str(path)})
+    return CheckedFile(resolve_header(header, mapping, str(path)), nul)
+
+
 class ContactImporter:
     """Imports contact CSV files into a :class:`Store`."""
 
@@ -184,6 +211,7 @@ class ContactImporter:
         progress: Progress | None = None,
         encoding: str = DEFAULT_ENCODING,
         max_line: int = MAX_LINE,
+        checked: CheckedFile | None = None,
     ) -> ImportResult:
         """Import ``path``; rejected rows are written to ``report`` (default
         ``FILE.report.csv``; a dry run writes one only when given), which is created only
@@ -193,33 +221,29 @@ class ContactImporter:
         encoding, line length, quoting), so a file error stops the import before anything
         is written. Batch N is then deduplicated and written (in a worker thread on SQLite)
         while the event loop parses batch N+1; a batch is deduplicated only after the
-        previous one committed.
+        previous one committed. ``checked``: what :func:`check_file` returned for the same
+        file and options (it is not read twice then).
         """
         options = _Options(
             mapping or {}, dry_run, report, progress, check_encoding(encoding), max_line
         )
         with _gc_paused():
-            return await self._run(path, options)
+            return await self._run(path, options, checked)
 
-    async def _run(self, path: Path, opt: _Options) -> ImportResult:
+    async def _run(self, path: Path, opt: _Options, checked: CheckedFile | None) -> ImportResult:
         started = time.perf_counter()
+        if checked is None:
+            checked = check_file(path, opt.mapping, opt.encoding, opt.max_line)
         report = opt.report
         if report is None and not opt.dry_run:
             report = path.with_name(path.name + ".report.csv")
         result = ImportResult(dry_run=opt.dry_run)
         source = f"import:{path.name[-150:]}"
         with path.open("rb") as raw:
-            nul = check(raw, str(path), opt.encoding, opt.max_line)
-            raw.seek(0)
-            lines = Lines(raw, str(path), opt.encoding, opt.max_line)
-            reader = csv.reader(lines)
-            header = next(reader, None)
-            if not header:
-                raise ValidationError(
-                    f"{path}: empty file (no header line)", details={"file": str(path)}
-                )
-            fields = resolve_header(header, opt.mapping, str(path))
+            reader = csv.reader(Lines(raw, str(path), opt.encoding, opt.max_line))
+            next(reader)  # the header, read by check_file
             with _Report(report) as out:
+                fields, nul = checked.fields, checked.nul
                 await self._import(reader, fields, nul, raw, source, opt, result, out)
         result.report = report if out.written else None
         result.seconds = time.perf_counter() - started
