@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import csv
+import tracemalloc
 from pathlib import Path
 
 import pytest
 from sqlalchemy import text
 
-from cti.crm_store.importers.contacts_csv import ContactImporter, parse_mapping
+from cti.crm_store.importers.contacts_csv import (
+    ALIASES,
+    FIELDS,
+    ContactImporter,
+    check_file,
+    parse_mapping,
+)
 from cti.crm_store.repos.lookup import CallerLookup
 from cti.crm_store.schemas.contacts import CompanyIn, ContactIn, PhoneIn
 from cti.crm_store.services.contacts import CompanyService, ContactService
@@ -218,3 +225,49 @@ async def test_progress_reports_bytes_and_rows(store: Store, tmp_path: Path) -> 
     assert len(calls) == 3  # once per batch
     assert calls == sorted(calls)  # bytes and rows read only grow
     assert calls[-1] == (path.stat().st_size, 25)
+
+
+def test_an_overlong_line_is_refused_after_reading_max_line_bytes(tmp_path: Path) -> None:
+    huge = tmp_path / "huge.csv"
+    huge.write_bytes(b"name," + b"x" * 10_000_000 + b"\n")  # a 10 MB header
+    tracemalloc.start()
+    try:
+        with pytest.raises(ValidationError, match=r"huge.csv: line 1 is longer than 65,536 bytes"):
+            check_file(huge, {})
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 1 << 20  # what was read: 64 KiB, not the line
+    later = write(tmp_path, "name\nIvan\n" + "y" * 3000 + "\n")
+    with pytest.raises(ValidationError, match="line 3 is longer than 2,048 bytes"):
+        check_file(later, {}, max_line=2048)
+    assert check_file(later, {}).fields == ["name"]
+
+
+async def test_a_row_with_a_nul_is_rejected_and_the_others_imported(
+    store: Store, tmp_path: Path
+) -> None:
+    path = tmp_path / "nul.csv"
+    path.write_bytes(
+        b"name,phone,fax\nIvan Pet\x00rov,+74951234567,\nOlga,+79161234567,\x00\nAnna,,\n"
+    )
+    result = await ContactImporter(store).run(path, mapping=parse_mapping(["fax=-"]))
+    assert (result.imported, result.rejected) == (1, 2)
+    assert report_rows(path.with_name("nul.csv.report.csv"))[1:] == [
+        ["2", "name", "contains a NUL character (\\x00)"],
+        ["3", "column 3", "contains a NUL character (\\x00)"],
+    ]
+
+
+def test_header_aliases_name_the_fields(tmp_path: Path) -> None:
+    path = write(tmp_path, "Given Name,Surname,E-Mail,Tel,Organisation,TZ,DNC\n")
+    assert check_file(path, {}).fields == [
+        "first_name",
+        "last_name",
+        "email",
+        "phone",
+        "company",
+        "time_zone",
+        "do_not_call",
+    ]
+    assert set(ALIASES.values()) <= set(FIELDS) and not set(ALIASES) & set(FIELDS)
