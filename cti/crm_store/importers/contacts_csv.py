@@ -28,6 +28,7 @@ from cti.crm_store.importers.reading import (
     check,
     check_encoding,
     csv_error,
+    open_text,
 )
 from cti.crm_store.phones import normalize, time_zone_for
 from cti.crm_store.repos.import_writers import EngineWriter, Outcome, Seen, SqliteWriter
@@ -239,8 +240,9 @@ class ContactImporter:
             report = path.with_name(path.name + ".report.csv")
         result = ImportResult(dry_run=opt.dry_run)
         source = f"import:{path.name[-150:]}"
-        with path.open("rb") as raw:
-            reader = csv.reader(Lines(raw, str(path), opt.encoding, opt.max_line))
+        with path.open("rb") as raw, open_text(raw, opt.encoding) as text:
+            # the file was checked: C-speed reading now (lines and encoding are known good)
+            reader = csv.reader(text)
             next(reader)  # the header, read by check_file
             with _Report(report) as out:
                 fields, nul = checked.fields, checked.nul
@@ -281,6 +283,9 @@ class ContactImporter:
                     progress(raw.tell(), result.rows)
         except csv.Error as exc:  # checked before; only if the file changed meanwhile
             raise csv_error(str(raw.name), reader.line_num, exc) from None
+        except UnicodeDecodeError:  # the same
+            msg = f"{raw.name}: changed while it was imported (no longer {opt.encoding})"
+            raise ValidationError(msg, details={"file": str(raw.name)}) from None
         finally:
             if pending is not None:
                 await pending[0]  # a batch in flight finishes before its connection closes

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import io
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
@@ -20,6 +21,8 @@ from cti.errors import ValidationError
 #: default longest line, in bytes (line ending included)
 MAX_LINE = 64 * 1024
 DEFAULT_ENCODING = "utf-8"
+#: bytes checked at a time
+CHUNK = 256 * 1024
 #: what to try when a file is not UTF-8 (Russian Windows, Russian Unix, Western European)
 SUGGESTED = "--encoding cp1251|koi8-r|latin-1"
 
@@ -87,14 +90,61 @@ def csv_error(source: str, line: int, exc: csv.Error) -> ValidationError:
 
 def check(raw: BinaryIO, source: str, encoding: str, max_line: int) -> bool:
     """Read the whole file once as the import will (encoding, line length, CSV quoting):
-    raises the first error; returns whether a line holds a NUL character."""
-    lines = Lines(raw, source, encoding, max_line)
-    reader = csv.reader(lines)
+    raises the first error; returns whether a line holds a NUL character.
+
+    The bytes are checked 256 KiB at a time in C (decoding, the longest line); only a
+    file found wrong is read again line by line (:class:`Lines`) to name the line."""
+    nul = _scan(raw, encoding, max_line)
+    if nul is None:
+        raw.seek(0)
+        for _ in Lines(raw, source, encoding, max_line):
+            pass  # raises the error, with its line
+        nul = False  # pragma: no cover (the scan and Lines agree)
+    raw.seek(0)
+    text = open_text(raw, encoding)
+    reader = csv.reader(text)
     try:
         for _ in reader:
             pass
     except csv.Error as exc:
         raise csv_error(source, reader.line_num, exc) from None
-    if lines.count == 0:
+    finally:
+        text.detach()
+    if reader.line_num == 0:
         raise ValidationError(f"{source}: empty file (no header line)", details={"file": source})
-    return lines.nul
+    return nul
+
+
+def open_text(raw: BinaryIO, encoding: str) -> io.TextIOWrapper:
+    """The checked file as text for :func:`csv.reader` (a UTF-8 byte-order mark dropped)."""
+    utf8 = encoding in ("utf-8", "utf-8-sig")
+    return io.TextIOWrapper(raw, encoding="utf-8-sig" if utf8 else encoding, newline="")
+
+
+def _scan(raw: BinaryIO, encoding: str, max_line: int) -> bool | None:
+    """Whether a NUL byte occurs; None when a line is too long or does not decode."""
+    utf8 = encoding in ("utf-8", "utf-8-sig")
+    decoder = codecs.getincrementaldecoder("utf-8-sig" if utf8 else encoding)("strict")
+    nul = False
+    tail = 0  # bytes of the line that goes on past the previous chunk
+    while chunk := raw.read(CHUNK):
+        nul = nul or b"\x00" in chunk
+        lines = chunk.split(b"\n")
+        if len(lines) == 1:
+            tail += len(chunk)
+        else:
+            inner = max(map(len, lines[1:-1]), default=0)
+            if tail + len(lines[0]) + 1 > max_line or inner + 1 > max_line:
+                return None
+            tail = len(lines[-1])
+        if tail > max_line:
+            return None
+        try:
+            decoder.decode(chunk)
+        except UnicodeDecodeError:
+            return None
+    try:
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return None
+    return nul
