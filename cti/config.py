@@ -203,6 +203,15 @@ class CallLogConfig(_Strict):
     journal_max_mb: int = Field(default=1024, ge=1, le=1 << 20)
 
 
+class LogConfig(_Strict):
+    """What the logs may hold (``[log]``); see docs/security.md, "Logs"."""
+
+    #: log each SQL statement's parameters and result rows at DEBUG (passwords hashes, token
+    #: hashes, personal data): for a developer's own database only; off, statements are
+    #: logged without them at any level
+    sql_parameters: bool = False
+
+
 class CrmConfig(_Strict):
     """The deal pipeline (ordered stages) and the ticket SLA policy per priority."""
 
@@ -243,6 +252,7 @@ class Settings(_Strict):
     pbx: dict[str, PbxConfig] = Field(default_factory=dict)
     #: the log level: ``DEBUG``, ``INFO``, ``WARNING``, ``ERROR``
     log_level: str = "INFO"
+    log: LogConfig = LogConfig()
     #: seconds between the daemon's full garbage-collector sweeps (``cti.runtime``); in
     #: between, survivors are frozen so collections stay short; 0 = CPython's default GC
     gc_sweep_every: float = Field(default=600.0, ge=0)
@@ -275,6 +285,7 @@ _ENV_KEYS: dict[str, tuple[str, ...]] = {
     "CTI_HTTP_PORT": ("http", "port"),
     "CTI_PHONE_REGION": ("phone", "default_region"),
     "CTI_LOG_LEVEL": ("log_level",),
+    "CTI_LOG_SQL_PARAMETERS": ("log", "sql_parameters"),
     "CTI_GC_SWEEP_EVERY": ("gc_sweep_every",),
     "CTI_CALLLOG_JOURNAL_DIR": ("calllog", "journal_dir"),
 }

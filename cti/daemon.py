@@ -35,6 +35,7 @@ from cti.calllog.http import CALLLOG
 from cti.calllog.journal import CallJournal
 from cti.calllog.writer import CallLogWriter
 from cti.config import Settings, mask_url
+from cti.crm_store.db import log_sql_parameters
 from cti.crm_store.repos.sqlite_direct import sqlite_file
 from cti.crm_store.store import Store
 from cti.errors import ConfigError
@@ -226,7 +227,10 @@ def _bound_port(runner: web.AppRunner, fallback: int) -> int:
     return fallback
 
 
-def _configure_logging(level: str) -> None:
+def _configure_logging(level: str, *, sql_parameters: bool = False) -> None:
+    """The process's logging: ``level`` on the root; SQL parameters only when asked
+    (``[log] sql_parameters``, see :func:`cti.crm_store.db.log_sql_parameters`)."""
+    log_sql_parameters(sql_parameters)
     value = logging.getLevelName(level.upper())
     if not isinstance(value, int):
         raise ConfigError(
@@ -250,7 +254,7 @@ def register(app: typer.Typer) -> None:
         from cti.cli import settings_from
 
         settings = settings_from(ctx)
-        _configure_logging(settings.log_level)
+        _configure_logging(settings.log_level, sql_parameters=settings.log.sql_parameters)
         hooks = load_hooks(SETUP_HOOKS)
         listen = (host or settings.http.host, settings.http.port if port is None else port)
         try:

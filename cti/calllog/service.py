@@ -23,9 +23,10 @@ from typing import Any
 
 from cti.ami.events import CallRecord
 from cti.calllog.batch import Batch, Row, finished, parts
+from cti.calllog.fit import describe, fit_record
 from cti.crm_store.errors import Conflict
 from cti.crm_store.phones import external_number, tail
-from cti.crm_store.repos.calllog import CallLogRepo, Key
+from cti.crm_store.repos.calllog import CallLogRepo, Key, text_limits
 from cti.crm_store.repos.calls import CallRepo
 from cti.crm_store.repos.lookup import CallerLookup
 from cti.crm_store.rules import callbacks
@@ -57,6 +58,7 @@ class CallLog:
         #: extension -> its owner's user id (None: nobody), read at ``_owners_at``
         self._owners: dict[str, int | None] = {}
         self._owners_at = float("-inf")
+        self._limits = text_limits()
 
     def close(self) -> None:
         """Release the caller lookup's read connection (SQLite)."""
@@ -99,7 +101,16 @@ class CallLog:
             raise
 
     async def _prepare(self, record: CallRecord) -> Row:
-        """What a record needs from outside the write transaction (caller, owners)."""
+        """What a record needs from outside the write transaction (caller, owners), its
+        PBX values fitted to their columns first (see :mod:`cti.calllog.fit`)."""
+        record, fixed = fit_record(record, self._limits)
+        if fixed:
+            log.warning(
+                "call %s/%s: PBX values that do not fit the call log were cleaned: %s",
+                record.pbx,
+                record.linkedid,
+                describe(fixed),
+            )
         number = self.external_e164(record.external_number)
         contact_id = await self._contact_for(number) if number else None
         agent_user_id = await self._user_id(record.agent) if record.agent else None

@@ -28,7 +28,8 @@ def demo(
     from cti.demo.run import run_demo
 
     settings = settings_from(ctx)
-    _configure_logging("WARNING" if settings.log_level == "INFO" else settings.log_level)
+    level = "WARNING" if settings.log_level == "INFO" else settings.log_level
+    _configure_logging(level, sql_parameters=settings.log.sql_parameters)
     asyncio.run(
         run_demo(
             db=db.resolve(),

@@ -264,7 +264,7 @@ class ChannelHandlers(TrackerBase):
         if chan is None or call is None or uid not in call.live:
             return  # unknown, or a duplicate Hangup
         cause = msg.get("Cause", "")
-        if cause.isdigit() and cause != "0" and len(cause) <= 3:
+        if cause.isascii() and cause.isdigit() and cause != "0" and len(cause) <= 3:
             call.cause = int(cause)
             if uid == call.caller:
                 call.cause_caller = call.cause

@@ -12,15 +12,24 @@ from __future__ import annotations
 
 import csv
 import gc
-import io
+import os
 import re
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
+from cti.crm_store.importers.reading import (
+    DEFAULT_ENCODING,
+    MAX_LINE,
+    Lines,
+    check,
+    check_encoding,
+    csv_error,
+    open_text,
+)
 from cti.crm_store.phones import normalize, time_zone_for
 from cti.crm_store.repos.import_writers import EngineWriter, Outcome, Seen, SqliteWriter
 from cti.crm_store.repos.sqlite_direct import sqlite_path
@@ -44,6 +53,31 @@ FIELDS = (
     "do_not_call",
 )
 SKIP = "-"
+#: other header names understood for a field (compared after lower-casing, spaces and
+#: hyphens as ``_``); docs/import.md lists them, and a test keeps the two in step
+ALIASES = {
+    "firstname": "first_name",
+    "given_name": "first_name",
+    "lastname": "last_name",
+    "surname": "last_name",
+    "family_name": "last_name",
+    "full_name": "name",
+    "organization": "company",
+    "organisation": "company",
+    "e_mail": "email",
+    "mail": "email",
+    "phone_number": "phone",
+    "telephone": "phone",
+    "tel": "phone",
+    "mobile_phone": "mobile",
+    "cell": "mobile",
+    "note": "notes",
+    "comment": "notes",
+    "tag": "tags",
+    "timezone": "time_zone",
+    "tz": "time_zone",
+    "dnc": "do_not_call",
+}
 _TRUE = {"1", "true", "yes", "y", "x"}
 _FALSE = {"", "0", "false", "no", "n"}
 _SPLIT = re.compile(r"[;|]")
@@ -105,7 +139,7 @@ def resolve_header(header: list[str], mapping: dict[str, str], source: str) -> l
             )
     fields: list[str] = []
     for i, (raw, key) in enumerate(zip(header, keys, strict=True), start=1):
-        target = mapping.get(key, key)
+        target = mapping.get(key) or ALIASES.get(key, key)
         if target != SKIP and target not in FIELDS:
             raise ValidationError(
                 f"{source}: line 1, column {i} {raw!r} is not a contact field; "
@@ -125,6 +159,33 @@ def resolve_header(header: list[str], mapping: dict[str, str], source: str) -> l
             details={"file": source, "line": 1, "field": "name"},
         )
     return fields
+
+
+@dataclass(frozen=True)
+class CheckedFile:
+    """A file :func:`check_file` found importable: its columns' fields, and whether a line
+    holds a NUL character (then rows are searched for one)."""
+
+    fields: list[str]
+    nul: bool
+
+
+def check_file(
+    path: Path,
+    mapping: dict[str, str],
+    encoding: str = DEFAULT_ENCODING,
+    max_line: int = MAX_LINE,
+) -> CheckedFile:
+    """Read ``path`` once as an import would (encoding, line length, quoting, header):
+    raises its first file error, before anything (a store, a report) is opened."""
+    encoding = check_encoding(encoding)
+    with path.open("rb") as raw:
+        nul = check(raw, str(path), encoding, max_line)
+        raw.seek(0)
+        header = next(csv.reader(Lines(raw, str(path), encoding, max_line)), None)
+    if not header:
+        raise ValidationError(f"{path}: empty file (no header line)", details={"file": str(path)})
+    return CheckedFile(resolve_header(header, mapping, str(path)), nul)
 
 
 class ContactImporter:
@@ -149,76 +210,92 @@ class ContactImporter:
         dry_run: bool = False,
         report: Path | None = None,
         progress: Progress | None = None,
+        encoding: str = DEFAULT_ENCODING,
+        max_line: int = MAX_LINE,
+        checked: CheckedFile | None = None,
     ) -> ImportResult:
-        """Import ``path``; bad rows are written to ``report`` (default ``FILE.report.csv``).
+        """Import ``path``; rejected rows are written to ``report`` (default
+        ``FILE.report.csv``; a dry run writes one only when given), which is created only
+        when a row is rejected.
 
-        Batch N is deduplicated and written (in a worker thread on SQLite) while the event
-        loop parses batch N+1; a batch is deduplicated only after the previous one committed.
+        The whole file is checked first (:func:`cti.crm_store.importers.reading.check`:
+        encoding, line length, quoting), so a file error stops the import before anything
+        is written. Batch N is then deduplicated and written (in a worker thread on SQLite)
+        while the event loop parses batch N+1; a batch is deduplicated only after the
+        previous one committed. ``checked``: what :func:`check_file` returned for the same
+        file and options (it is not read twice then).
         """
+        options = _Options(
+            mapping or {}, dry_run, report, progress, check_encoding(encoding), max_line
+        )
         with _gc_paused():
-            return await self._run(path, mapping, dry_run, report, progress)
+            return await self._run(path, options, checked)
 
-    async def _run(
-        self,
-        path: Path,
-        mapping: dict[str, str] | None,
-        dry_run: bool,
-        report: Path | None,
-        progress: Progress | None,
-    ) -> ImportResult:
+    async def _run(self, path: Path, opt: _Options, checked: CheckedFile | None) -> ImportResult:
         started = time.perf_counter()
-        report = report or path.with_name(path.name + ".report.csv")
-        result = ImportResult(dry_run=dry_run, report=report)
+        if checked is None:
+            checked = check_file(path, opt.mapping, opt.encoding, opt.max_line)
+        report = opt.report
+        if report is None and not opt.dry_run:
+            report = path.with_name(path.name + ".report.csv")
+        result = ImportResult(dry_run=opt.dry_run)
         source = f"import:{path.name[-150:]}"
-        seen = Seen() if dry_run else None
+        with path.open("rb") as raw, open_text(raw, opt.encoding) as text:
+            # the file was checked: C-speed reading now (lines and encoding are known good)
+            reader = csv.reader(text)
+            next(reader)  # the header, read by check_file
+            with _Report(report) as out:
+                fields, nul = checked.fields, checked.nul
+                await self._import(reader, fields, nul, raw, source, opt, result, out)
+        result.report = report if out.written else None
+        result.seconds = time.perf_counter() - started
+        return result
+
+    async def _import(
+        self,
+        reader: Any,
+        fields: list[str],
+        nul: bool,
+        raw: Any,
+        source: str,
+        opt: _Options,
+        result: ImportResult,
+        out: _Report,
+    ) -> None:
+        seen = Seen() if opt.dry_run else None
         writer = self._writer()
         size = self.batch_size or writer.batch_size
         pending: tuple[Awaitable[Outcome], list[ContactRow], list[RowError]] | None = None
+        progress = opt.progress
         try:
-            with (
-                path.open("rb") as raw,
-                io.TextIOWrapper(raw, encoding="utf-8-sig", newline="") as f,
-                report.open("w", newline="", encoding="utf-8") as out,
-            ):
-                report_csv = csv.writer(out)
-                report_csv.writerow(["line", "field", "reason"])
-                for batch, errors in self._batches(f, mapping or {}, str(path), size):
-                    result.rows += len(batch) + len({e.line for e in errors})
-                    if pending is not None:
-                        done, pending = pending, None
-                        _account(result, report_csv, *done, outcome=await done[0])
-                        if progress is not None:
-                            progress(raw.tell(), result.rows)
-                    pending = (writer.submit(batch, source, dry_run, seen), batch, errors)
+            for batch, errors in self._batches(reader, fields, nul, size):
+                result.rows += len(batch) + len({e.line for e in errors})
                 if pending is not None:
                     done, pending = pending, None
-                    _account(result, report_csv, *done, outcome=await done[0])
+                    _account(result, out, *done, outcome=await done[0])
                     if progress is not None:
                         progress(raw.tell(), result.rows)
-        except UnicodeDecodeError as exc:
-            msg = f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})"
-            raise ValidationError(msg, details={"file": str(path)}) from None
-        except csv.Error as exc:
-            raise ValidationError(f"{path}: {exc}", details={"file": str(path)}) from None
+                pending = (writer.submit(batch, source, opt.dry_run, seen), batch, errors)
+            if pending is not None:
+                done, pending = pending, None
+                _account(result, out, *done, outcome=await done[0])
+                if progress is not None:
+                    progress(raw.tell(), result.rows)
+        except csv.Error as exc:  # checked before; only if the file changed meanwhile
+            raise csv_error(str(raw.name), reader.line_num, exc) from None
+        except UnicodeDecodeError:  # the same
+            msg = f"{raw.name}: changed while it was imported (no longer {opt.encoding})"
+            raise ValidationError(msg, details={"file": str(raw.name)}) from None
         finally:
             if pending is not None:
                 await pending[0]  # a batch in flight finishes before its connection closes
             await writer.close()
             if seen is not None:
                 seen.close()
-        result.seconds = time.perf_counter() - started
-        return result
 
     def _batches(
-        self, f: TextIO, mapping: dict[str, str], source: str, size: int
+        self, reader: Any, fields: list[str], nul: bool, size: int
     ) -> Iterator[tuple[list[ContactRow], list[RowError]]]:
-        reader = csv.reader(f)
-        header = next(reader, None)
-        if not header:
-            raise ValidationError(
-                f"{source}: empty file (no header line)", details={"file": source}
-            )
-        fields = resolve_header(header, mapping, source)
         width = len(fields)
         columns = _Columns(fields)
         region = self.store.phone.default_region
@@ -231,6 +308,9 @@ class ContactImporter:
                 if not any(v.strip() for v in values):
                     continue
                 errors.append(RowError(line, "-", f"{len(values)} columns, the header has {width}"))
+            elif nul and (at := _nul_at(values)) >= 0:
+                name = fields[at] if fields[at] != SKIP else f"column {at + 1}"
+                errors.append(RowError(line, name, "contains a NUL character (\\x00)"))
             else:
                 row = _parse_row(line, columns, values, region, errors)
                 if row is not None:
@@ -240,6 +320,57 @@ class ContactImporter:
                 batch, errors = [], []
         if batch or errors:
             yield batch, errors
+
+
+@dataclass(frozen=True)
+class _Options:
+    mapping: dict[str, str]
+    dry_run: bool
+    report: Path | None
+    progress: Progress | None
+    encoding: str
+    max_line: int
+
+
+def _nul_at(values: list[str]) -> int:
+    """The index of the first value holding a NUL character, or -1."""
+    return next((i for i, v in enumerate(values) if "\x00" in v), -1)
+
+
+class _Report:
+    """The rejected rows' CSV (line, field, reason), created at the first one, written in
+    full under a temporary name and renamed into place when the import ends."""
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+        self.written = False
+        self._file: TextIO | None = None
+        self._csv: Any = None
+
+    def __enter__(self) -> _Report:
+        return self
+
+    def writerows(self, rows: Iterable[tuple[int, str, str]]) -> None:
+        for row in rows:
+            if self._csv is None:
+                if self.path is None:
+                    return
+                tmp = self.path.with_name(self.path.name + ".part")
+                self._file = tmp.open("w", newline="", encoding="utf-8")
+                self._csv = csv.writer(self._file)
+                self._csv.writerow(["line", "field", "reason"])
+            self._csv.writerow(row)
+
+    def __exit__(self, kind: object, *_: object) -> None:
+        if self._file is None or self.path is None:
+            return
+        self._file.close()
+        tmp = self.path.with_name(self.path.name + ".part")
+        if kind is None:
+            os.replace(tmp, self.path)
+            self.written = True
+        else:
+            tmp.unlink(missing_ok=True)
 
 
 @contextmanager
@@ -260,7 +391,7 @@ def _gc_paused() -> Iterator[None]:
 
 def _account(
     result: ImportResult,
-    report_csv: Any,
+    report_csv: _Report,
     _future: Awaitable[Outcome],
     rows: list[ContactRow],
     errors: list[RowError],

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, delete, insert, or_, select, update
+from sqlalchemy import ColumnElement, String, and_, delete, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cti.crm_store.models.calls import Call, CallAgent, CallRing, CallTalk
@@ -79,6 +79,25 @@ class BatchWrite:
     changed_callbacks: dict[int, dict[str, Any]] = field(default_factory=dict)
     #: rings and talk parts of every new or rewritten call
     parts: dict[Key, CallParts] = field(default_factory=dict)
+
+
+def text_limits() -> dict[str, int]:
+    """The length of each text column of ``calls`` (``extension``: that of ``call_agents``,
+    ``call_rings`` and ``call_talks``), for the call log to fit PBX values to."""
+    limits = {
+        column.name: column.type.length
+        for column in Call.__table__.columns
+        if isinstance(column.type, String) and column.type.length
+    }
+    agents = (
+        CallAgent.__table__.c.extension,
+        CallRing.__table__.c.agent,
+        CallTalk.__table__.c.agent,
+    )
+    limits["extension"] = min(
+        column.type.length or 32 for column in agents if isinstance(column.type, String)
+    )
+    return limits
 
 
 def keys_in(keys: Iterable[Key]) -> ColumnElement[bool]:

@@ -58,6 +58,7 @@ class Seen:
         self._dir = tempfile.TemporaryDirectory(prefix="cti-import-")
         self.db = sqlite3.connect(f"{self._dir.name}/seen.db", check_same_thread=False)
         self.db.execute("CREATE TABLE seen (key TEXT PRIMARY KEY, line INTEGER)")
+        self.db.execute("CREATE TABLE companies (key TEXT PRIMARY KEY)")
 
     def lookup(self, keys: list[str]) -> dict[str, str]:
         found: dict[str, str] = {}
@@ -71,9 +72,20 @@ class Seen:
         pairs = [(key, r.line) for r in rows for _, key in r.dedupe_keys()]
         self.db.executemany("INSERT OR IGNORE INTO seen VALUES (?, ?)", pairs)
 
+    def new_companies(self, keys: set[str]) -> int:
+        """How many of ``keys`` (companies the store lacks) the file did not create earlier:
+        the companies a real run would create for this batch."""
+        before = self.db.total_changes
+        self.db.executemany("INSERT OR IGNORE INTO companies VALUES (?)", [(k,) for k in keys])
+        return self.db.total_changes - before
+
     def close(self) -> None:
         self.db.close()
         self._dir.cleanup()
+
+
+def company_keys(rows: list[ContactRow]) -> set[str]:
+    return {company_key(r.company) for r in rows if r.company}
 
 
 def dedupe(
@@ -162,7 +174,7 @@ class SqliteWriter:
             created = self._insert(good, source) if good and not dry_run else 0
             if dry_run:
                 conn.execute("ROLLBACK")
-                return Outcome(good, dupes, None, 0)
+                return Outcome(good, dupes, None, self._would_create(good, seen))
             conn.execute("RELEASE batch")
             in_savepoint = False
             if time.monotonic() - self._began >= self.COMMIT_SECONDS:
@@ -182,6 +194,20 @@ class SqliteWriter:
         if good:
             self.uncommitted.append((good[0].line, good[-1].line, len(good)))
         return Outcome(good, dupes, None, created)
+
+    def _would_create(self, rows: list[ContactRow], seen: Seen | None) -> int:
+        """The companies inserting ``rows`` would create (a dry run's prediction)."""
+        keys = company_keys(rows)
+        if not keys or seen is None:
+            return 0
+        stored = {
+            key
+            for (key,) in self.conn.execute(
+                "SELECT name_key FROM companies WHERE name_key IN (SELECT value FROM json_each(?))",
+                (json.dumps(sorted(keys), ensure_ascii=False),),
+            )
+        }
+        return seen.new_companies(keys - stored)
 
     def _taken(self, rows: list[ContactRow]) -> dict[str, str]:
         """Phones and e-mails of ``rows`` the store already has, with who has them."""
@@ -316,12 +342,26 @@ class EngineWriter:
                 if good and not dry_run:
                     created = await self._insert(conn, good, source)
                 if dry_run:
+                    created = await self._would_create(conn, good, seen)
                     await conn.rollback()
         except SQLAlchemyError as exc:
             self.companies.clear()
             cause = getattr(exc, "orig", None) or exc
             return Outcome([], dupes, f"batch rolled back: {type(cause).__name__}: {cause}")
         return Outcome(good, dupes, None, created)
+
+    async def _would_create(
+        self, conn: AsyncConnection, rows: list[ContactRow], seen: Seen | None
+    ) -> int:
+        """The companies inserting ``rows`` would create (a dry run's prediction)."""
+        keys = sorted(company_keys(rows))
+        if not keys or seen is None:
+            return 0
+        stored: set[str] = set()
+        for i in range(0, len(keys), _CHUNK):
+            q = select(Company.name_key).where(Company.name_key.in_(keys[i : i + _CHUNK]))
+            stored.update(k for (k,) in await conn.execute(q))
+        return seen.new_companies(set(keys) - stored)
 
     async def _insert(self, conn: AsyncConnection, rows: list[ContactRow], source: str) -> int:
         now = utcnow()

@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import csv
+import tracemalloc
 from pathlib import Path
 
 import pytest
 from sqlalchemy import text
 
-from cti.crm_store.importers.contacts_csv import ContactImporter, parse_mapping
+from cti.crm_store.importers.contacts_csv import (
+    ALIASES,
+    FIELDS,
+    ContactImporter,
+    check_file,
+    parse_mapping,
+)
 from cti.crm_store.repos.lookup import CallerLookup
 from cti.crm_store.schemas.contacts import CompanyIn, ContactIn, PhoneIn
 from cti.crm_store.services.contacts import CompanyService, ContactService
@@ -113,10 +120,18 @@ async def test_dry_run_validates_everything_and_writes_nothing(
     path = write(tmp_path, GOOD_AND_BAD)
     result = await ContactImporter(store, batch_size=2).run(path, dry_run=True)
     assert (result.dry_run, result.imported, result.rejected) == (True, 4, 5)
-    reasons = {int(r[0]): r[2] for r in report_rows(path.with_name("contacts.csv.report.csv"))[1:]}
+    assert result.companies_created == 2  # Acme (and "acme "), Globex: as a real run
+    assert result.report is None and not path.with_name("contacts.csv.report.csv").exists()
+    asked = tmp_path / "asked.csv"
+    again = await ContactImporter(store, batch_size=2).run(path, dry_run=True, report=asked)
+    assert again.report == asked
+    reasons = {int(r[0]): r[2] for r in report_rows(asked)[1:]}
     assert reasons[10] == "duplicate +74951234567: same as line 2"  # across batches
     assert (await ContactService(store).search()).total == 0
     assert (await CompanyService(store).search()).total == 0
+    real = await ContactImporter(store, batch_size=2).run(path)
+    predicted = (result.rows, result.imported, result.rejected, result.companies_created)
+    assert (real.rows, real.imported, real.rejected, real.companies_created) == predicted
 
 
 async def test_mapping_and_skipped_columns(store: Store, tmp_path: Path) -> None:
@@ -166,8 +181,9 @@ async def test_short_row_and_non_utf8(store: Store, tmp_path: Path) -> None:
     ]
     latin = tmp_path / "latin.csv"
     latin.write_bytes("name\nJos\xe9\n".encode("latin-1"))
-    with pytest.raises(ValidationError, match="not UTF-8"):
+    with pytest.raises(ValidationError, match=r"line 2 is not valid UTF-8 .*--encoding cp1251"):
         await ContactImporter(store).run(latin)
+    assert (await ContactImporter(store).run(latin, encoding="latin-1")).imported == 1
 
 
 async def test_failing_batch_rolls_back_whole_batch(store: Store, tmp_path: Path) -> None:
@@ -209,3 +225,49 @@ async def test_progress_reports_bytes_and_rows(store: Store, tmp_path: Path) -> 
     assert len(calls) == 3  # once per batch
     assert calls == sorted(calls)  # bytes and rows read only grow
     assert calls[-1] == (path.stat().st_size, 25)
+
+
+def test_an_overlong_line_is_refused_after_reading_max_line_bytes(tmp_path: Path) -> None:
+    huge = tmp_path / "huge.csv"
+    huge.write_bytes(b"name," + b"x" * 10_000_000 + b"\n")  # a 10 MB header
+    tracemalloc.start()
+    try:
+        with pytest.raises(ValidationError, match=r"huge.csv: line 1 is longer than 65,536 bytes"):
+            check_file(huge, {})
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 1 << 20  # what was read: 256 KiB at a time, never the whole line
+    later = write(tmp_path, "name\nIvan\n" + "y" * 3000 + "\n")
+    with pytest.raises(ValidationError, match="line 3 is longer than 2,048 bytes"):
+        check_file(later, {}, max_line=2048)
+    assert check_file(later, {}).fields == ["name"]
+
+
+async def test_a_row_with_a_nul_is_rejected_and_the_others_imported(
+    store: Store, tmp_path: Path
+) -> None:
+    path = tmp_path / "nul.csv"
+    path.write_bytes(
+        b"name,phone,fax\nIvan Pet\x00rov,+74951234567,\nOlga,+79161234567,\x00\nAnna,,\n"
+    )
+    result = await ContactImporter(store).run(path, mapping=parse_mapping(["fax=-"]))
+    assert (result.imported, result.rejected) == (1, 2)
+    assert report_rows(path.with_name("nul.csv.report.csv"))[1:] == [
+        ["2", "name", "contains a NUL character (\\x00)"],
+        ["3", "column 3", "contains a NUL character (\\x00)"],
+    ]
+
+
+def test_header_aliases_name_the_fields(tmp_path: Path) -> None:
+    path = write(tmp_path, "Given Name,Surname,E-Mail,Tel,Organisation,TZ,DNC\n")
+    assert check_file(path, {}).fields == [
+        "first_name",
+        "last_name",
+        "email",
+        "phone",
+        "company",
+        "time_zone",
+        "do_not_call",
+    ]
+    assert set(ALIASES.values()) <= set(FIELDS) and not set(ALIASES) & set(FIELDS)
