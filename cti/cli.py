@@ -155,8 +155,22 @@ def run(args: Sequence[str] | None = None) -> int:
     _register_all()
     _debug["on"] = False
     try:
-        app(args=None if args is None else list(args), prog_name="cti")
-    except SystemExit as done:  # click ends every run with one (its usage errors: 2)
+        # not standalone: click's own errors come here too, to be one line like the rest
+        result = app(
+            args=None if args is None else list(args), prog_name="cti", standalone_mode=False
+        )
+    except typer.TyperException as usage:  # click's (vendored by typer): bad option …
+        if type(usage).__name__ == "NoArgsIsHelpError":  # a group without its command
+            typer.echo(usage.format_message(), err=True)  # its help
+        else:
+            ctx = getattr(usage, "ctx", None)
+            where = f" (see {ctx.command_path} --help)" if ctx is not None else ""
+            typer.echo(f"error: {_one_line(usage.format_message())}{where}", err=True)
+        return usage.exit_code
+    except typer.Abort:  # a prompt met the end of its input
+        typer.echo("error: aborted: no input where a prompt expected some", err=True)
+        return EXIT_INTERNAL
+    except SystemExit as done:
         code = done.code
         if isinstance(code, str):
             typer.echo(f"error: {_one_line(code)}", err=True)
@@ -167,7 +181,7 @@ def run(args: Sequence[str] | None = None) -> int:
             traceback.print_exception(exc)
         typer.echo(f"error: {_one_line(line)}", err=True)
         return status
-    return 0
+    return result if isinstance(result, int) else 0  # typer.Exit(n) returns n
 
 
 def main() -> None:

@@ -84,6 +84,16 @@ class PbxConfig(_Strict):
     #: click-to-dial on this PBX (``[pbx.NAME.dial]``)
     dial: DialConfig = DialConfig()
 
+    @field_validator("trunk_patterns", "agent_patterns")
+    @classmethod
+    def _regexes(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for index, pattern in enumerate(value):
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"item {index}: bad regex {pattern!r}: {exc}") from None
+        return value
+
     @classmethod
     def from_url(cls, url: str, **extra: Any) -> PbxConfig:
         """Parse ``ami://user:secret@host:port``."""
@@ -221,6 +231,7 @@ class Settings(_Strict):
     crm: CrmConfig = CrmConfig()
     calllog: CallLogConfig = CallLogConfig()
     pbx: dict[str, PbxConfig] = Field(default_factory=dict)
+    #: DEBUG, INFO, WARNING, ERROR or CRITICAL
     log_level: str = "INFO"
     #: seconds between the daemon's full garbage-collector sweeps (``cti.runtime``); in
     #: between, survivors are frozen so collections stay short; 0 = CPython's default GC
@@ -235,6 +246,13 @@ class Settings(_Strict):
         if scheme not in DATABASE_SCHEMES:
             shown = f"unsupported database {scheme!r}" if scheme else "not a database URL"
             raise ValueError(f"{shown}: use {URL_FORMS}")
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _level(cls, value: str) -> str:
+        if value.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+            raise ValueError(f"unknown level {value!r}: use DEBUG, INFO, WARNING or ERROR")
         return value
 
     @property

@@ -235,7 +235,8 @@ def _configure_logging(level: str) -> None:
     value = logging.getLevelName(level.upper())
     if not isinstance(value, int):
         raise ConfigError(
-            f"config key log_level: unknown level {level!r}", details={"key": "log_level"}
+            f"config: log_level: unknown level {level!r}: use DEBUG, INFO, WARNING or ERROR",
+            details={"key": "log_level"},
         )
     logging.basicConfig(level=value, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
