@@ -151,7 +151,7 @@ def outage_as_cti_error(url: str) -> Iterator[None]:
         yield
     except ArgumentError:
         raise ConfigError(
-            f"config: database_url: cannot read the URL: write it as {URL_FORMS}",
+            f"config: database_url: not a URL cti can use: write it as {URL_FORMS}",
             details={"key": "database_url"},
         ) from None
     except (OSError, TimeoutError, SQLAlchemyError) as exc:
