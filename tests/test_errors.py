@@ -262,6 +262,17 @@ def test_a_config_file_that_is_a_folder(tmp_path: Path, capsys: pytest.CaptureFi
     assert one_line(err) == f"config file {tmp_path}: is a folder: give the TOML file with --config"
 
 
+def test_demo_with_its_store_in_a_missing_folder(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = tmp_path / "no" / "demo.db"
+    status, _, err = run_cti(capsys, "demo", "--db", str(db), "--port", "0")
+    assert status == 6
+    assert one_line(err) == (
+        f"--db {db}: the folder {db.parent} does not exist: create it or give another --db"
+    )
+
+
 def test_a_missing_numbers_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     missing = tmp_path / "numbers.txt"
     args = ["pbxsim", "--secret", "s", "--port", "0", "--numbers", str(missing)]
