@@ -17,7 +17,7 @@ from urllib.parse import unquote, urlsplit
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from pydantic import ValidationError as PydanticValidationError
 
-from cti.errors import ConfigError
+from cti.errors import ConfigError, FileAccessError
 
 DEFAULT_CONFIG_FILE = "cti.toml"
 
@@ -90,6 +90,16 @@ class PbxConfig(_Strict):
     reconnect_max: float = Field(default=60.0, gt=0)
     #: click-to-dial on this PBX (``[pbx.NAME.dial]``)
     dial: DialConfig = DialConfig()
+
+    @field_validator("trunk_patterns", "agent_patterns")
+    @classmethod
+    def _regexes(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for index, pattern in enumerate(value):
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"item {index}: bad regex {pattern!r}: {exc}") from None
+        return value
 
     @classmethod
     def from_url(cls, url: str, **extra: Any) -> PbxConfig:
@@ -237,6 +247,11 @@ class CrmConfig(_Strict):
         return value
 
 
+#: the database URLs cti speaks (SQLAlchemy's async drivers it ships with)
+DATABASE_SCHEMES = ("sqlite+aiosqlite", "postgresql+asyncpg")
+URL_FORMS = "sqlite+aiosqlite:///PATH or postgresql+asyncpg://USER:PASSWORD@HOST:PORT/DB"
+
+
 class Settings(_Strict):
     """Everything ``cti`` reads at start (``docs/configuration.md`` is generated from it)."""
 
@@ -250,12 +265,30 @@ class Settings(_Strict):
     calllog: CallLogConfig = CallLogConfig()
     #: the PBXes, one ``[pbx.NAME]`` table each (NAME is yours: ``main``, ``branch2``)
     pbx: dict[str, PbxConfig] = Field(default_factory=dict)
-    #: the log level: ``DEBUG``, ``INFO``, ``WARNING``, ``ERROR``
+    #: the log level: ``DEBUG``, ``INFO``, ``WARNING``, ``ERROR`` or ``CRITICAL``
     log_level: str = "INFO"
     log: LogConfig = LogConfig()
     #: seconds between the daemon's full garbage-collector sweeps (``cti.runtime``); in
     #: between, survivors are frozen so collections stay short; 0 = CPython's default GC
     gc_sweep_every: float = Field(default=600.0, ge=0)
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_scheme(cls, value: SecretStr) -> SecretStr:
+        # the message shows the scheme only: the rest may hold a password
+        url = value.get_secret_value()
+        scheme = url.partition("://")[0] if "://" in url else ""
+        if scheme not in DATABASE_SCHEMES:
+            shown = f"unsupported database {scheme!r}" if scheme else "not a database URL"
+            raise ValueError(f"{shown}: use {URL_FORMS}")
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _level(cls, value: str) -> str:
+        if value.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+            raise ValueError(f"unknown level {value!r}: use DEBUG, INFO, WARNING or ERROR")
+        return value
 
     @property
     def db_url(self) -> str:
@@ -307,7 +340,9 @@ def load_settings(
 ) -> Settings:
     """Build the settings from defaults, an optional TOML file and the environment.
 
-    Raises :class:`ConfigError` naming the offending key (``http.port``, ``CTI_AMI_URL`` …).
+    Raises :class:`ConfigError` naming the offending key and where its value came from
+    (``config: http.port (from CTI_HTTP_PORT): not an integer``), or
+    :class:`FileAccessError` when the file cannot be read.
     """
     env = os.environ if environ is None else environ
     data: dict[str, Any] = {}
@@ -315,44 +350,95 @@ def load_settings(
     if path is None and Path(DEFAULT_CONFIG_FILE).is_file():
         path = Path(DEFAULT_CONFIG_FILE)
     if path is not None:
-        try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            msg = f"config file {path} not found"
-            raise ConfigError(msg, details={"file": str(path)}) from None
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"{path}: {exc}", details={"file": str(path)}) from None
+        data = _read_file(path)
+    #: key path → the environment variable that set it (the file set the rest)
+    sources: dict[tuple[str, ...], str] = {}
     for name, key_path in _ENV_KEYS.items():
         if name in env:
             _deep_set(data, key_path, env[name])
+            sources[key_path] = name
     if "CTI_AMI_URL" in env:
         try:
             pbx = PbxConfig.from_url(env["CTI_AMI_URL"])
         except (ValueError, PydanticValidationError) as exc:
-            msg = f"CTI_AMI_URL: {_short(exc)}"
+            msg = f"config: pbx.default (from CTI_AMI_URL): {_short(exc)}"
             raise ConfigError(msg, details={"key": "CTI_AMI_URL"}) from None
         pbx_data = pbx.model_dump()
         pbx_data["secret"] = pbx.secret
         data.setdefault("pbx", {})["default"] = pbx_data
+        sources["pbx", "default"] = "CTI_AMI_URL"
     for name, pbx_data in list(data.get("pbx", {}).items()):
         if isinstance(pbx_data, dict) and "url" in pbx_data:
             url = pbx_data.pop("url")
             try:
                 base = PbxConfig.from_url(url)
-            except ValueError as exc:
+            except (ValueError, PydanticValidationError) as exc:
                 key = f"pbx.{name}.url"
-                raise ConfigError(f"{key}: {exc}", details={"key": key}) from None
+                msg = f"config: {key}{_source(path)}: {_short(exc)}"
+                raise ConfigError(msg, details={"key": key}) from None
             merged = {**base.model_dump(), "secret": base.secret, **pbx_data}
             data["pbx"][name] = merged
     try:
         return Settings.model_validate(data)
     except PydanticValidationError as exc:
         err = exc.errors()[0]
-        key = ".".join(str(p) for p in err["loc"])
-        raise ConfigError(f"config key {key}: {err['msg']}", details={"key": key}) from None
+        loc = tuple(str(p) for p in err["loc"])
+        key = ".".join(loc)
+        env_name = next(
+            (sources[loc[:n]] for n in range(len(loc), 0, -1) if loc[:n] in sources), None
+        )
+        source = f" (from {env_name})" if env_name else _source(path)
+        msg = f"config: {key}{source}: {_short(exc)}"
+        details = {"key": key, **({"env": env_name} if env_name else {})}
+        raise ConfigError(msg, details=details) from None
+
+
+def _read_file(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        msg = f"config file {path}: not found: create it, or give another with --config"
+        raise FileAccessError(msg, details={"file": str(path)}) from None
+    except IsADirectoryError:
+        msg = f"config file {path}: is a folder: give the TOML file with --config"
+        raise FileAccessError(msg, details={"file": str(path)}) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        msg = f"config file {path}: cannot read it ({reason}): fix its permissions or --config"
+        raise FileAccessError(msg, details={"file": str(path)}) from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        msg = f"config file {path}: not valid TOML: {exc}"
+        raise ConfigError(msg, details={"file": str(path)}) from None
+
+
+def _source(path: Path | None) -> str:
+    return f" (from {path})" if path is not None else ""
+
+
+#: pydantic's wording → ours, for the errors a hand-written value makes most often
+_SHORT = {
+    "int_parsing": "not an integer",
+    "int_from_float": "not an integer",
+    "float_parsing": "not a number",
+    "bool_parsing": "not true or false",
+    "string_type": "not a string",
+    "extra_forbidden": "unknown key (see cti config show for the keys there are)",
+    "missing": "missing",
+    "greater_than": "must be more than {gt}",
+    "greater_than_equal": "must be at least {ge}",
+    "less_than": "must be less than {lt}",
+    "less_than_equal": "must be at most {le}",
+}
 
 
 def _short(exc: Exception) -> str:
     if isinstance(exc, PydanticValidationError):
-        return str(exc.errors()[0]["msg"])
+        err = exc.errors()[0]
+        short = _SHORT.get(err["type"])
+        if short is not None:
+            return short.format(**err.get("ctx", {}))
+        text = str(err["msg"]).removeprefix("Value error, ")
+        return text[:1].lower() + text[1:]
     return str(exc)

@@ -38,7 +38,7 @@ from cti.config import Settings, mask_url
 from cti.crm_store.db import log_sql_parameters
 from cti.crm_store.repos.sqlite_direct import sqlite_file
 from cti.crm_store.store import Store
-from cti.errors import ConfigError
+from cti.errors import ConfigError, FileAccessError, ListenError
 from cti.runtime import SWITCH_INTERVAL, GcPolicy
 from cti.web.accesslog import TokenSafeAccessLogger
 from cti.web.app import create_app
@@ -145,10 +145,10 @@ def open_journal(settings: Settings, store: Store) -> CallJournal:
     try:
         return CallJournal(directory, max_bytes=settings.calllog.journal_max_mb << 20)
     except OSError as exc:
-        raise ConfigError(
-            f"call log journal {directory}: {exc.strerror or exc} (set calllog.journal_dir "
-            "or CTI_CALLLOG_JOURNAL_DIR to a writable folder)",
-            details={"key": "calllog.journal_dir"},
+        raise FileAccessError(
+            f"call log journal {directory}: {exc.strerror or exc}: set calllog.journal_dir "
+            "(CTI_CALLLOG_JOURNAL_DIR) to a folder cti may write",
+            details={"key": "calllog.journal_dir", "file": str(directory)},
         ) from None
 
 
@@ -173,10 +173,12 @@ async def serve(
     extra_setup: Sequence[SetupHook] = (),
     stop: asyncio.Event | None = None,
     on_ready: Callable[[int], None] | None = None,
+    port_option: str = "--port",
 ) -> None:
     """Run until ``stop`` is set or SIGINT/SIGTERM arrives, then shut down gracefully.
 
-    ``on_ready`` receives the bound port (useful with ``port=0``).
+    ``on_ready`` receives the bound port (useful with ``port=0``); ``port_option`` is where
+    the user sets the port (named when it is taken: a :class:`ListenError`).
     """
     stop = stop or asyncio.Event()
     app = build_app(settings, extra_setup=extra_setup)
@@ -195,7 +197,10 @@ async def serve(
     try:
         await runner.setup()
         site = web.TCPSite(runner, host, port)
-        await site.start()
+        try:
+            await site.start()
+        except OSError as exc:
+            raise ListenError.of(exc, host, port, port_option) from exc
         bound = _bound_port(runner, port)
         log.info(
             "cti serving on http://%s:%d (store %s, PBX: %s)",
@@ -234,7 +239,8 @@ def _configure_logging(level: str, *, sql_parameters: bool = False) -> None:
     value = logging.getLevelName(level.upper())
     if not isinstance(value, int):
         raise ConfigError(
-            f"config key log_level: unknown level {level!r}", details={"key": "log_level"}
+            f"config: log_level: unknown level {level!r}: use DEBUG, INFO, WARNING or ERROR",
+            details={"key": "log_level"},
         )
     logging.basicConfig(level=value, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
@@ -257,8 +263,6 @@ def register(app: typer.Typer) -> None:
         _configure_logging(settings.log_level, sql_parameters=settings.log.sql_parameters)
         hooks = load_hooks(SETUP_HOOKS)
         listen = (host or settings.http.host, settings.http.port if port is None else port)
-        try:
-            asyncio.run(serve(settings, *listen, extra_setup=hooks))
-        except OSError as exc:  # e.g. the port is taken
-            typer.echo(f"error: cannot serve on {listen[0]}:{listen[1]}: {exc}", err=True)
-            raise typer.Exit(1) from None
+        # errors (store down, port taken …) end as one line in cti.cli.run
+        where = "--port or http.port (CTI_HTTP_PORT)"
+        asyncio.run(serve(settings, *listen, extra_setup=hooks, port_option=where))

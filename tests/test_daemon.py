@@ -26,7 +26,7 @@ from cti.crm_store.schemas.calls import CallFilter
 from cti.crm_store.schemas.users import UserIn
 from cti.crm_store.store import Store
 from cti.daemon import CONSUMER, build_app, load_hooks, serve
-from cti.errors import ConfigError
+from cti.errors import ConfigError, FileAccessError
 from cti.pbxsim.calls import InboundCall
 from cti.pbxsim.server import PbxSimulator
 from cti.runtime import SWITCH_INTERVAL
@@ -192,6 +192,6 @@ def test_the_call_log_journal_goes_next_to_the_sqlite_file_or_where_configured(
     blocked = tmp_path / "a-file"
     blocked.write_text("")
     bad = Settings(calllog=CallLogConfig(journal_dir=str(blocked / "journal")))
-    with pytest.raises(ConfigError, match=r"calllog\.journal_dir") as failed:
+    with pytest.raises(FileAccessError, match=r"calllog\.journal_dir") as failed:
         open_journal(bad, Stub())  # type: ignore[arg-type]
-    assert failed.value.details == {"key": "calllog.journal_dir"}
+    assert failed.value.details == {"key": "calllog.journal_dir", "file": str(blocked / "journal")}

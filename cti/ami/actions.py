@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from typing import Protocol
 
-from cti.errors import CtiError, ValidationError
+from cti.errors import CtiError, UnavailableError, ValidationError
 
 _TOKEN = re.compile(r"^[\w+*#.:@/\-]{1,200}$")
 _CHANNEL = re.compile(r"^[^\r\n\x00]{1,200}$")
@@ -25,7 +25,7 @@ _MAX_VALUE = 1000
 ActionValue = str | Sequence[str]
 
 
-class PbxUnavailableError(CtiError):
+class PbxUnavailableError(UnavailableError):
     """The PBX is not connected (or the connection dropped before the answer)."""
 
     status = 503
@@ -39,7 +39,7 @@ class AmiActionError(CtiError):
     error_id = "pbx-action-failed"
 
 
-class AmiAuthError(CtiError):
+class AmiAuthError(UnavailableError):
     """The PBX refused our username/secret."""
 
     status = 502

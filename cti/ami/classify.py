@@ -137,7 +137,7 @@ def _compile(patterns: tuple[str, ...], key: str) -> re.Pattern[str] | None:
             re.compile(pattern)
         except re.error as exc:
             raise ConfigError(
-                f"config key {key}[{index}]: bad regex {pattern!r}: {exc}",
+                f"config: {key}[{index}]: bad regex {pattern!r}: {exc}",
                 details={"key": f"{key}[{index}]"},
             ) from None
     return re.compile("|".join(f"(?:{p})" for p in patterns))

@@ -14,7 +14,7 @@ import typer
 
 from cti.ami.events import CallRecord
 from cti.config import Settings
-from cti.errors import CtiError
+from cti.errors import FileAccessError
 
 #: calls written per transaction by ``cti replay --store``
 STORE_BATCH = 500
@@ -84,29 +84,28 @@ def replay(
     if config is not None:
         root = ctx.find_root()
         root.obj = {**(root.obj if isinstance(root.obj, dict) else {}), "config": config}
-    try:
-        settings = settings_from(ctx)
-        for path in files:
-            if not path.is_file():
-                raise CtiError(f"{path}: no such trace file", details={"file": str(path)})
-        replayer = Replayer(pbx=pbx, config=settings.pbx.get(pbx))
-        records: list[CallRecord] = []
-        for record in iter_files(files, replayer):
-            typer.echo(json.dumps(record.to_json(), ensure_ascii=False))
-            records.append(record)
-        parser = replayer.parser
-        summary = f"{len(records)} call(s) from {parser.messages} message(s)"
-        if parser.errors:
-            summary += f"; {parser.errors} malformed line(s) skipped, first: {parser.first_error}"
-        if parser.truncated:
-            summary += "; the last message was truncated"
-        if store:
-            new = asyncio.run(_store(records, settings))
-            summary += f"; stored {new} new, {len(records) - new} already in the call log"
-        typer.echo(summary, err=True)
-    except CtiError as exc:
-        typer.echo(f"error: {exc.message}", err=True)
-        raise typer.Exit(1) from None
+    settings = settings_from(ctx)
+    for path in files:
+        if not path.is_file():
+            raise FileAccessError(
+                f"{path}: no such trace file: check the path (recorded AMI traffic, .ami)",
+                details={"file": str(path)},
+            )
+    replayer = Replayer(pbx=pbx, config=settings.pbx.get(pbx))
+    records: list[CallRecord] = []
+    for record in iter_files(files, replayer):
+        typer.echo(json.dumps(record.to_json(), ensure_ascii=False))
+        records.append(record)
+    parser = replayer.parser
+    summary = f"{len(records)} call(s) from {parser.messages} message(s)"
+    if parser.errors:
+        summary += f"; {parser.errors} malformed line(s) skipped, first: {parser.first_error}"
+    if parser.truncated:
+        summary += "; the last message was truncated"
+    if store:
+        new = asyncio.run(_store(records, settings))
+        summary += f"; stored {new} new, {len(records) - new} already in the call log"
+    typer.echo(summary, err=True)
 
 
 async def _store(records: Sequence[CallRecord], settings: Settings) -> int:

@@ -183,12 +183,14 @@ class AmiConnection:
                     )
                 elif reported != self.last_error:
                     log.warning(
-                        "PBX %r (%s:%d): %s; reconnecting with backoff (max %g s)",
+                        "PBX %r (%s:%d): %s; reconnecting with backoff (max %g s): check "
+                        "that Asterisk runs with AMI on (manager.conf) and pbx.%s.host/port",
                         self.name,
                         self.config.host,
                         self.config.port,
                         self.last_error,
                         self.config.reconnect_max,
+                        self.name,
                     )
             reported = self.last_error
             attempt += 1

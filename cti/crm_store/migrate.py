@@ -32,6 +32,7 @@ from sqlalchemy.engine import Connection
 
 import cti.crm_store.models  # noqa: F401  (complete metadata)
 from cti.crm_store.db import create_engine
+from cti.crm_store.errors import outage_as_cti_error
 from cti.crm_store.models.base import Base
 from cti.errors import ConfigError
 
@@ -75,14 +76,18 @@ async def upgrade_database(url: str, target: str = "head") -> None:
 
     Then check that every table is there: a database made by an earlier pre-release build
     carries the same revision number as a newer initial revision that adds tables, and
-    would otherwise fail on the first write to one of them."""
-    engine = create_engine(url)
-    try:
-        async with engine.begin() as conn:
-            await conn.run_sync(_upgrade, target)
-            missing = await conn.run_sync(_missing_tables) if target == "head" else []
-    finally:
-        await engine.dispose()
+    would otherwise fail on the first write to one of them.
+
+    A database that cannot be reached or refuses the login is a
+    :class:`~cti.errors.StoreUnavailableError` (:mod:`cti.crm_store.errors`)."""
+    with outage_as_cti_error(url):
+        engine = create_engine(url)
+        try:
+            async with engine.begin() as conn:
+                await conn.run_sync(_upgrade, target)
+                missing = await conn.run_sync(_missing_tables) if target == "head" else []
+        finally:
+            await engine.dispose()
     if missing:
         raise ConfigError(
             f"the database has no table {', '.join(missing)}: it was made by an earlier "

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from cti.config import PhoneConfig
 from cti.crm_store.db import create_engine, is_sqlite, session_factory
+from cti.crm_store.errors import outage_as_cti_error
 
 
 @dataclass
@@ -29,12 +30,16 @@ class Store:
     async def open(
         cls, url: str, phone: PhoneConfig | None = None, *, upgrade: bool = True
     ) -> Store:
-        """Connect; with ``upgrade`` bring the schema to the newest migration first."""
+        """Connect; with ``upgrade`` bring the schema to the newest migration first.
+
+        An unreachable database (or one that refuses the login) is a
+        :class:`~cti.errors.StoreUnavailableError` saying what to do."""
         if upgrade:
             from cti.crm_store.migrate import upgrade_database
 
             await upgrade_database(url)
-        engine = create_engine(url)
+        with outage_as_cti_error(url):
+            engine = create_engine(url)
         return cls(
             url=url, engine=engine, sessions=session_factory(engine), phone=phone or PhoneConfig()
         )

@@ -11,6 +11,7 @@ import typer
 from cti.cli import settings_from
 from cti.crm_store.store import Store
 from cti.demo.seed import SeedResult, seed_demo
+from cti.errors import FileAccessError
 
 
 def demo(
@@ -28,6 +29,12 @@ def demo(
     from cti.demo.run import run_demo
 
     settings = settings_from(ctx)
+    if not db.resolve().parent.is_dir():  # named as --db, not as the database_url it becomes
+        raise FileAccessError(
+            f"--db {db}: the folder {db.resolve().parent} does not exist: create it or give "
+            "another --db",
+            details={"file": str(db)},
+        )
     level = "WARNING" if settings.log_level == "INFO" else settings.log_level
     _configure_logging(level, sql_parameters=settings.log.sql_parameters)
     asyncio.run(

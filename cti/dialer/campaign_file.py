@@ -26,7 +26,7 @@ from pydantic import (
 from pydantic import ValidationError as PydanticValidationError
 
 from cti.crm_store.phones import normalize
-from cti.errors import ValidationError
+from cti.errors import FileAccessError, ValidationError
 
 Mode = Literal["preview", "progressive", "predictive"]
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
@@ -266,11 +266,17 @@ def read_campaign_file(path: Path) -> tuple[CampaignSpec, str]:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ValidationError(
+        raise FileAccessError(
             f"{path}: no such campaign file", details={"file": str(path)}
         ) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ValidationError(f"{path}: cannot read: {exc}", details={"file": str(path)}) from None
+    except OSError as exc:
+        raise FileAccessError(
+            f"{path}: cannot read: {exc.strerror or exc}", details={"file": str(path)}
+        ) from None
+    except UnicodeDecodeError as exc:
+        raise ValidationError(
+            f"{path}: not UTF-8 text: {exc.reason}", details={"file": str(path)}
+        ) from None
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:

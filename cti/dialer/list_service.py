@@ -20,7 +20,7 @@ from cti.crm_store.timeutil import utcnow
 from cti.dialer.lists import read_list, read_rows
 from cti.dialer.service import spec_of
 from cti.dialer.windows import lead_zones
-from cti.errors import ValidationError
+from cti.errors import FileAccessError, ValidationError
 
 #: the outcomes a recycle may reset (closed by running out of attempts with this last one)
 Recyclable = Literal["busy", "no-answer", "congestion", "failed", "abandoned", "machine"]
@@ -224,7 +224,7 @@ class DncService:
         """A file of numbers: one per line, or a CSV whose first column is the number
         (a header line is skipped when its first cell is not a number)."""
         if not path.is_file():
-            raise ValidationError(f"{path}: no such file", details={"file": str(path)})
+            raise FileAccessError(f"{path}: no such file", details={"file": str(path)})
         raw: list[tuple[str, str]] = []
         with path.open(encoding="utf-8-sig", errors="strict", newline="") as f:
             try:

@@ -18,7 +18,7 @@ from typing import BinaryIO
 from cti.crm_store.phones import normalize
 from cti.crm_store.rules.leads import LeadRow, RowProblem
 from cti.crm_store.schemas.contacts import check_time_zone
-from cti.errors import ValidationError
+from cti.errors import FileAccessError, ValidationError
 
 #: the fields of a list row, and the headers taken for them
 LEAD_FIELDS = ("phone", "first_name", "last_name", "name", "email", "time_zone")
@@ -148,9 +148,9 @@ def read_list(
     header, a bad column, an undecodable line) raise :class:`ValidationError`."""
     source = str(path)
     if path.is_dir():
-        raise ValidationError(f"{source}: is a directory, not a CSV file", details={"file": source})
+        raise FileAccessError(f"{source}: is a directory, not a CSV file", details={"file": source})
     if not path.is_file():
-        raise ValidationError(f"{source}: no such file", details={"file": source})
+        raise FileAccessError(f"{source}: no such file", details={"file": source})
     with path.open("rb") as raw:
         yield from read_rows(raw, source, region=region, mapping=mapping, encoding=encoding)
 

@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from cti.errors import ValidationError
+from cti.errors import ListenError, ValidationError
 
 log = logging.getLogger(__name__)
 
@@ -117,4 +117,4 @@ def register(app: typer.Typer) -> None:
                 )
             )
         except OSError as exc:
-            raise ValidationError(f"pbxsim: cannot listen on {host}:{port}: {exc}") from exc
+            raise ListenError.of(exc, host, port, "--port") from exc

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, TypeVar
 
-from cti.errors import ValidationError
+from cti.errors import FileAccessError, ValidationError
 from cti.pbxsim.calls import (
     CallSpec,
     ClickOutcome,
@@ -255,7 +255,11 @@ def read_numbers(path: Path) -> tuple[list[str], dict[str, str]]:
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise ValidationError(f"{path}: cannot read numbers file: {exc}") from exc
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise FileAccessError(
+            f"{path}: cannot read the numbers file ({reason}): check --numbers",
+            details={"file": str(path)},
+        ) from None
     for lineno, raw in enumerate(text.splitlines(), 1):
         line = raw.strip()
         if not line or line.startswith("#"):

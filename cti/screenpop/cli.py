@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from cti.errors import CtiError
+from cti.errors import ValidationError
 
 
 def register(app: typer.Typer) -> None:
@@ -33,7 +33,7 @@ def register(app: typer.Typer) -> None:
         if password_stdin:
             password = sys.stdin.readline().rstrip("\r\n")
         elif not sys.stdin.isatty():
-            raise CtiError(
+            raise ValidationError(
                 "cti listen: no terminal to ask the password on; pass it on standard input "
                 'with --password-stdin (e.g. printf "%s\\n" "$PASSWORD" | cti listen '
                 "--url … --user … --password-stdin)"
@@ -41,7 +41,9 @@ def register(app: typer.Typer) -> None:
         else:
             password = typer.prompt("password", hide_input=True)
         if not password:
-            raise CtiError("cti listen: empty password")
+            raise ValidationError(
+                "cti listen: empty password: type it, or give it with --password-stdin"
+            )
 
         async def main() -> None:
             stop = asyncio.Event()

@@ -18,7 +18,7 @@ import aiohttp
 import websockets
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from cti.errors import AuthError, CtiError
+from cti.errors import AuthError, UnavailableError, ValidationError
 
 log = logging.getLogger(__name__)
 Out = Callable[[str], None]
@@ -35,10 +35,15 @@ async def login(url: str, username: str, password: str) -> str:
             data: Any = await resp.json(content_type=None)
             status = resp.status
     except (aiohttp.ClientError, ValueError) as exc:
-        raise CtiError(f"cannot log in at {url}: {exc}") from None
+        raise UnavailableError(
+            f"cannot log in at {url} ({exc}): check that cti serve runs there and --url"
+        ) from None
     if status != 200 or not isinstance(data, dict) or "token" not in data:
         message = data.get("message") if isinstance(data, dict) else None
-        raise AuthError(f"login failed ({status}): {message or 'no token'}")
+        raise AuthError(
+            f"login as {username} at {url} failed ({status}: {message or 'no token'}): "
+            "check --user and the password"
+        )
     return str(data["token"])
 
 
@@ -47,7 +52,7 @@ def ws_url(url: str) -> str:
     parts = urlsplit(url)
     scheme = {"http": "ws", "https": "wss"}.get(parts.scheme, parts.scheme)
     if scheme not in ("ws", "wss") or not parts.netloc:
-        raise CtiError(f"--url: expected http(s)://host:port, got {url!r}")
+        raise ValidationError(f"--url: expected http(s)://host:port, got {url!r}")
     return urlunsplit((scheme, parts.netloc, "/ws", "", ""))
 
 

@@ -19,7 +19,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic import ValidationError as PydanticValidationError
 
-from cti.errors import ConfigError
+from cti.errors import ConfigError, FileAccessError
 
 log = logging.getLogger(__name__)
 
@@ -77,9 +77,16 @@ class CallFacts:
 
 def _load_yaml(path: Path) -> Any:
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise ConfigError(f"{path}: {exc}", details={"file": str(path)}) from None
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        msg = f"{path}: cannot read it ({reason}): check the file and its permissions"
+        raise FileAccessError(msg, details={"file": str(path)}) from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        msg = f"{path}: not valid YAML: {' '.join(str(exc).split())}"
+        raise ConfigError(msg, details={"file": str(path)}) from None
 
 
 def load_script_file(path: Path) -> Script:
@@ -122,7 +129,7 @@ class ScriptBook:
         for path in sorted(base.glob("*.yaml")):
             try:
                 data = _load_yaml(path)
-            except ConfigError as exc:
+            except (ConfigError, FileAccessError) as exc:
                 log.warning("campaign file skipped: %s", exc.message)
                 continue
             if isinstance(data, dict) and isinstance(data.get("script"), str):

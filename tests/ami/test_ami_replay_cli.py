@@ -12,9 +12,10 @@ from typer.testing import CliRunner
 from cti.ami import cli as ami_cli
 from cti.ami.classify import Classifier, base_channel, local_exten
 from cti.cli import _root
-from cti.config import PbxConfig
+from cti.config import PbxConfig, load_settings
 from cti.errors import ConfigError
 from tests.ami.tracehelp import ASTERISK22, needs_traces
+from tests.clihelp import run_cti
 
 KEYS = {
     "pbx", "linkedid", "direction", "from", "from_name", "to", "queue", "agents_rung", "agent",
@@ -72,18 +73,27 @@ def test_config_option_after_the_command(tmp_path: Path) -> None:
     assert json.loads(result.stdout)["agents_rung"] == []
 
 
-def test_missing_file_is_one_clear_error(tmp_path: Path) -> None:
-    code, out, err = _invoke(tmp_path, str(tmp_path / "nope.ami"))
-    assert code == 1 and out == ""
-    assert err.strip() == f"error: {tmp_path / 'nope.ami'}: no such trace file"
+def test_missing_file_is_one_clear_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = run_cti(capsys, "replay", str(tmp_path / "nope.ami"))
+    assert code == 6 and out == ""
+    assert err == f"error: {tmp_path / 'nope.ami'}: no such trace file: check the path " + (
+        "(recorded AMI traffic, .ami)\n"
+    )
 
 
-def test_bad_pattern_in_config_names_the_key(tmp_path: Path) -> None:
+def test_bad_pattern_in_config_names_the_key(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     trace = tmp_path / "t.ami"
     trace.write_bytes(b"Event: FullyBooted\r\n\r\n")
-    code, _, err = _invoke(tmp_path, str(trace), config='[pbx.default]\ntrunk_patterns = ["("]\n')
-    assert code == 1
-    assert "pbx.default.trunk_patterns[0]" in err
+    cfg = tmp_path / "cti.toml"
+    cfg.write_text('[pbx.default]\ntrunk_patterns = ["("]\n')
+    code, _, err = run_cti(capsys, "replay", str(trace), "--config", str(cfg))
+    assert code == 2
+    assert err.startswith(f"error: config: pbx.default.trunk_patterns (from {cfg}): item 0: ")
+    assert err.count("\n") == 1
 
 
 @needs_traces
@@ -150,10 +160,13 @@ def test_classifier_with_config() -> None:
     assert _direction(cls, "SIP/201-1", "201") == "internal"
 
 
-def test_bad_regex_is_a_config_error() -> None:
+def test_bad_regex_is_a_config_error(tmp_path: Path) -> None:
+    cfg = tmp_path / "cti.toml"
+    cfg.write_text('[pbx.east]\nagent_patterns = ["ok", "["]\n')
     with pytest.raises(ConfigError) as info:
-        Classifier(PbxConfig(agent_patterns=("ok", "[")), "east")
-    assert info.value.details == {"key": "pbx.east.agent_patterns[1]"}
+        load_settings(cfg, environ={})
+    assert info.value.details == {"key": "pbx.east.agent_patterns"}
+    assert f"(from {cfg}): item 1: bad regex '['" in info.value.message
 
 
 def test_channel_name_helpers() -> None:

@@ -222,6 +222,8 @@ async def test_unreachable_pbx_backs_off_and_logs_the_outage_once(
         await stop(task)
     warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
     assert len(warnings) == 1 and "'lab'" in warnings[0].getMessage()
+    assert "manager.conf" in warnings[0].getMessage()  # what to check, too
+    assert "pbx.lab.host/port" in warnings[0].getMessage()
     assert all(cfg.reconnect_min <= d <= cfg.reconnect_max for d in delays)
     assert SECRET not in caplog.text
 

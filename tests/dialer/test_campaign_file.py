@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from cti.dialer.campaign_file import CampaignSpec, parse_campaign, read_campaign_file
-from cti.errors import ValidationError
+from cti.errors import FileAccessError, ValidationError
 from cti.screenpop.scripts import DEFAULT_CAMPAIGNS_DIR
 
 BASE = {"name": "spring", "caller_id": "+74951234567", "route": "PJSIP/{number}@trunk"}
@@ -83,7 +83,7 @@ def test_file_errors_name_the_file_and_line(tmp_path: Path) -> None:
     broken.write_text("name: spring\ntitle: Sale: now\n", encoding="utf-8")
     with pytest.raises(ValidationError, match=r"broken.yaml: line 2, column 12: not valid YAML"):
         read_campaign_file(broken)
-    with pytest.raises(ValidationError, match="no such campaign file"):
+    with pytest.raises(FileAccessError, match="no such campaign file"):
         read_campaign_file(tmp_path / "missing.yaml")
     listing = tmp_path / "list.yaml"
     listing.write_text("- a\n- b\n", encoding="utf-8")

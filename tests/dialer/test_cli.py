@@ -6,7 +6,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from cti.errors import ConflictError, ValidationError
+from cti.errors import ConflictError, FileAccessError, ValidationError
 from cti.screenpop.scripts import DEFAULT_CAMPAIGNS_DIR
 from tests.clihelp import cli_app
 
@@ -36,7 +36,7 @@ def test_errors_reach_the_command_line_as_typed_errors(cli_db: str) -> None:
     refused = runner.invoke(app, ["campaign", "resume", "nps-survey"])
     assert isinstance(refused.exception, ConflictError)
     bad = runner.invoke(app, ["campaign", "load", "/nonexistent/x.yaml"])
-    assert isinstance(bad.exception, ValidationError)
+    assert isinstance(bad.exception, FileAccessError)
     assert "no such campaign file" in str(bad.exception)
 
 
