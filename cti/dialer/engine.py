@@ -71,6 +71,8 @@ log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
 #: a status of the call record → the OriginateResponse Reason it stands for
 _STATUS_REASON = {"busy": 5, "no-answer": 3}
+#: how often predictive pacing adapts its ratio
+ADAPT_EVERY = timedelta(minutes=1)
 #: a closed window with no opening in 8 days: look again in a day
 _NO_WINDOW_RETRY = timedelta(days=1)
 
@@ -218,8 +220,9 @@ class DialerEngine:
     async def _adapt(
         self, campaign: CampaignOut, spec: CampaignSpec, pace: _CampaignPace, now: datetime
     ) -> None:
-        """Once a control window: move the ratio toward the target abandon rate."""
-        every = timedelta(minutes=spec.pacing.window_minutes)
+        """Once a minute: move the ratio toward the target abandon rate, as measured over the
+        control window (a minute reacts fast; the window keeps the measure steady)."""
+        every = ADAPT_EVERY
         if pace.ratio_at is not None and now - pace.ratio_at < every:
             return
         if pace.ratio_at is None:
@@ -245,7 +248,7 @@ class DialerEngine:
             return  # no PBX connected: nothing can be dialled (the attempts wait)
         pbx, sender = found
         stats = await self._stats(campaign, spec, now)
-        ratio = campaign.pacing_ratio if campaign.pacing_ratio >= 1 else spec.pacing.initial_ratio
+        ratio = max(1.0, campaign.pacing_ratio)
 
         def decide(counts: FloorCounts) -> int:
             floor = Floor(
@@ -401,7 +404,8 @@ class DialerEngine:
             return
         spec = await self._campaign_spec(attempt.campaign_id)
         now = self.clock()
-        answered = attempt.answered_at is not None or record.status == "answered"
+        # a person answered: the tracker's answer time (a dialer abandon keeps it), or ours
+        answered = attempt.answered_at is not None or record.answered_at is not None
         talk = [t for t in record.talks if t.agent]
         values: dict[str, object] = {
             "hangup_cause": record.hangup_cause,
@@ -409,7 +413,7 @@ class DialerEngine:
             "call_linkedid": record.linkedid,
         }
         if answered:
-            answered_at = as_utc(attempt.answered_at) if attempt.answered_at else now
+            answered_at = as_utc(attempt.answered_at or record.answered_at or now)
             connect_delay = _connect_delay(record, attempt)
             result = outcome_of_call(
                 connect_delay=connect_delay,

@@ -87,7 +87,12 @@ class CampaignRepo:
                 row.title, row.spec, row.script = title, spec, script
                 action = "updated"
             else:
-                row = Campaign(name=name, title=title, spec=spec, script=script, version=1)
+                # predictive dialling starts from the file's ratio; later loads keep the
+                # one the controller reached
+                ratio = float((spec.get("pacing") or {}).get("initial_ratio", 1.0))
+                row = Campaign(
+                    name=name, title=title, spec=spec, script=script, version=1, pacing_ratio=ratio
+                )
                 session.add(row)
                 await session.flush()
                 action = "created"
