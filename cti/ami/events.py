@@ -321,9 +321,10 @@ class PbxRestarted:
 
 @dataclass(frozen=True, slots=True)
 class OriginateFailed:
-    """An Originate that ended before any call existed: no channel was ever created (an
-    unknown endpoint or technology, a trunk that refuses at once), so no other event tells
-    of it. ``reason`` is the ``OriginateResponse`` Reason (0 when nothing was dialled)."""
+    """An Originate that failed with no call to carry the outcome: no channel was ever
+    created (an unknown endpoint or technology, a trunk that refuses at once), so no other
+    event tells of it; or, rarely, its call had already ended when the response came.
+    ``reason`` is the ``OriginateResponse`` Reason (0 when nothing was dialled)."""
 
     pbx: str
     action_id: str | None
