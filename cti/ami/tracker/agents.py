@@ -23,10 +23,8 @@ class AgentHandlers(TrackerBase):
         """The agent extension of the first interface that names one (``PJSIP/101``,
         ``Local/101@agents`` → ``101``), by the rules that name agents on calls."""
         for interface in interfaces:
-            if not interface:
-                continue
-            ident, is_agent = self._cls.party(interface, None)
-            if is_agent and ident:
+            ident = self._cls.device_agent(interface) if interface else None
+            if ident is not None:
                 return ident
         return None
 
