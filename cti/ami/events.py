@@ -121,6 +121,8 @@ class CallRecord:
     #: the call's agent: the extension that answered first, or the one that placed an
     #: outbound call (click-to-dial, or dialled from the agent's phone)
     agent: str | None
+    #: ``abandoned`` on an outbound call is a dialer abandon: the person answered (so
+    #: ``answered_at`` is set) and no agent took the call
     status: CallStatus
     started_at: datetime | None
     answered_at: datetime | None

@@ -87,6 +87,8 @@ class CallTracker(CallHandlers, AgentHandlers):
         out: list[CallEvent] = []
         self._out = out
         try:
+            if self._parked:
+                self._age_parked()
             handler(msg)
         except Exception:  # one bad message must never stop the others
             self.errors += 1
@@ -131,6 +133,7 @@ class CallTracker(CallHandlers, AgentHandlers):
         self._set_clock(None, now)
         out: list[CallEvent] = []
         self._out = out
+        self._release_all()  # responses lost while disconnected
         present = {m["Uniqueid"]: m for m in channels if m.get("Uniqueid")}
         for call in list(self._calls.values()):
             for uid in [u for u in call.live if u not in present]:
@@ -177,4 +180,5 @@ class CallTracker(CallHandlers, AgentHandlers):
         for call in list(self._calls.values()):
             call.partial = True
             self._end(call)
+        self._release_all()
         return out

@@ -289,6 +289,11 @@ class ChannelHandlers(TrackerBase):
 
     def _originate_response(self, msg: Msg) -> None:
         call = self._originated_call(msg)
+        parked = None
+        if call is None:
+            parked = call = self._parked_call(
+                msg.get("Uniqueid", ""), base_channel(msg.get("Channel", ""))
+            )
         if call is None:
             if msg.get("Response") == "Failure":
                 # no call to carry the outcome (no channel was ever created, or its call
@@ -323,6 +328,8 @@ class ChannelHandlers(TrackerBase):
             call.t_answer = self._now
         self._originated_exten(call, msg.get("Exten"))
         call.info = None
+        if parked is not None:
+            self._release(parked)
 
     def _originated_call(self, msg: Msg) -> Call | None:
         """The call an ``OriginateResponse`` is about: by its Uniqueid, else (a failure
