@@ -100,11 +100,12 @@ class Classifier:
         """The agent extension a device or queue member interface names, if it is an
         agent's: ``PJSIP/101``, ``Local/101@agents`` (``/n`` too) → ``101``; by
         ``agent_patterns``, else by a short number. A device name has no ``-<seq>`` suffix
-        to strip (``PJSIP/op-7`` is ``op-7``); ``Queue:sales_avail``, ``Custom:x`` name none."""
+        to strip (``PJSIP/op-7`` is ``op-7``). States of the PBX's own (``Queue:sales_avail``,
+        ``Queue:campaign_pause_Local/108@agents``: a member's pause, ``Custom:x``) name none."""
         ident = local_exten(device)
         if ident is None:
             slash = device.find("/")
-            if slash < 0:
+            if slash < 0 or ":" in device[:slash]:
                 return None
             ident = device[slash + 1 :].partition("@")[0]
         if not ident:
