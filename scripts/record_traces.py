@@ -466,8 +466,9 @@ SCENARIOS: dict[str, Scenario] = {
     "blind-transfer": blind_transfer,
     "attended-transfer": attended_transfer,
     "blonde-transfer": blonde_transfer,
-    **CAMPAIGN,
 }
+#: every scenario by name (the folder above's, then the campaign ones)
+ALL: dict[str, Scenario] = {**SCENARIOS, **CAMPAIGN}
 
 
 async def record(
@@ -529,19 +530,19 @@ def main() -> int:
     parser.add_argument(
         "--filter", action="store_true", help="narrow the session with cti's Filter actions"
     )
-    parser.add_argument("names", nargs="*", choices=[[], *SCENARIOS], metavar="NAME")
+    parser.add_argument("names", nargs="*", choices=[[], *ALL], metavar="NAME")
     args = parser.parse_args()
     address = ipaddress.ip_address(socket.gethostbyname(args.host))
     if not address.is_loopback:
         raise SystemExit(f"{args.host}: only a PBX on this machine (loopback) is recorded")
-    for name in args.names or list(SCENARIOS):
+    for name in args.names or list(ALL):
         out = args.out or (OUT / "campaign" if name in CAMPAIGN else OUT)
         out.mkdir(parents=True, exist_ok=True)
         run = record(
             args.host,
             args.port,
             name,
-            SCENARIOS[name],
+            ALL[name],
             out=out,
             user=args.user,
             secret=args.secret,
