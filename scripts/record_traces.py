@@ -29,6 +29,7 @@ OUT = Path(__file__).resolve().parents[1] / "tests" / "traces" / "asterisk22"
 IVAN = '"Ivan Petrov" <+74951234567>'
 
 Msg = dict[str, str]
+Action = dict[str, str | list[str]]
 
 
 class Recorder:
@@ -70,8 +71,14 @@ class Recorder:
         elif event == "Hangup":
             self.live.discard(msg.get("Uniqueid", ""))
 
-    async def send(self, action: Msg, *, keep: bool = True) -> None:
-        data = "".join(f"{k}: {v}\r\n" for k, v in action.items()) + "\r\n"
+    async def send(self, action: Action, *, keep: bool = True) -> None:
+        """Send one action; a list value repeats its header (``Variable`` of Originate)."""
+        lines = [
+            f"{k}: {item}\r\n"
+            for k, v in action.items()
+            for item in ([v] if isinstance(v, str) else v)
+        ]
+        data = "".join(lines) + "\r\n"
         if keep:
             self.sent += data.encode()
         self.writer.write(data.encode())
@@ -127,7 +134,9 @@ def event(name: str, **fields: str) -> Callable[[Msg], bool]:
     return test
 
 
-def originate(action_id: str, channel: str, context: str, exten: str, **extra: str) -> Msg:
+def originate(
+    action_id: str, channel: str, context: str, exten: str, **extra: str | list[str]
+) -> Action:
     return {
         "Action": "Originate",
         "ActionID": action_id,
@@ -140,7 +149,7 @@ def originate(action_id: str, channel: str, context: str, exten: str, **extra: s
     }
 
 
-def inbound(action_id: str, exten: str, seconds: int = 30) -> Msg:
+def inbound(action_id: str, exten: str, seconds: int = 30) -> Action:
     """Ivan Petrov calls DID ``exten``; he stays on the line ``seconds`` at most."""
     return originate(
         action_id,
@@ -152,7 +161,7 @@ def inbound(action_id: str, exten: str, seconds: int = 30) -> Msg:
     )
 
 
-def click_to_dial(action_id: str, agent: str, number: str, context: str = "outbound") -> Msg:
+def click_to_dial(action_id: str, agent: str, number: str, context: str = "outbound") -> Action:
     """What cti's click-to-dial sends: the agent's phone first, then the number."""
     return originate(
         action_id,
@@ -312,6 +321,137 @@ async def blonde_transfer(rec: Recorder, name: str) -> None:
     await rec.send({"Action": "Hangup", "ActionID": f"{name}-hup-1", "Channel": leg})
 
 
+# ----------------------------------------------------------------- campaign dialling
+SALES = '"Sales Dept" <+74950000000>'
+CAMPAIGN_VARS = [
+    "CTI_CAMPAIGN=spring-promo",
+    "CTI_CONNECT_LIMIT=2",
+    "CTI_ABANDON_MESSAGE=cti-abandon",
+]
+
+
+def campaign_call(
+    action_id: str, number: str, attempt: int, queue: str = "campaign", ring: int = 20
+) -> Action:
+    """What the dialer sends: the number through ``Local/{number}@pstn`` (the route), an
+    answered call into ``cti-campaign`` with the campaign's variables."""
+    return originate(
+        action_id,
+        f"Local/{number}@pstn",
+        "cti-campaign",
+        "s",
+        CallerID=SALES,
+        Timeout=str(ring * 1000),
+        Variable=[*CAMPAIGN_VARS, f"CTI_ATTEMPT={attempt}", f"CTI_QUEUE={queue}"],
+    )
+
+
+async def campaign_answered(rec: Recorder, name: str) -> None:
+    """79161110011 answers after 2 s; queue ``campaign``: agent 107 answers after 1 s."""
+    await rec.send(campaign_call(f"{name}-dialer-1", "79161110011", 1001))
+
+
+async def campaign_abandoned(rec: Recorder, name: str) -> None:
+    """Answered, but queue ``campaign-empty`` has no agent: after the 2 s connect limit
+    the message (absent in the lab) and the PBX hangs up."""
+    await rec.send(campaign_call(f"{name}-dialer-1", "79161110011", 1002, "campaign-empty"))
+
+
+async def campaign_busy(rec: Recorder, name: str) -> None:
+    await rec.send(campaign_call(f"{name}-dialer-1", "79161110002", 1003))
+
+
+async def campaign_noanswer(rec: Recorder, name: str) -> None:
+    """Rings for 120 s; the Originate gives up after 5 s."""
+    await rec.send(campaign_call(f"{name}-dialer-1", "79161110003", 1004, ring=5))
+
+
+async def campaign_congestion(rec: Recorder, name: str) -> None:
+    await rec.send(campaign_call(f"{name}-dialer-1", "79161110004", 1005))
+
+
+async def campaign_invalid(rec: Recorder, name: str) -> None:
+    """The network refuses the number (``Hangup(1)``: unallocated) before any answer."""
+    await rec.send(campaign_call(f"{name}-dialer-1", "79161110009", 1006))
+
+
+async def campaign_no_endpoint(rec: Recorder, name: str) -> None:
+    """Two Originates that never create a channel: an endpoint of a technology this PBX
+    does not have (``PJSIP/nobody``: built without pjproject) and an unknown technology."""
+    for i, channel in enumerate(("PJSIP/nobody", "Nosuchtech/79161110011"), 1):
+        action = campaign_call(f"{name}-dialer-{i}", "79161110011", 1006 + i)
+        action["Channel"] = channel
+        await rec.send(action)
+        await rec.wait_for(event("OriginateResponse", ActionID=f"{name}-dialer-{i}"))
+
+
+async def _answer(rec: Recorder, action_id: str) -> Msg:
+    msg = await rec.wait_for(lambda m: m.get("ActionID") == action_id and "Response" in m)
+    if msg.get("Response") != "Success":
+        raise SystemExit(f"{action_id}: {msg.get('Message')}")
+    return msg
+
+
+async def queue_member_actions(rec: Recorder, name: str) -> None:
+    """Agent 108 joins queue ``campaign`` (QueueAdd), pauses with a reason, unpauses,
+    leaves (QueueRemove): what joining, pausing and leaving a campaign sends."""
+    member = "Local/108@cti-campaign-agents"
+    steps: list[Action] = [
+        {
+            "Action": "QueueAdd",
+            "Queue": "campaign",
+            "Interface": member,
+            "MemberName": "Agent 108",
+            "StateInterface": member,
+            "Penalty": "0",
+            "Paused": "false",
+        },
+        {
+            "Action": "QueuePause",
+            "Queue": "campaign",
+            "Interface": member,
+            "Paused": "true",
+            "Reason": "lunch",
+        },
+        {"Action": "QueuePause", "Queue": "campaign", "Interface": member, "Paused": "false"},
+        {"Action": "QueueRemove", "Queue": "campaign", "Interface": member},
+    ]
+    for i, step in enumerate(steps, 1):
+        action_id = f"{name}-{i}"
+        await rec.send({**step, "ActionID": action_id})
+        await _answer(rec, action_id)
+        await asyncio.sleep(0.5)
+
+
+async def device_state(rec: Recorder, name: str) -> None:
+    """Agent 108's phone (a Local channel) rings 1 s, is answered and talks 3 s: its
+    device goes in use and back (``DeviceStateChange``)."""
+    await rec.send(
+        {
+            "Action": "Originate",
+            "ActionID": f"{name}-1",
+            "Channel": "Local/108@cti-campaign-agents",
+            "Application": "Wait",
+            "Data": "10",
+            "Timeout": "10000",
+            "Async": "true",
+        }
+    )
+
+
+#: the campaign scenarios, recorded into ``OUT/campaign`` (see its README)
+CAMPAIGN: dict[str, Scenario] = {
+    "campaign-answered": campaign_answered,
+    "campaign-abandoned": campaign_abandoned,
+    "campaign-busy": campaign_busy,
+    "campaign-noanswer": campaign_noanswer,
+    "campaign-congestion": campaign_congestion,
+    "campaign-invalid": campaign_invalid,
+    "campaign-no-endpoint": campaign_no_endpoint,
+    "queue-member-actions": queue_member_actions,
+    "device-state": device_state,
+}
+
 SCENARIOS: dict[str, Scenario] = {
     "click-to-dial-answered": click_to_dial_answered,
     "click-to-dial-congestion": click_to_dial_congestion,
@@ -327,6 +467,8 @@ SCENARIOS: dict[str, Scenario] = {
     "attended-transfer": attended_transfer,
     "blonde-transfer": blonde_transfer,
 }
+#: every scenario by name (the folder above's, then the campaign ones)
+ALL: dict[str, Scenario] = {**SCENARIOS, **CAMPAIGN}
 
 
 async def record(
@@ -379,23 +521,29 @@ def main() -> int:
     parser.add_argument("--port", type=int, default=5038)
     parser.add_argument("--user", default="cti")
     parser.add_argument("--secret", default="cti-secret")
-    parser.add_argument("--out", type=Path, default=OUT, help="folder for the traces")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help=f"folder for the traces (default {OUT}, the campaign ones in its campaign/)",
+    )
     parser.add_argument(
         "--filter", action="store_true", help="narrow the session with cti's Filter actions"
     )
-    parser.add_argument("names", nargs="*", choices=[[], *SCENARIOS], metavar="NAME")
+    parser.add_argument("names", nargs="*", choices=[[], *ALL], metavar="NAME")
     args = parser.parse_args()
     address = ipaddress.ip_address(socket.gethostbyname(args.host))
     if not address.is_loopback:
         raise SystemExit(f"{args.host}: only a PBX on this machine (loopback) is recorded")
-    args.out.mkdir(parents=True, exist_ok=True)
-    for name in args.names or list(SCENARIOS):
+    for name in args.names or list(ALL):
+        out = args.out or (OUT / "campaign" if name in CAMPAIGN else OUT)
+        out.mkdir(parents=True, exist_ok=True)
         run = record(
             args.host,
             args.port,
             name,
-            SCENARIOS[name],
-            out=args.out,
+            ALL[name],
+            out=out,
             user=args.user,
             secret=args.secret,
             session_filters=args.filter,

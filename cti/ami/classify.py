@@ -96,6 +96,24 @@ class Classifier:
             return ident, True
         return ident, self.is_internal_number(ident)
 
+    def device_agent(self, device: str) -> str | None:
+        """The agent extension a device or queue member interface names, if it is an
+        agent's: ``PJSIP/101``, ``Local/101@agents`` (``/n`` too) → ``101``; by
+        ``agent_patterns``, else by a short number. A device name has no ``-<seq>`` suffix
+        to strip (``PJSIP/op-7`` is ``op-7``). States of the PBX's own (``Queue:sales_avail``,
+        ``Queue:campaign_pause_Local/108@agents``: a member's pause, ``Custom:x``) name none."""
+        ident = local_exten(device)
+        if ident is None:
+            slash = device.find("/")
+            if slash < 0 or ":" in device[:slash]:
+                return None
+            ident = device[slash + 1 :].partition("@")[0]
+        if not ident:
+            return None
+        if self.is_agent_channel(device) or self.is_internal_number(ident):
+            return ident
+        return None
+
     def direction(
         self,
         *,

@@ -122,6 +122,8 @@ class CallRecord:
     #: the call's agent: the extension that answered first, or the one that placed an
     #: outbound call (click-to-dial, or dialled from the agent's phone)
     agent: str | None
+    #: ``abandoned`` on an outbound call is a dialer abandon: the person answered (so
+    #: ``answered_at`` is set) and no agent took the call
     status: CallStatus
     started_at: datetime | None
     answered_at: datetime | None
@@ -322,9 +324,10 @@ class PbxRestarted:
 
 @dataclass(frozen=True, slots=True)
 class OriginateFailed:
-    """An Originate that ended before any call existed: no channel was ever created (an
-    unknown endpoint or technology, a trunk that refuses at once), so no other event tells
-    of it. ``reason`` is the ``OriginateResponse`` Reason (0 when nothing was dialled)."""
+    """An Originate that failed with no call to carry the outcome: no channel was ever
+    created (an unknown endpoint or technology, a trunk that refuses at once), so no other
+    event tells of it; or, rarely, its call had already ended when the response came.
+    ``reason`` is the ``OriginateResponse`` Reason (0 when nothing was dialled)."""
 
     pbx: str
     action_id: str | None

@@ -23,8 +23,9 @@ from __future__ import annotations
 
 from cti.ami.tracker import CallTracker
 
-#: events the tracker does not follow but the dialer and agent reports do: queue members
-#: (login, pause, state), what a queue did with a call, and the agents' device states
+#: events the dialer and the agent reports use: queue members (login, pause, state) and
+#: the agents' device states (the tracker turns these into domain events too), and what a
+#: queue did with a call
 AGENT_EVENTS = frozenset(
     {
         "QueueMemberAdded",

@@ -21,6 +21,11 @@ def test_the_filter_keeps_every_event_the_tracker_and_the_dialer_use() -> None:
     events = set(needed_events())
     assert CallTracker().events - {"Cdr"} <= events
     assert events >= AGENT_EVENTS
+    # the dialer's: every Originate outcome, queue members (Pause: QueueMemberPaused before
+    # Asterisk 12) and device states, as the tracker's own domain events
+    dialer = {"OriginateResponse", "DeviceStateChange", "QueueMemberPause", "QueueMemberPaused"}
+    dialer |= {"QueueMemberAdded", "QueueMemberRemoved", "QueueMemberStatus"}
+    assert dialer <= CallTracker().events
     assert {"Newexten", "NewConnectedLine", "DialState", "DTMFBegin", "Cdr"}.isdisjoint(events)
 
 

@@ -11,14 +11,21 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 import pytest
 
 from cti.ami.actions import originate
 from cti.ami.connection import AmiConnection
-from cti.ami.events import CallEnded, CallEvent, CallRecord
+from cti.ami.events import (
+    CallEnded,
+    CallEvent,
+    CallRecord,
+    DeviceStateChanged,
+    OriginateFailed,
+    QueueMemberChanged,
+)
 from cti.config import DialConfig, PbxConfig
 from cti.screenpop.dial import ClickToDial
 
@@ -39,12 +46,24 @@ class Calls:
 
     def __init__(self) -> None:
         self.records: dict[str, CallRecord] = {}
+        self.events: list[CallEvent] = []
         self._new = asyncio.Event()
 
     def publish(self, event: CallEvent) -> None:
+        self.events.append(event)
         if isinstance(event, CallEnded):
             self.records[event.record.linkedid] = event.record
-            self._new.set()
+        self._new.set()
+
+    async def first(self, test: Callable[[CallEvent], bool], within: float = 20.0) -> CallEvent:
+        """The first event so far (or to come) that passes ``test``."""
+        async with asyncio.timeout(within):
+            while True:
+                for event in self.events:
+                    if test(event):
+                        return event
+                self._new.clear()
+                await self._new.wait()
 
     async def one(self, action_id: str, within: float = 40.0) -> CallRecord:
         async with asyncio.timeout(within):
@@ -131,3 +150,71 @@ async def test_click_to_dial_follows_the_pbx_dial_settings() -> None:
     assert answered.to_number == "79161110001"
     assert (failed.direction, failed.status, failed.agent) == ("outbound", "failed", "103")
     assert failed.to_number == "89161110001" and failed.hangup_cause == 1
+
+
+async def test_every_campaign_originate_outcome_reaches_the_dialer() -> None:
+    """The campaign dialplan of ``tests/traces/asterisk22/config/extensions_campaign.conf``
+    through the least-privilege user (its filters on): each attempt ends in a record that
+    names its ActionID, or (no channel at all) in an ``OriginateFailed``; queue member
+    actions and the agent's phone show as events."""
+    config = _config("CTI_TEST_AMI_LEAST")
+    outcomes = {
+        "79161110011": ("campaign", "answered"),
+        "79161110002": ("campaign", "busy"),
+        "79161110004": ("campaign", "failed"),
+        "79161110009": ("campaign", "failed"),
+    }
+    async with connected(config) as (conn, calls):
+
+        async def attempt(number: str, queue: str, ring: float = 20.0) -> str:
+            return await originate(
+                conn,
+                channel=f"Local/{number}@pstn",
+                context="cti-campaign",
+                exten="s",
+                caller_id='"Sales Dept" <+74950000000>',
+                ring_seconds=ring,
+                variables={
+                    "CTI_CAMPAIGN": "live",
+                    "CTI_ATTEMPT": number,
+                    "CTI_QUEUE": queue,
+                    "CTI_CONNECT_LIMIT": "2",
+                    "CTI_ABANDON_MESSAGE": "",
+                },
+            )
+
+        sent = {n: await attempt(n, q) for n, (q, _) in outcomes.items()}
+        records = {n: await calls.one(a) for n, a in sent.items()}
+        noanswer = await calls.one(await attempt("79161110003", "campaign", ring=3.0))
+        abandoned = await calls.one(await attempt("79161110011", "campaign-empty"))
+        nobody = await originate(
+            conn, channel="PJSIP/nobody", context="cti-campaign", exten="s", ring_seconds=5
+        )
+        failed = await calls.first(
+            lambda e: isinstance(e, OriginateFailed) and e.action_id == nobody
+        )
+        member = "Local/108@cti-campaign-agents"
+        for action in (
+            {"Action": "QueueAdd", "Queue": "campaign", "Interface": member},
+            {"Action": "QueuePause", "Queue": "campaign", "Interface": member, "Paused": "true"},
+            {"Action": "QueueRemove", "Queue": "campaign", "Interface": member},
+        ):
+            await conn.send_action(action)
+        removed = await calls.first(
+            lambda e: isinstance(e, QueueMemberChanged) and e.change == "removed"
+        )
+    for number, (_, status) in outcomes.items():
+        assert records[number].status == status, number
+        assert records[number].direction == "outbound"
+    assert records["79161110011"].agent == "107"
+    assert noanswer.status == "no-answer"
+    assert (abandoned.status, abandoned.agent) == ("abandoned", None)
+    assert abandoned.answered_at is not None
+    assert isinstance(failed, OriginateFailed) and failed.channel == "PJSIP/nobody"
+    assert isinstance(removed, QueueMemberChanged) and removed.extension == "108"
+    changes = [e.change for e in calls.events if isinstance(e, QueueMemberChanged)]
+    assert {"added", "paused", "removed"} <= set(changes)
+    assert any(
+        isinstance(e, DeviceStateChanged) and e.extension == "107" and e.state == "INUSE"
+        for e in calls.events
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from cti.ami.events import DeviceStateChanged, OriginateFailed, QueueMemberChanged
 from cti.pbxsim.calls import InboundCall, OutboundCall, QueueCall
 from cti.screenpop.http import HUB
 from tests.screenpop.conftest import IVAN, Env, MakeEnv
@@ -153,3 +154,20 @@ async def test_a_dialer_call_pops_its_agent_with_the_campaign_script(make_env: M
     assert ringing["pop"]["match"]["contacts"][0]["id"] == env.known.contact_id
     assert ringing["pop"]["script"]["name"] == "survey"  # the campaign's, not the rules'
     assert (await alice.until("call.answered", ringing["call_id"]))["agent"] == "101"
+
+
+async def test_agent_and_originate_events_pop_nothing(make_env: MakeEnv) -> None:
+    """Device states, queue members and channel-less Originate failures are the dialer's:
+    even naming an operator's extension they send no frame and start no call."""
+    env = await make_env()
+    alice, sam = [await env.connect(n) for n in ("alice", "sam")]
+    hub = env.app[HUB]
+    hub.handle(DeviceStateChanged("lab", "PJSIP/101", "101", "RINGING", None))
+    hub.handle(
+        QueueMemberChanged(
+            "lab", "support", "PJSIP/101", "101", "paused", True, "lunch", 1, False, None
+        )
+    )
+    hub.handle(OriginateFailed("lab", "dialer-1", 0, "PJSIP/nobody", None))
+    assert await alice.barrier() == [] and await sam.barrier() == []
+    assert hub.calls == {}

@@ -6,7 +6,7 @@ import logging
 from collections.abc import Mapping
 from datetime import datetime
 
-from cti.ami.classify import Classifier, clean_number
+from cti.ami.classify import Classifier, base_channel, clean_number
 from cti.ami.events import (
     AgentRinging,
     AgentStoppedRinging,
@@ -24,6 +24,9 @@ from cti.config import PbxConfig
 log = logging.getLogger("cti.ami.tracker")
 
 _RECENT_ENDED = 16_384  # Linkedids remembered so late events do not resurrect a call
+#: tracked messages an ended Originate's record waits for its late ``OriginateResponse``
+#: (Asterisk sends it from the originating thread: it may land just after the last Hangup)
+_RESPONSE_WAIT = 200
 _MAX_LOGGED = 50_000
 
 Msg = Mapping[str, str]
@@ -40,6 +43,9 @@ class TrackerBase:
         self._calls: dict[str, Call] = {}
         self._originating: dict[str, list[str]] = {}  # base channel name → Linkedids
         self._ended: dict[str, None] = {}  # recently ended Linkedids, oldest first
+        #: ended calls of cti's own Originates whose OriginateResponse is still to come:
+        #: Linkedid → (call, caller channel name, messages left to wait)
+        self._parked: dict[str, tuple[Call, str, int]] = {}
         self._bridges: dict[str, set[str]] = {}
         self._logged: set[str] = set()
         self._uptime: int | None = None
@@ -275,8 +281,13 @@ class TrackerBase:
         call.close_queue(call.t_end)
         call.end_talk(call.t_end)
         caller = self._chans.get(call.caller)
-        finished = record.build(call, self.pbx, self._cls, caller.name if caller else "")
-        self._emit(CallEnded(self._info(call), finished, self._ts()))
+        caller_name = caller.name if caller else ""
+        if call.originated and call.orig_action is None and call.orig_vars and not call.partial:
+            # an Originate of cti's (it sets variables; always Async): its response, late
+            # behind the Hangup, still names the ActionID the dialer correlates by
+            self._parked[call.linkedid] = (call, caller_name, _RESPONSE_WAIT)
+        else:
+            self._ended_event(call, caller_name)
         del self._calls[call.linkedid]
         for uid in call.uids:
             chan = self._chans.pop(uid, None)
@@ -295,6 +306,35 @@ class TrackerBase:
         self._ended[call.linkedid] = None
         if len(self._ended) > _RECENT_ENDED:
             del self._ended[next(iter(self._ended))]
+
+    def _ended_event(self, call: Call, caller_name: str) -> None:
+        finished = record.build(call, self.pbx, self._cls, caller_name)
+        info = call.call_info(self.pbx, self._cls, caller_name)
+        self._emit(CallEnded(info, finished, utc(call.t_end) if call.t_end else self._ts()))
+
+    def _parked_call(self, uid: str, base: str) -> Call | None:
+        """The ended call an ``OriginateResponse`` is about, by Uniqueid or base name."""
+        for call, caller_name, _ in self._parked.values():
+            if uid in call.uids or (call.originate_base or base_channel(caller_name)) == base:
+                return call
+        return None
+
+    def _release(self, call: Call) -> None:
+        """Emit a parked call's end (its response came, or it waited long enough)."""
+        _, caller_name, _ = self._parked.pop(call.linkedid)
+        self._ended_event(call, caller_name)
+
+    def _age_parked(self) -> None:
+        """One more message went by: release the calls that waited long enough."""
+        for linkedid, (call, caller_name, left) in list(self._parked.items()):
+            if left <= 1:
+                self._release(call)
+            else:
+                self._parked[linkedid] = (call, caller_name, left - 1)
+
+    def _release_all(self) -> None:
+        for call, _, _ in list(self._parked.values()):
+            self._release(call)
 
     def _leave_bridge(self, chan: Chan) -> None:
         members = self._bridges.get(chan.bridge or "")

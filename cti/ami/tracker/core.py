@@ -6,7 +6,8 @@ No I/O and no clock of its own: a message's time is its ``Timestamp:`` header
 without times; ``Cdr`` events then give the call's start, answer and end). Calls are keyed
 by Linkedid; channels by Uniqueid. Work per event is O(1) (dict look-ups; VarSet/Newexten
 noise returns after one or two look-ups) and a call's state is dropped the moment its last
-channel hangs up. The status rules are in :mod:`cti.ami.tracker.record`.
+channel hangs up. The status rules are in :mod:`cti.ami.tracker.record`. Device states
+and queue members (:mod:`cti.ami.tracker.agents`) pass through as domain events of their own.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from cti.ami.events import (
     CallEvent,
     CallInfo,
 )
+from cti.ami.tracker.agents import AgentHandlers
 from cti.ami.tracker.base import Msg, log
 from cti.ami.tracker.calls import CallHandlers
 from cti.ami.tracker.handlers import varset_matters
@@ -24,7 +26,7 @@ from cti.ami.tracker.state import Call, epoch
 from cti.config import PbxConfig
 
 
-class CallTracker(CallHandlers):
+class CallTracker(CallHandlers, AgentHandlers):
     """Follow every call on one PBX; see the module docs for the rules."""
 
     def __init__(self, pbx: str = "default", config: PbxConfig | None = None) -> None:
@@ -53,6 +55,12 @@ class CallTracker(CallHandlers):
             "Unhold": self._unhold,
             "Cdr": self._cdr,
             "FullyBooted": self._fully_booted,
+            "DeviceStateChange": self._device_state,
+            "QueueMemberAdded": self._queue_member,
+            "QueueMemberRemoved": self._queue_member,
+            "QueueMemberPause": self._queue_member,
+            "QueueMemberPaused": self._queue_member,  # its name before Asterisk 12
+            "QueueMemberStatus": self._queue_member,
         }
 
     # ----------------------------------------------------------------- public API
@@ -79,6 +87,8 @@ class CallTracker(CallHandlers):
         out: list[CallEvent] = []
         self._out = out
         try:
+            if self._parked:
+                self._age_parked()
             handler(msg)
         except Exception:  # one bad message must never stop the others
             self.errors += 1
@@ -123,6 +133,7 @@ class CallTracker(CallHandlers):
         self._set_clock(None, now)
         out: list[CallEvent] = []
         self._out = out
+        self._release_all()  # responses lost while disconnected
         present = {m["Uniqueid"]: m for m in channels if m.get("Uniqueid")}
         for call in list(self._calls.values()):
             for uid in [u for u in call.live if u not in present]:
@@ -169,4 +180,5 @@ class CallTracker(CallHandlers):
         for call in list(self._calls.values()):
             call.partial = True
             self._end(call)
+        self._release_all()
         return out

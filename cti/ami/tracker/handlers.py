@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from cti.ami.classify import base_channel, clean_number, local_exten
+from cti.ami.events import OriginateFailed
 from cti.ami.tracker.base import Msg, TrackerBase
 from cti.ami.tracker.state import DIAL_OUTCOME, ORIGINATE_REASON, QUEUE_GAVE_UP, Call, Chan
 
@@ -288,7 +289,25 @@ class ChannelHandlers(TrackerBase):
 
     def _originate_response(self, msg: Msg) -> None:
         call = self._originated_call(msg)
+        parked = None
         if call is None:
+            parked = call = self._parked_call(
+                msg.get("Uniqueid", ""), base_channel(msg.get("Channel", ""))
+            )
+        if call is None:
+            if msg.get("Response") == "Failure":
+                # no call to carry the outcome (no channel was ever created, or its call
+                # is already over): the dialer still needs one for its attempt
+                reason = msg.get("Reason", "")
+                self._emit(
+                    OriginateFailed(
+                        self.pbx,
+                        msg.get("ActionID") or None,
+                        int(reason) if reason.isdigit() else None,
+                        msg.get("Channel") or None,
+                        self._ts(),
+                    )
+                )
             return
         if call.originate_base is not None:
             pending = self._originating.get(call.originate_base)
@@ -309,6 +328,8 @@ class ChannelHandlers(TrackerBase):
             call.t_answer = self._now
         self._originated_exten(call, msg.get("Exten"))
         call.info = None
+        if parked is not None:
+            self._release(parked)
 
     def _originated_call(self, msg: Msg) -> Call | None:
         """The call an ``OriginateResponse`` is about: by its Uniqueid, else (a failure

@@ -4,7 +4,10 @@ Status rules, first match wins:
 
 1. a call originated to an outside number (a dialer attempt) takes the
    ``OriginateResponse`` Reason (4 answered, 5 busy, 3 no-answer, else failed), unless it
-   was answered anyway;
+   was answered anyway; answered, then handed to a queue or to agents of whom none
+   answered (past the campaign's connect limit, or the person hung up first), it is
+   **abandoned** (a dialer abandon: ``direction`` outbound tells it from a caller
+   abandoning an inbound queue; ``answered_at`` is when the person answered);
 2. answered by an agent or an outside party: **answered**;
 3. a call that reached a queue and no agent answered: **abandoned** when the caller gave
    up (``QueueCallerAbandon`` with no ``QUEUESTATUS`` behind it, or hung up in the queue),
@@ -33,6 +36,8 @@ def status(call: Call, direction: Direction) -> CallStatus:
     """The outcome; see the module docs for the rules."""
     if call.originate_external:
         if call.answered or call.orig_outcome == "answered":
+            if call.agent is None and (call.queue_joined or call.agents_rung):
+                return "abandoned"
             return "answered"
         return _unanswered(call.orig_outcome, call.dial_outcomes, call.cause)
     if call.answered:
@@ -68,17 +73,19 @@ def build(call: Call, pbx: str, cls: Classifier, caller_name: str) -> CallRecord
     """The record of a call that just ended (its legs all hung up, or it was given up)."""
     direction = call.direction(cls, caller_name)
     outcome = status(call, direction)
+    # a dialer abandon was answered too: by the person, whom no agent then took
+    picked_up = outcome == "answered" or (outcome == "abandoned" and call.originate_external)
     answered_by = call.answered_by
-    if outcome == "answered" and answered_by is None:
+    if picked_up and answered_by is None:
         answered_by = "pbx" if call.caller_up and not call.originate_external else "external"
-    if outcome != "answered":
+    if not picked_up:
         answered_by = None
     if call.clock is None and call.cdr_start is not None:
         return _cdr_record(call, pbx, direction, outcome, answered_by)
     answer = call.t_answer
     if answered_by == "pbx":
         answer = call.t_caller_up
-    if outcome != "answered":
+    if not picked_up:
         answer = None
     start, end = call.t_start, call.t_end
     ring = None
@@ -95,7 +102,7 @@ def _cdr_record(
 ) -> CallRecord:
     started, ended = parse_cdr(call.cdr_start), parse_cdr(call.cdr_end)
     answered = parse_cdr(call.cdr_answer or call.cdr_caller_answer)
-    if outcome != "answered":
+    if answered_by is None:
         answered = None
     ring = talk = None
     if started is not None and answered is not None:
