@@ -35,16 +35,31 @@ def interface(ext: str) -> str:
     return f"Local/{ext}@{AGENTS}"
 
 
+def member_fields(e: Emitter, q: QueueState, ext: str, status: int, in_call: bool = False) -> str:
+    """The member block app_queue puts in every ``QueueMember*`` event (Asterisk 22)."""
+    m = q.member(ext)
+    return (
+        f"Queue: {q.name}\r\nMemberName: {member_name(ext)}\r\nInterface: {interface(ext)}\r\n"
+        f"StateInterface: {interface(ext)}\r\nMembership: {m.membership}\r\n"
+        f"Penalty: {m.penalty}\r\nCallsTaken: {q.calls_taken.get(ext, 0)}\r\n"
+        f"LastCall: {q.last_call.get(ext, 0)}\r\nLastPause: {m.last_pause}\r\n"
+        f"LoginTime: {m.login_time or int(e.clock())}\r\nInCall: {int(in_call)}\r\n"
+        f"Status: {status}\r\nPaused: {int(m.paused)}\r\nPausedReason: {m.reason}\r\n"
+        f"Ringinuse: 1\r\nWrapuptime: {int(q.wrapup)}\r\n"
+    )
+
+
+def member_event(
+    e: Emitter, event: str, q: QueueState, ext: str, status: int, in_call: bool = False
+) -> None:
+    """``QueueMemberStatus`` / ``Added`` / ``Removed`` / ``Pause`` (status: the member's
+    device state, 1 not in use, 2 in use, 6 ringing)."""
+    e.raw(f"{e.head(event, 'agent,all')}{member_fields(e, q, ext, status, in_call)}\r\n")
+
+
 def member_status(e: Emitter, q: QueueState, ext: str, status: int) -> None:
     """``QueueMemberStatus`` (device state: 1 not in use, 2 in use, 6 ringing)."""
-    e.raw(
-        f"{e.head('QueueMemberStatus', 'agent,all')}Queue: {q.name}\r\n"
-        f"MemberName: {member_name(ext)}\r\nInterface: {interface(ext)}\r\n"
-        f"StateInterface: {interface(ext)}\r\nMembership: static\r\nPenalty: 0\r\n"
-        f"CallsTaken: {q.calls_taken.get(ext, 0)}\r\nLastCall: {q.last_call.get(ext, 0)}\r\n"
-        f"LastPause: 0\r\nLoginTime: {int(e.clock())}\r\nInCall: 0\r\nStatus: {status}\r\n"
-        "Paused: 0\r\nPausedReason: \r\nRinginuse: 1\r\nWrapuptime: 0\r\n\r\n"
-    )
+    member_event(e, "QueueMemberStatus", q, ext, status)
 
 
 def member_busy(e: Emitter, q: QueueState, ext: str) -> None:

@@ -10,6 +10,7 @@ would have received for it and played the same way.
 from __future__ import annotations
 
 from collections.abc import Coroutine
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from cti.pbxsim import clicktodial, cti_inbound, inbound, outbound
@@ -29,6 +30,7 @@ from cti.pbxsim.calls import (
     TransferCall,
     hold_seconds,
 )
+from cti.pbxsim.campaign import CAMPAIGN, campaign_call
 from cti.pbxsim.channels import Channel
 from cti.pbxsim.clicktodial import click_to_dial
 from cti.pbxsim.dialplan import (
@@ -66,9 +68,18 @@ def originate_script(sim: PbxSimulator, ctx: CallContext, req: Originate) -> Scr
         respond_invalid(sim.emitter, req, ctx.handle)
         return None
     exten, context = local
+    if req.context == CAMPAIGN and context == PSTN:
+        callee = sim.dialled.draw(exten)
+        if exten in sim.pstn:  # a number the simulator was told about keeps its outcome
+            callee = replace(callee, outcome=sim.pstn[exten])
+        elif callee.outcome == "invalid":
+            sim.pstn[exten] = "invalid"  # no such number, now and on every redial
     if not sim.dialplan.exists(context, exten):
         _missing(sim, ctx, req)
         return None
+    if req.context == CAMPAIGN and context == PSTN:
+        one, two = _prologue(sim, ctx, req, outbound.races(callee.outcome))
+        return campaign_call(sim, ctx, req, one, two, callee)
     if context == PSTN:
         outcome = sim.dialplan.remote(exten)
         one, two = _prologue(sim, ctx, req, outbound.races(outcome))

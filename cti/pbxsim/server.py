@@ -45,9 +45,12 @@ from cti.pbxsim.calls import (
     QueueState,
     Races,
 )
+from cti.pbxsim.campaign import Campaign
 from cti.pbxsim.channels import Channel, Emitter
 from cti.pbxsim.dialplan import LAB_CTI_AGENTS, Dialplan
 from cti.pbxsim.filters import EventFilter, passes
+from cti.pbxsim.members import Floor
+from cti.pbxsim.population import Dialled
 from cti.pbxsim.routes import originate_script, spec_script
 from cti.pbxsim.takeover import take_over, teardown
 
@@ -95,6 +98,8 @@ class PbxSimulator:
         races: Races | None = None,
         clock: Callable[[], float] | None = None,
         filter_allowed: bool = True,
+        campaign: Campaign | None = None,
+        wrapup: float = 0.0,
     ) -> None:
         if time_scale < 0:
             raise ValueError("time_scale must be >= 0")
@@ -109,7 +114,7 @@ class PbxSimulator:
             self.agents = {ext: AgentProfile() for ext in agents}
         queue_map = {"support": ["201", "202"]} if queues is None else queues
         self.queues = {
-            name: q if isinstance(q, QueueState) else QueueState(name, list(q))
+            name: q if isinstance(q, QueueState) else QueueState(name, list(q), wrapup=wrapup)
             for name, q in queue_map.items()
         }
         for state in self.queues.values():
@@ -132,6 +137,16 @@ class PbxSimulator:
             device_states=device_states, device_exists=self.dialplan.device_exists,
         )  # fmt: skip
         self.calls: dict[str, CallHandle] = {}
+        #: campaign calls (``Originate`` into ``cti-campaign``): population and agents
+        self.campaign = campaign or Campaign()
+        self.dialled = Dialled(self.campaign.population)
+        self.floor = Floor(self)
+        #: the phone of an agent that joins by ``QueueAdd`` without being configured
+        self.default_agent = AgentProfile()
+        for state in self.queues.values():
+            for ext in state.members:
+                member = state.member(ext)
+                member.login_time = member.login_time or int(self.clock())
         #: global variables set by ``Setvar`` without a channel
         self.globals: dict[str, str] = {}
         self._clients: set[Any] = set()
@@ -167,6 +182,7 @@ class PbxSimulator:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        self.floor.close()
         self._flush()
         if self._server is not None:
             self._server.close()

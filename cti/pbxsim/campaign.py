@@ -1,0 +1,172 @@
+"""A campaign dialer's call: ``Originate`` of ``Local/<number>@pstn`` into ``cti-campaign``.
+
+The dialplan the simulator models (the dialer's documented setup)::
+
+    [cti-campaign]
+    exten => s,1,Queue(${CTI_QUEUE},,,,${CTI_CONNECT_LIMIT})
+     same => n,Playback(${CTI_ABANDON_MESSAGE})
+     same => n,Hangup()
+
+The number's callee comes from the simulator's :class:`~cti.pbxsim.population.Population`.
+Busy, congestion and no answer fail the Originate as the dialer recordings show
+(:mod:`cti.pbxsim.outbound`); an answered call joins the queue and waits for a free agent
+(:class:`~cti.pbxsim.members.Floor`) for at most the connect limit and the callee's
+patience. A free agent is rung alone (``leastrecent``) and answers after
+:attr:`Campaign.agent_answer`; the rest is queue-answered's shape (AgentCalled, DialBegin,
+AgentConnect, the bridge, AgentComplete), the agent hanging up after the callee's talk
+time, then wrapping up for the queue's ``wrapuptime``. No agent in time: queue-timeout's
+shape (``QueueCallerAbandon``, ``QUEUESTATUS=TIMEOUT``), then the abandon message and
+the PBX hangs up; the callee hanging up first: queue-abandoned's shape.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from cti.pbxsim.calls import CallContext, Originate, QueueState
+from cti.pbxsim.channels import Channel
+from cti.pbxsim.endings import caller_ends
+from cti.pbxsim.legs import Plan
+from cti.pbxsim.outbound import leg_fails
+from cti.pbxsim.population import Callee, Population
+from cti.pbxsim.queue import caller_leaves, decide, gives_up, join, ring_members
+from cti.pbxsim.queue_answer import answered
+
+if TYPE_CHECKING:
+    from cti.pbxsim.server import PbxSimulator
+
+CAMPAIGN = "cti-campaign"
+
+
+@dataclass(frozen=True, slots=True)
+class Campaign:
+    """How campaign calls play out: the called ``population``; ``agent_answer``: s an
+    agent's phone rings before the agent answers (auto-answer headsets: short);
+    ``message_seconds``: length of the abandon message; ``connect_limit``: the Queue()
+    timeout when the Originate sets no ``CTI_CONNECT_LIMIT``."""
+
+    population: Population = field(default_factory=Population)
+    agent_answer: float = 0.5
+    message_seconds: float = 5.0
+    connect_limit: float = 2.0
+
+
+def variables(req: Originate) -> dict[str, str]:
+    return dict(req.variables)
+
+
+async def campaign_call(
+    sim: PbxSimulator, ctx: CallContext, req: Originate, p1: Channel, p2: Channel, callee: Callee
+) -> None:
+    """Ring the callee; answered, run ``[cti-campaign]`` on ``p1`` (see the module doc)."""
+    e = ctx.e
+    outcome = callee.outcome
+    if outcome == "answer" and callee.ring >= req.timeout:
+        outcome = "no-answer"
+    if outcome in ("busy", "congestion"):
+        e.newexten(p2, "Busy" if outcome == "busy" else "Congestion", "5")
+        e.newstate(p2, 7)
+        ctx.slot("rejected")
+        e.dialend(None, p1, outcome.upper())
+        leg_fails(ctx, req, p1, p2, outcome)
+        return
+    e.newexten(p2, "Ringing", "")
+    e.newstate(p1, 5)
+    e.newexten(p2, "Wait", "120" if outcome == "no-answer" else f"{callee.ring:.3g}", priority=2)
+    e.dialstate(None, p1)
+    if outcome != "answer":
+        await ctx.sleep(req.timeout)
+        leg_fails(ctx, req, p1, p2, "no-answer")
+        return
+    await ctx.sleep(callee.ring)
+    e.newexten(p2, "Answer", "", priority=3)
+    e.newstate(p2, 6)
+    e.newstate(p1, 6)
+    e.dialend(None, p1, "ANSWER")
+    e.goto(p1, req.context, req.exten)
+    ctx.due("respond")
+    await _connect(sim, ctx, req, p1, p2, callee)
+
+
+def _limit(sim: PbxSimulator, value: str) -> float:
+    try:
+        limit = float(value)
+    except ValueError:
+        return sim.campaign.connect_limit
+    return limit if limit > 0 else 1e9  # Queue()'s timeout 0 / empty: wait for ever
+
+
+async def _connect(
+    sim: PbxSimulator, ctx: CallContext, req: Originate, p1: Channel, p2: Channel, callee: Callee
+) -> None:
+    """``Queue(${CTI_QUEUE},,,,${CTI_CONNECT_LIMIT})`` and what follows it."""
+    e = ctx.e
+    names = variables(req)
+    name = names.get("CTI_QUEUE", "")
+    limit_text = names.get("CTI_CONNECT_LIMIT", "")
+    limit = _limit(sim, limit_text) if limit_text else sim.campaign.connect_limit
+    e.newexten(p1, "Queue", f"{name},,,,{limit_text}")
+    e.newexten(p2, "Wait", f"{callee.talk + callee.patience:.3g}", priority=4)
+    q = sim.queues.get(name)
+    if q is None:  # Queue() of an unknown queue returns at once
+        e.varset(p1, "QUEUESTATUS", "UNKNOWN")
+        await _abandon_message(sim, ctx, p1, p2, names)
+        return
+    joined = join(ctx, q, p1)
+    started = e.clock()
+    try:
+        agent = await sim.floor.acquire(ctx, q, min(limit, callee.patience))
+        waited = e.clock() - started
+        if agent is None:
+            if callee.patience < limit:
+                caller_leaves(ctx, q, p1, p2, {}, joined)
+                return
+            gives_up(ctx, q, p1, {}, joined)
+            await _abandon_message(sim, ctx, p1, p2, names)
+            return
+        try:
+            await _agent_rung(sim, ctx, q, p1, p2, callee, agent, joined, limit - waited,
+                              callee.patience - waited, names)  # fmt: skip
+        finally:
+            sim.floor.release(agent, q.wrapup)
+    finally:
+        if p1 in q.waiting:
+            q.waiting.remove(p1)
+
+
+async def _agent_rung(
+    sim: PbxSimulator, ctx: CallContext, q: QueueState, p1: Channel,
+    p2: Channel, callee: Callee, agent: str, joined: float, limit: float, patience: float,
+    names: dict[str, str],
+) -> None:  # fmt: skip
+    """Ring ``agent`` alone; it answers, or the limit / the callee's patience ends first."""
+    view = QueueState(
+        q.name, [agent], q.set_vars, q.waiting, q.completed, q.abandoned,
+        calls_taken=q.calls_taken, last_call=q.last_call, wrapup=q.wrapup, info=q.info,
+    )  # fmt: skip
+    plan = Plan(sim.campaign.agent_answer, callee.talk, True, patience)
+    outcome, after = decide(plan, agent, limit)
+    legs = ring_members(ctx, view, p1, agent if outcome == "answered" else None, plan)
+    try:
+        await ctx.sleep(after)
+        if outcome == "answered":
+            await answered(ctx, view, p1, p2, legs, agent, plan, joined)
+        elif outcome == "timeout":
+            gives_up(ctx, view, p1, legs, joined)
+            await _abandon_message(sim, ctx, p1, p2, names)
+        else:
+            caller_leaves(ctx, view, p1, p2, legs, joined)
+    finally:
+        q.completed, q.abandoned = view.completed, view.abandoned
+
+
+async def _abandon_message(
+    sim: PbxSimulator, ctx: CallContext, p1: Channel, p2: Channel, names: dict[str, str]
+) -> None:
+    """``Playback(${CTI_ABANDON_MESSAGE})``, then ``Hangup()``: the PBX ends the call."""
+    e = ctx.e
+    e.newexten(p1, "Playback", names.get("CTI_ABANDON_MESSAGE", ""), priority=2)
+    await ctx.sleep(sim.campaign.message_seconds)
+    e.newexten(p1, "Hangup", "", priority=3)
+    caller_ends(ctx, p1, p2)
