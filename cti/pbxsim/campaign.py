@@ -3,6 +3,7 @@
 The dialplan the simulator models (the dialer's documented setup)::
 
     [cti-campaign]
+    ; where the route runs answering-machine detection first: AMD(), a MACHINE is hung up
     exten => s,1,Queue(${CTI_QUEUE},,,,${CTI_CONNECT_LIMIT})
      same => n,Playback(${CTI_ABANDON_MESSAGE})
      same => n,Hangup()
@@ -44,12 +45,16 @@ class Campaign:
     """How campaign calls play out: the called ``population``; ``agent_answer``: s an
     agent's phone rings before the agent answers (auto-answer headsets: short);
     ``message_seconds``: length of the abandon message; ``connect_limit``: the Queue()
-    timeout when the Originate sets no ``CTI_CONNECT_LIMIT``."""
+    timeout when the Originate sets no ``CTI_CONNECT_LIMIT``; ``amd``: the route runs
+    ``AMD()`` on every answered call (also when the Originate sets ``CTI_AMD=1``), which
+    takes ``amd_seconds`` and sets ``AMDSTATUS``: a machine is hung up, a person queued."""
 
     population: Population = field(default_factory=Population)
     agent_answer: float = 0.5
     message_seconds: float = 5.0
     connect_limit: float = 2.0
+    amd: bool = False
+    amd_seconds: float = 2.5
 
 
 def variables(req: Originate) -> dict[str, str]:
@@ -86,6 +91,18 @@ async def campaign_call(
     e.dialend(None, p1, "ANSWER")
     e.goto(p1, req.context, req.exten)
     ctx.due("respond")
+    names = variables(req)
+    if sim.campaign.amd or names.get("CTI_AMD", "").lower() in ("1", "yes", "true"):
+        e.newexten(p1, "AMD", "")
+        await ctx.sleep(sim.campaign.amd_seconds)
+        status, cause = ("MACHINE", "LONGGREETING-2000-1500") if callee.machine else (
+            "HUMAN", "HUMAN-300-400")  # fmt: skip
+        e.varset(p1, "AMDSTATUS", status)
+        e.varset(p1, "AMDCAUSE", cause)
+        if callee.machine:
+            e.newexten(p1, "Hangup", "", priority=2)
+            caller_ends(ctx, p1, p2)
+            return
     await _connect(sim, ctx, req, p1, p2, callee)
 
 

@@ -40,7 +40,9 @@ class Population:
     out first (then it is a no-answer, Reason 3); talks ``talk_mean`` on average
     (``talk_distribution``, ``talk_sigma`` for lognormal), at least ``talk_min``; and,
     waiting in the queue for an agent, hangs up after a lognormal ``patience_mean``
-    (``patience_sigma``). ``seed`` makes it all reproducible.
+    (``patience_sigma``). ``machine``: the share of answered calls an answering machine
+    takes (its greeting and recording last ``machine_seconds``; it never hangs up sooner).
+    ``seed`` makes it all reproducible.
     """
 
     outcomes: Mapping[Outcome, float] = field(default_factory=lambda: dict(DEFAULT_OUTCOMES))
@@ -52,6 +54,8 @@ class Population:
     talk_min: float = 5.0
     patience_mean: float = 6.0
     patience_sigma: float = 0.4
+    machine: float = 0.0
+    machine_seconds: float = 20.0
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -64,7 +68,9 @@ class Population:
                 raise ValidationError(f"population outcomes.{name}: must be >= 0, got {weight}")
         if sum(self.outcomes.values()) <= 0:
             raise ValidationError("population outcomes: at least one weight must be > 0")
-        for knob in ("ring_mean", "talk_mean", "patience_mean"):
+        if not 0 <= self.machine <= 1:
+            raise ValidationError(f"population machine: a share from 0 to 1, got {self.machine}")
+        for knob in ("ring_mean", "talk_mean", "patience_mean", "machine_seconds"):
             if not getattr(self, knob) > 0:
                 raise ValidationError(f"population {knob}: must be > 0")
         for knob in ("ring_sigma", "talk_sigma", "patience_sigma", "talk_min"):
@@ -79,13 +85,15 @@ class Population:
 
 @dataclass(frozen=True, slots=True)
 class Callee:
-    """One dial's draw: the outcome and, answered, ring, talk and queue patience (s)."""
+    """One dial's draw: the outcome and, answered, ring, talk and queue patience (s);
+    ``machine``: an answering machine picks up."""
 
     number: str
     outcome: Outcome
     ring: float
     talk: float
     patience: float
+    machine: bool = False
 
 
 def lognormal(rng: random.Random, mean: float, sigma: float) -> float:
@@ -121,4 +129,6 @@ class Dialled:
         else:
             talk = lognormal(rng, p.talk_mean, p.talk_sigma)
         patience = lognormal(rng, p.patience_mean, p.patience_sigma)
+        if rng.random() < p.machine:
+            return Callee(number, outcome, ring, p.machine_seconds, p.machine_seconds, True)
         return Callee(number, outcome, ring, max(p.talk_min, talk), patience)

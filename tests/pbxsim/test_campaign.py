@@ -317,6 +317,24 @@ async def test_least_recent_agent_is_rung() -> None:
         await sim.stop()
 
 
+@pytest.mark.parametrize("machine", [True, False])
+async def test_answering_machine_detection(machine: bool) -> None:
+    population = Population(machine=1.0 if machine else 0.0, seed=3)
+    sim = simulator(population=population, pstn={NUMBER: "answer"})
+    sim.campaign = Campaign(population=population, amd=True)
+    ami = await connected(sim)
+    try:
+        await originate(ami, ring_ms=60000)
+        msgs = await ami.until_call_done()
+        assert events(msgs, "OriginateResponse")[0]["Reason"] == "4"
+        assert "AMD" in apps(msgs)
+        assert varset(msgs, "AMDSTATUS") == ["MACHINE" if machine else "HUMAN"]
+        assert bool(events(msgs, "QueueCallerJoin")) is not machine
+    finally:
+        await ami.close()
+        await sim.stop()
+
+
 def test_population_rates_hold_over_2000_numbers() -> None:
     population = Population(seed=11)
     dialled = Dialled(population)
@@ -330,6 +348,9 @@ def test_population_rates_hold_over_2000_numbers() -> None:
     rings = [d.ring for d in draws if d.outcome != "invalid"]
     assert abs(statistics.mean(rings) / population.ring_mean - 1) < 0.1
     assert min(talks) >= population.talk_min
+    machines = Dialled(Population(machine=0.2, seed=11))
+    share = sum(machines.draw(f"7916{n:07d}").machine for n in range(2000)) / 2000
+    assert abs(share - 0.2) < 0.04
 
 
 def test_population_is_deterministic_per_number_and_dial() -> None:
