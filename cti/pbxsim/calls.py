@@ -50,6 +50,17 @@ class Originate:
     timeout: float = 30.0
     variables: tuple[tuple[str, str], ...] = ()
     account: str = ""
+    #: the channel the client asked for when the simulator plays it as another one (a
+    #: ``PJSIP/<number>@<trunk>`` route played as ``Local/<number>@pstn``)
+    requested: str = ""
+
+    @property
+    def trunk_call(self) -> tuple[str, str] | None:
+        """``(number, endpoint)`` of a ``PJSIP/<number>@<endpoint>`` channel, else None."""
+        if not self.channel.startswith("PJSIP/") or "@" not in self.channel:
+            return None
+        number, _, endpoint = self.channel[6:].partition("@")
+        return (number, endpoint) if number and endpoint else None
 
     @property
     def local(self) -> tuple[str, str] | None:

@@ -63,6 +63,10 @@ SALES, SALES_TIMEOUT = "sales", 8.0
 
 def originate_script(sim: PbxSimulator, ctx: CallContext, req: Originate) -> Script | None:
     """Emit the Originate's first events now; return the coroutine that plays the rest."""
+    trunk = req.trunk_call
+    if trunk is not None and req.context == CAMPAIGN and trunk[1] in sim.trunks:
+        # the simulator's trunks lead to its PSTN: played as the lab's Local pair
+        req = replace(req, channel=f"Local/{trunk[0]}@{PSTN}", requested=req.channel)
     local = req.local
     if local is None or local[1] not in (CUSTOMER, PSTN, AGENTS):
         respond_invalid(sim.emitter, req, ctx.handle)

@@ -100,6 +100,7 @@ class PbxSimulator:
         filter_allowed: bool = True,
         campaign: Campaign | None = None,
         wrapup: float = 0.0,
+        trunks: Sequence[str] = ("trunk",),
     ) -> None:
         if time_scale < 0:
             raise ValueError("time_scale must be >= 0")
@@ -140,6 +141,8 @@ class PbxSimulator:
         #: campaign calls (``Originate`` into ``cti-campaign``): population and agents
         self.campaign = campaign or Campaign()
         self.dialled = Dialled(self.campaign.population)
+        #: PJSIP endpoints a campaign route may dial through (``PJSIP/<number>@trunk``)
+        self.trunks = frozenset(trunks)
         self.floor = Floor(self)
         #: the phone of an agent that joins by ``QueueAdd`` without being configured
         self.default_agent = AgentProfile()

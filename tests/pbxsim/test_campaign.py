@@ -136,6 +136,24 @@ async def test_channel_less_failure_sends_only_the_response(
     assert resp["Channel"] == f"PJSIP/{NUMBER}@nosuchtrunk"
 
 
+@pytest.mark.parametrize(("outcome", "reason"), [("busy", "5"), ("answer", "4")])
+async def test_pjsip_trunk_route_dials_the_number(outcome: str, reason: str) -> None:
+    sim = simulator(pstn={NUMBER: outcome})
+    ami = await connected(sim)
+    try:
+        await originate(ami, channel=f"PJSIP/{NUMBER}@trunk", ring_ms=60000)
+        msgs = await ami.until_call_done()
+        (resp,) = events(msgs, "OriginateResponse")
+        assert resp["Reason"] == reason
+        if outcome == "busy":  # a failure names the channel asked for
+            assert resp["Channel"] == f"PJSIP/{NUMBER}@trunk"
+        else:
+            assert events(msgs, "AgentConnect")
+    finally:
+        await ami.close()
+        await sim.stop()
+
+
 async def test_answered_call_is_connected_to_an_agent_who_talks_then_wraps_up() -> None:
     sim = simulator(pstn={NUMBER: "answer"})
     ami = await connected(sim)
