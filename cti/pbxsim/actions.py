@@ -359,7 +359,9 @@ class Session:
             self._response(aid, "Error", missing)
             return None
         if ext is None:
-            self._response(aid, "Error", f"pbxsim members are Local/<ext>@agents, not {iface}")
+            self._response(
+                aid, "Error", f"Interface {iface!r}: expected TECH/EXT or Local/EXT@CONTEXT"
+            )
             return None
         return iface, ext
 
@@ -384,8 +386,10 @@ class Session:
             penalty = 0
         paused = _truthy(self._get(msg, "paused"))
         self._response(aid, "Success", "Added interface to queue")
-        members.add(self.sim, q, found[1], penalty=penalty, paused=paused,
-                    reason=self._get(msg, "reason"))  # fmt: skip
+        members.add(
+            self.sim, q, found[1], iface=found[0], name=self._get(msg, "membername"),
+            penalty=penalty, paused=paused, reason=self._get(msg, "reason"),
+        )  # fmt: skip
 
     def _queue_remove(self, msg: Message, aid: str) -> None:
         name = self._get(msg, "queue")

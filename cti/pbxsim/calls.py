@@ -208,6 +208,10 @@ class Member:
     reason: str = ""
     last_pause: int = 0
     login_time: int = 0
+    #: ``QueueAdd``'s ``Interface`` / ``MemberName`` (empty: the lab's ``Local/<ext>@agents``
+    #: and ``Agent <ext>``)
+    interface: str = ""
+    name: str = ""
 
 
 @dataclass(slots=True)

@@ -5,19 +5,21 @@ idle longest): a member is free when it is in the queue, not paused, not on a ca
 queue's ``wrapuptime`` since its last call has passed. As in Asterisk, wrap-up sends no
 event of its own: the member's ``QueueMemberStatus`` after the call says ``Status: 1`` with
 ``LastCall`` and ``Wrapuptime``; a client derives "wrapping up until LastCall + Wrapuptime".
-``QueueAdd``, ``QueueRemove`` and ``QueuePause`` change members here
+``QueueAdd``, ``QueueRemove`` and ``QueuePause`` change members here; a member's interface
+may name any technology (``PJSIP/101``): the events echo it, the simulator rings its own
+``Local/101@agents`` phone and reports that device's states under the given name
 (:func:`add`, :func:`remove`, :func:`pause`) and send app_queue's events.
 """
 
 from __future__ import annotations
 
 import asyncio
+import re
 from collections import deque
 from typing import TYPE_CHECKING
 
 from cti.pbxsim.calls import CallContext, Interrupted, Member, QueueState
-from cti.pbxsim.dialplan import AGENTS
-from cti.pbxsim.queue import member_event
+from cti.pbxsim.queue import interface, member_event
 
 if TYPE_CHECKING:
     from cti.pbxsim.server import PbxSimulator
@@ -112,12 +114,14 @@ class Floor:
         self._waiting.clear()
 
 
+_INTERFACE = re.compile(r"^(?:Local/([\w+*#]+)@[\w.\-]+|[A-Za-z0-9]+/([\w+*#]+))$")
+
+
 def member_ext(interface: str) -> str | None:
-    """``Local/<ext>@agents`` → ``ext`` (the simulator's member interfaces), else None."""
-    if not interface.startswith("Local/"):
-        return None
-    ext, _, context = interface[6:].partition("@")
-    return ext if ext and context == AGENTS else None
+    """The agent extension of a member interface (``Local/<ext>@<context>`` or
+    ``<TECH>/<ext>``, such as ``PJSIP/101``), else None."""
+    match = _INTERFACE.match(interface)
+    return (match.group(1) or match.group(2)) if match else None
 
 
 def status_of(sim: PbxSimulator, ext: str) -> int:
@@ -126,14 +130,18 @@ def status_of(sim: PbxSimulator, ext: str) -> int:
 
 
 def add(
-    sim: PbxSimulator, q: QueueState, ext: str, *, penalty: int = 0, paused: bool = False,
-    reason: str = "",
+    sim: PbxSimulator, q: QueueState, ext: str, *, iface: str = "", name: str = "",
+    penalty: int = 0, paused: bool = False, reason: str = "",
 ) -> None:  # fmt: skip
-    """``QueueAdd``: a dynamic member joins (``QueueMemberAdded``)."""
+    """``QueueAdd``: a dynamic member joins (``QueueMemberAdded``). Its phone is the
+    simulator's ``Local/<ext>@agents``, whose device states then carry ``iface``'s name."""
     now = int(sim.clock())
+    iface = "" if iface == interface(ext) else iface
     q.members.append(ext)
     q.info[ext] = Member("dynamic", penalty, paused, reason if paused else "",
-                         now if paused else 0, now)  # fmt: skip
+                         now if paused else 0, now, iface, name)  # fmt: skip
+    if iface:
+        sim.emitter.aliases[interface(ext)] = iface
     sim.agents.setdefault(ext, sim.default_agent)
     member_event(sim.emitter, "QueueMemberAdded", q, ext, status_of(sim, ext))
     sim.floor.dispatch()
@@ -144,6 +152,8 @@ def remove(sim: PbxSimulator, q: QueueState, ext: str) -> None:
     member_event(sim.emitter, "QueueMemberRemoved", q, ext, status_of(sim, ext))
     q.members.remove(ext)
     q.info.pop(ext, None)
+    if not any(ext in other.members for other in sim.queues.values()):
+        sim.emitter.aliases.pop(interface(ext), None)
 
 
 def pause(sim: PbxSimulator, q: QueueState, ext: str, paused: bool, reason: str) -> None:

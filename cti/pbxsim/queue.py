@@ -35,12 +35,24 @@ def interface(ext: str) -> str:
     return f"Local/{ext}@{AGENTS}"
 
 
+def iface(q: QueueState, ext: str) -> str:
+    """The member's ``Interface`` in ``q`` (as ``QueueAdd`` gave it, else the lab's)."""
+    m = q.info.get(ext)
+    return m.interface if m is not None and m.interface else interface(ext)
+
+
+def label(q: QueueState, ext: str) -> str:
+    """The member's ``MemberName`` in ``q``."""
+    m = q.info.get(ext)
+    return m.name if m is not None and m.name else member_name(ext)
+
+
 def member_fields(e: Emitter, q: QueueState, ext: str, status: int, in_call: bool = False) -> str:
     """The member block app_queue puts in every ``QueueMember*`` event (Asterisk 22)."""
     m = q.member(ext)
     return (
-        f"Queue: {q.name}\r\nMemberName: {member_name(ext)}\r\nInterface: {interface(ext)}\r\n"
-        f"StateInterface: {interface(ext)}\r\nMembership: {m.membership}\r\n"
+        f"Queue: {q.name}\r\nMemberName: {label(q, ext)}\r\nInterface: {iface(q, ext)}\r\n"
+        f"StateInterface: {iface(q, ext)}\r\nMembership: {m.membership}\r\n"
         f"Penalty: {m.penalty}\r\nCallsTaken: {q.calls_taken.get(ext, 0)}\r\n"
         f"LastCall: {q.last_call.get(ext, 0)}\r\nLastPause: {m.last_pause}\r\n"
         f"LoginTime: {m.login_time or int(e.clock())}\r\nInCall: {int(in_call)}\r\n"
@@ -148,7 +160,7 @@ def _member_pair(
 
 
 def member_tail(ext: str, q: QueueState) -> str:
-    return f"Queue: {q.name}\r\nInterface: {interface(ext)}\r\nMemberName: {member_name(ext)}\r\n"
+    return f"Queue: {q.name}\r\nInterface: {iface(q, ext)}\r\nMemberName: {label(q, ext)}\r\n"
 
 
 def _rings(ctx: CallContext, one: Channel, m1: Channel, m2: Channel) -> None:

@@ -320,6 +320,32 @@ async def test_added_member_takes_calls() -> None:
         await sim.stop()
 
 
+async def test_member_added_as_pjsip_keeps_its_interface_and_name() -> None:
+    sim = simulator([], pstn={NUMBER: "answer"})
+    ami = await connected(sim)
+    try:
+        await ami.send(Action="QueueAdd", ActionID="a", Queue="camp", Interface="PJSIP/305",
+                       MemberName="Olga")  # fmt: skip
+        await ami.response("a")
+        added = (await ami.until(lambda m: m.get("Event") == "QueueMemberAdded"))[-1]
+        assert (added["Interface"], added["StateInterface"]) == ("PJSIP/305", "PJSIP/305")
+        assert added["MemberName"] == "Olga"
+        await originate(ami, ring_ms=60000)
+        msgs = await ami.until_call_done()
+        (connect,) = events(msgs, "AgentConnect")
+        assert (connect["Interface"], connect["MemberName"]) == ("PJSIP/305", "Olga")
+        devices = {m["Device"] for m in events(msgs, "DeviceStateChange")}
+        assert "PJSIP/305" in devices and "Local/305@agents" not in devices
+        await ami.send(Action="QueuePause", ActionID="p", Interface="PJSIP/305", Paused="1")
+        assert (await ami.response("p"))["Message"] == "Interface paused successfully"
+        await ami.send(Action="QueueAdd", ActionID="b", Queue="camp", Interface="bogus")
+        bad = await ami.response("b")
+        assert bad["Response"] == "Error" and "'bogus'" in bad["Message"]
+    finally:
+        await ami.close()
+        await sim.stop()
+
+
 async def test_least_recent_agent_is_rung() -> None:
     sim = simulator(["301", "302"], wrapup=0.0, pstn={NUMBER: "answer", "79160000002": "answer"})
     ami = await connected(sim)
