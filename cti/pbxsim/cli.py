@@ -23,8 +23,8 @@ def _parse_queues(values: list[str]) -> dict[str, list[str]]:
     for value in values:
         name, sep, members = value.partition("=")
         extens = [m.strip() for m in members.split(",") if m.strip()]
-        if not sep or not name.strip() or not extens:
-            raise ValidationError(f"--queue {value!r}: expected NAME=EXT[,EXT…]")
+        if not sep or not name.strip():
+            raise ValidationError(f"--queue {value!r}: expected NAME=EXT[,EXT…] or NAME=")
         queues[name.strip()] = extens
     return queues
 
@@ -118,7 +118,7 @@ def register(app: typer.Typer) -> None:
             list[str] | None, typer.Option(help="agent extension (repeatable)")
         ] = None,
         queue: Annotated[
-            list[str] | None, typer.Option(help="queue as NAME=EXT,EXT (repeatable)")
+            list[str] | None, typer.Option(help="queue as NAME=EXT,EXT or NAME= (repeatable)")
         ] = None,
         seed: Annotated[int, typer.Option(help="traffic RNG seed")] = 0,
         time_scale: Annotated[float, typer.Option(help="wait multiplier (0.1: 10x faster)")] = 1.0,
