@@ -24,6 +24,12 @@ default as in the shared lab) and ``device_states`` (``DeviceStateChange``, off 
 cti's own recordings have them on and ``Cdr`` off). ``races`` pins the thread interleaving
 of every call (tests replaying one recording; see :class:`~cti.pbxsim.calls.Races`);
 otherwise each scenario uses the one of its recording.
+
+Campaign dialers: ``campaign`` (:class:`~cti.pbxsim.campaign.Campaign`: the called
+population, how fast agents answer, the abandon message), ``wrapup`` (the queues'
+``wrapuptime``) and ``trunks`` (PJSIP endpoints a campaign route may use); an ``Originate``
+into ``cti-campaign`` plays one attempt (:mod:`cti.pbxsim.campaign`), ``floor`` knows which
+agents may be rung (:mod:`cti.pbxsim.members`).
 """
 
 from __future__ import annotations
