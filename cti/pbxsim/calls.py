@@ -234,6 +234,8 @@ class QueueState:
     last_call: dict[str, int] = field(default_factory=dict)
     wrapup: float = 0.0
     info: dict[str, Member] = field(default_factory=dict)
+    #: queues.conf's ``ringinuse`` (the campaign lab's queues: no)
+    ringinuse: bool = True
 
     def member(self, ext: str) -> Member:
         """``ext``'s record (created as a static member on first use)."""

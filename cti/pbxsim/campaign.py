@@ -1,23 +1,27 @@
 """A campaign dialer's call: ``Originate`` of ``Local/<number>@pstn`` into ``cti-campaign``.
 
-The dialplan the simulator models (the dialer's documented setup)::
+The dialplan is the campaign lab's (``extensions_campaign.conf``, where cti's campaign
+recordings were made), with ``AMD()`` first when the route runs answering-machine
+detection::
 
     [cti-campaign]
-    ; where the route runs answering-machine detection first: AMD(), a MACHINE is hung up
-    exten => s,1,Queue(${CTI_QUEUE},,,,${CTI_CONNECT_LIMIT})
-     same => n,Playback(${CTI_ABANDON_MESSAGE})
+    exten => s,1,NoOp(Campaign ${CTI_CAMPAIGN} attempt ${CTI_ATTEMPT}: answered, queue ${CTI_QUEUE})
+     same => n,Queue(${CTI_QUEUE},,,,${CTI_CONNECT_LIMIT})
+     same => n,NoOp(No agent within ${CTI_CONNECT_LIMIT} s: QUEUESTATUS=${QUEUESTATUS})
+     same => n,ExecIf($["${CTI_ABANDON_MESSAGE}" != ""]?Playback(${CTI_ABANDON_MESSAGE}))
      same => n,Hangup()
 
 The number's callee comes from the simulator's :class:`~cti.pbxsim.population.Population`.
 Busy, congestion and no answer fail the Originate as the dialer recordings show
-(:mod:`cti.pbxsim.outbound`); an answered call joins the queue and waits for a free agent
-(:class:`~cti.pbxsim.members.Floor`) for at most the connect limit and the callee's
-patience. A free agent is rung alone (``leastrecent``) and answers after
+(:mod:`cti.pbxsim.outbound`); an invalid number is the lab's unallocated one
+(``Hangup(1)`` in ``[pstn]``: Reason 0). An answered call joins the queue and waits for a
+free agent (:class:`~cti.pbxsim.members.Floor`) for at most the connect limit and the
+callee's patience. A free agent is rung alone (``leastrecent``) and answers after
 :attr:`Campaign.agent_answer`; the rest is queue-answered's shape (AgentCalled, DialBegin,
 AgentConnect, the bridge, AgentComplete), the agent hanging up after the callee's talk
-time, then wrapping up for the queue's ``wrapuptime``. No agent in time: queue-timeout's
-shape (``QueueCallerAbandon``, ``QUEUESTATUS=TIMEOUT``), then the abandon message and
-the PBX hangs up; the callee hanging up first: queue-abandoned's shape.
+time, then wrapping up for the queue's ``wrapuptime``. No agent in time: the
+campaign-abandoned shape (``QueueCallerAbandon``, ``QUEUESTATUS=TIMEOUT``), then the
+abandon message and the PBX hangs up; the callee hanging up first: queue-abandoned's shape.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ from typing import TYPE_CHECKING
 from cti.pbxsim.calls import CallContext, Originate, QueueState
 from cti.pbxsim.channels import Channel
 from cti.pbxsim.endings import caller_ends
-from cti.pbxsim.legs import Plan
+from cti.pbxsim.legs import Plan, fail
 from cti.pbxsim.outbound import leg_fails
 from cti.pbxsim.population import Callee, Population
 from cti.pbxsim.queue import caller_leaves, decide, gives_up, join, ring_members
@@ -61,12 +65,28 @@ def variables(req: Originate) -> dict[str, str]:
     return dict(req.variables)
 
 
+def unallocated(ctx: CallContext, req: Originate, p1: Channel, p2: Channel) -> None:
+    """The network refuses the number before any answer (campaign-invalid: the lab's
+    ``Hangup(1)`` in ``[pstn]``): cause 1 on both halves, Reason 0."""
+    e = ctx.e
+    e.newexten(p2, "Hangup", "1")
+    e.softhanguprequest(p2)
+    e.hanguprequest(p1, 1)
+    e.hangup(p2, 1)
+    e.dialend(None, p1, "NOANSWER")
+    fail(ctx, req, 0)
+    e.hangup(p1, 1)
+
+
 async def campaign_call(
     sim: PbxSimulator, ctx: CallContext, req: Originate, p1: Channel, p2: Channel, callee: Callee
 ) -> None:
     """Ring the callee; answered, run ``[cti-campaign]`` on ``p1`` (see the module doc)."""
     e = ctx.e
     outcome = callee.outcome
+    if outcome == "invalid":
+        unallocated(ctx, req, p1, p2)
+        return
     if outcome == "answer" and callee.ring >= req.timeout:
         outcome = "no-answer"
     if outcome in ("busy", "congestion"):
@@ -123,14 +143,16 @@ async def _connect(
     name = names.get("CTI_QUEUE", "")
     limit_text = names.get("CTI_CONNECT_LIMIT", "")
     limit = _limit(sim, limit_text) if limit_text else sim.campaign.connect_limit
-    e.newexten(p1, "Queue", f"{name},,,,{limit_text}")
-    e.newexten(p2, "Wait", f"{callee.talk + callee.patience:.3g}", priority=4)
+    attempt = f"{names.get('CTI_CAMPAIGN', '')} attempt {names.get('CTI_ATTEMPT', '')}"
+    e.newexten(p1, "NoOp", f"Campaign {attempt}: answered, queue {name}", priority=1)
+    e.newexten(p1, "Queue", f"{name},,,,{limit_text}", priority=2)
     q = sim.queues.get(name)
     if q is None:  # Queue() of an unknown queue returns at once
         e.varset(p1, "QUEUESTATUS", "UNKNOWN")
-        await _abandon_message(sim, ctx, p1, p2, names)
+        await _abandon_message(sim, ctx, p1, p2, names, "UNKNOWN")
         return
     joined = join(ctx, q, p1)
+    e.newexten(p2, "Wait", f"{callee.talk + callee.patience:.3g}", priority=4)
     started = e.clock()
     try:
         agent = await sim.floor.acquire(ctx, q, min(limit, callee.patience))
@@ -161,6 +183,7 @@ async def _agent_rung(
     view = QueueState(
         q.name, [agent], q.set_vars, q.waiting, q.completed, q.abandoned,
         calls_taken=q.calls_taken, last_call=q.last_call, wrapup=q.wrapup, info=q.info,
+        ringinuse=q.ringinuse,
     )  # fmt: skip
     plan = Plan(sim.campaign.agent_answer, callee.talk, True, patience)
     outcome, after = decide(plan, agent, limit)
@@ -179,11 +202,15 @@ async def _agent_rung(
 
 
 async def _abandon_message(
-    sim: PbxSimulator, ctx: CallContext, p1: Channel, p2: Channel, names: dict[str, str]
-) -> None:
-    """``Playback(${CTI_ABANDON_MESSAGE})``, then ``Hangup()``: the PBX ends the call."""
+    sim: PbxSimulator, ctx: CallContext, p1: Channel, p2: Channel, names: dict[str, str],
+    status: str = "TIMEOUT",
+) -> None:  # fmt: skip
+    """``Queue()`` returned: the abandon message (if any), then ``Hangup()``."""
     e = ctx.e
-    e.newexten(p1, "Playback", names.get("CTI_ABANDON_MESSAGE", ""), priority=2)
-    await ctx.sleep(sim.campaign.message_seconds)
-    e.newexten(p1, "Hangup", "", priority=3)
+    limit, message = names.get("CTI_CONNECT_LIMIT", ""), names.get("CTI_ABANDON_MESSAGE", "")
+    e.newexten(p1, "NoOp", f"No agent within {limit} s: QUEUESTATUS={status}", priority=3)
+    e.newexten(p1, "ExecIf", f"{int(bool(message))}?Playback({message})", priority=4)
+    if message:
+        await ctx.sleep(sim.campaign.message_seconds)
+    e.newexten(p1, "Hangup", "", priority=5)
     caller_ends(ctx, p1, p2)

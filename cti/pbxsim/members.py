@@ -19,7 +19,7 @@ from collections import deque
 from typing import TYPE_CHECKING
 
 from cti.pbxsim.calls import CallContext, Interrupted, Member, QueueState
-from cti.pbxsim.queue import interface, member_event
+from cti.pbxsim.queue import iface, interface, member_event
 
 if TYPE_CHECKING:
     from cti.pbxsim.server import PbxSimulator
@@ -143,6 +143,7 @@ def add(
     if iface:
         sim.emitter.aliases[interface(ext)] = iface
     sim.agents.setdefault(ext, sim.default_agent)
+    _pause_state(sim, q, ext)
     member_event(sim.emitter, "QueueMemberAdded", q, ext, status_of(sim, ext))
     sim.floor.dispatch()
 
@@ -164,6 +165,13 @@ def pause(sim: PbxSimulator, q: QueueState, ext: str, paused: bool, reason: str)
     m.reason = reason if paused else ""
     if paused:
         m.last_pause = int(sim.clock())
+    _pause_state(sim, q, ext)
     member_event(sim.emitter, "QueueMemberPause", q, ext, status_of(sim, ext))
     if not paused:
         sim.floor.dispatch()
+
+
+def _pause_state(sim: PbxSimulator, q: QueueState, ext: str) -> None:
+    """app_queue's ``Queue:<queue>_pause_<interface>`` device: in use while paused."""
+    state = "INUSE" if q.member(ext).paused else "NOT_INUSE"
+    sim.emitter.queue_state(f"Queue:{q.name}_pause_{iface(q, ext)}", state)

@@ -57,7 +57,7 @@ def member_fields(e: Emitter, q: QueueState, ext: str, status: int, in_call: boo
         f"LastCall: {q.last_call.get(ext, 0)}\r\nLastPause: {m.last_pause}\r\n"
         f"LoginTime: {m.login_time or int(e.clock())}\r\nInCall: {int(in_call)}\r\n"
         f"Status: {status}\r\nPaused: {int(m.paused)}\r\nPausedReason: {m.reason}\r\n"
-        f"Ringinuse: 1\r\nWrapuptime: {int(q.wrapup)}\r\n"
+        f"Ringinuse: {int(q.ringinuse)}\r\nWrapuptime: {int(q.wrapup)}\r\n"
     )
 
 

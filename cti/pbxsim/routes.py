@@ -76,14 +76,11 @@ def originate_script(sim: PbxSimulator, ctx: CallContext, req: Originate) -> Scr
         callee = sim.dialled.draw(exten)
         if exten in sim.pstn:  # a number the simulator was told about keeps its outcome
             callee = replace(callee, outcome=sim.pstn[exten])
-        elif callee.outcome == "invalid":
-            sim.pstn[exten] = "invalid"  # no such number, now and on every redial
+        one, two = _prologue(sim, ctx, req, outbound.races(callee.outcome))
+        return campaign_call(sim, ctx, req, one, two, callee)
     if not sim.dialplan.exists(context, exten):
         _missing(sim, ctx, req)
         return None
-    if req.context == CAMPAIGN and context == PSTN:
-        one, two = _prologue(sim, ctx, req, outbound.races(callee.outcome))
-        return campaign_call(sim, ctx, req, one, two, callee)
     if context == PSTN:
         outcome = sim.dialplan.remote(exten)
         one, two = _prologue(sim, ctx, req, outbound.races(outcome))
