@@ -23,7 +23,7 @@ Msg = dict[str, str]
 
 def simulator(
     members: list[str] | None = None, *, wrapup: float = 15.0, time_scale: float = 0.001,
-    population: Population | None = None, **kwargs: object,
+    population: Population | None = None, amd: bool = False, **kwargs: object,
 ) -> PbxSimulator:  # fmt: skip
     """A campaign queue ``camp`` of ``members`` (default one agent, 301)."""
     members = ["301"] if members is None else members
@@ -34,7 +34,7 @@ def simulator(
         time_scale=time_scale,
         timestamps=True,
         device_states=True,
-        campaign=Campaign(population=population or Population(seed=3)),
+        campaign=Campaign(population=population or Population(seed=3), amd=amd),
         **kwargs,  # type: ignore[arg-type]
     )
 
@@ -369,8 +369,7 @@ async def test_least_recent_agent_is_rung() -> None:
 @pytest.mark.parametrize("machine", [True, False])
 async def test_answering_machine_detection(machine: bool) -> None:
     population = Population(machine=1.0 if machine else 0.0, seed=3)
-    sim = simulator(population=population, pstn={NUMBER: "answer"})
-    sim.campaign = Campaign(population=population, amd=True)
+    sim = simulator(population=population, amd=True, pstn={NUMBER: "answer"})
     ami = await connected(sim)
     try:
         await originate(ami, ring_ms=60000)
