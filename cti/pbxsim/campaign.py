@@ -164,11 +164,17 @@ async def _connect(
             gives_up(ctx, q, p1, {}, joined)
             await _abandon_message(sim, ctx, p1, p2, names)
             return
+        ended = "abandoned"
         try:
-            await _agent_rung(sim, ctx, q, p1, p2, callee, agent, joined, limit - waited,
-                              callee.patience - waited, names)  # fmt: skip
+            ended = await _agent_rung(
+                sim, ctx, q, p1, p2, callee, agent, joined, limit - waited,
+                callee.patience - waited,
+            )  # fmt: skip
         finally:
-            sim.floor.release(agent, q.wrapup)
+            # wrapuptime follows a call the agent took, not a ring the caller left
+            sim.floor.release(agent, q.wrapup if ended == "answered" else 0.0)
+        if ended == "timeout":
+            await _abandon_message(sim, ctx, p1, p2, names)
     finally:
         if p1 in q.waiting:
             q.waiting.remove(p1)
@@ -177,9 +183,9 @@ async def _connect(
 async def _agent_rung(
     sim: PbxSimulator, ctx: CallContext, q: QueueState, p1: Channel,
     p2: Channel, callee: Callee, agent: str, joined: float, limit: float, patience: float,
-    names: dict[str, str],
-) -> None:  # fmt: skip
-    """Ring ``agent`` alone; it answers, or the limit / the callee's patience ends first."""
+) -> str:  # fmt: skip
+    """Ring ``agent`` alone; it answers, or the limit / the callee's patience ends first;
+    returns how ``Queue()`` ended (``answered``, ``timeout``, ``abandoned``)."""
     view = QueueState(
         q.name, [agent], q.set_vars, q.waiting, q.completed, q.abandoned,
         calls_taken=q.calls_taken, last_call=q.last_call, wrapup=q.wrapup, info=q.info,
@@ -194,9 +200,9 @@ async def _agent_rung(
             await answered(ctx, view, p1, p2, legs, agent, plan, joined)
         elif outcome == "timeout":
             gives_up(ctx, view, p1, legs, joined)
-            await _abandon_message(sim, ctx, p1, p2, names)
         else:
             caller_leaves(ctx, view, p1, p2, legs, joined)
+        return outcome
     finally:
         q.completed, q.abandoned = view.completed, view.abandoned
 

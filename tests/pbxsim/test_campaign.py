@@ -243,6 +243,24 @@ async def test_agent_in_wrapup_is_not_rung_until_it_ends() -> None:
             await sim.stop()
 
 
+async def test_ring_the_caller_left_is_no_call_to_wrap_up() -> None:
+    second = "79167654321"
+    sim = simulator(wrapup=1e6, pstn={NUMBER: "answer", second: "answer"})
+    ami = await connected(sim)
+    try:
+        # the agent answers after 0.5 s: past a 0.3 s limit the queue gives up while it rings
+        await originate(ami, ring_ms=60000, limit="0.3")
+        msgs = await ami.until_call_done()
+        assert events(msgs, "AgentRingNoAnswer") and not events(msgs, "AgentConnect")
+        assert varset(msgs, "QUEUESTATUS") == ["TIMEOUT"]
+        await originate(ami, second, "att-2", ring_ms=60000)
+        msgs = await ami.until_call_done()
+        assert events(msgs, "AgentConnect")  # not held in wrap-up by the ring
+    finally:
+        await ami.close()
+        await sim.stop()
+
+
 async def test_paused_agent_is_not_rung_and_unpaused_is(
     camp: tuple[PbxSimulator, AmiClient],
 ) -> None:
