@@ -2,7 +2,9 @@
 
 Public API: :class:`PbxSimulator` (``cti.pbxsim.server``), the call specs and
 :class:`AgentProfile` (``cti.pbxsim.calls``), :class:`TrafficProfile` and ``plan_calls``
-(``cti.pbxsim.traffic``). See ``cti/pbxsim/server.py`` for a usage example.
+(``cti.pbxsim.traffic``), a campaign's :class:`Campaign` (``cti.pbxsim.campaign``) and its
+called :class:`Population` (``cti.pbxsim.population``). See ``cti/pbxsim/server.py`` for a
+usage example.
 """
 
 from cti.pbxsim.calls import (
@@ -18,18 +20,24 @@ from cti.pbxsim.calls import (
     Races,
     TransferCall,
 )
+from cti.pbxsim.campaign import Campaign
+from cti.pbxsim.population import Callee, Dialled, Population
 from cti.pbxsim.server import PbxSimulator
 from cti.pbxsim.traffic import TrafficProfile, plan_calls
 
 __all__ = [
     "AgentProfile",
     "CallHandle",
+    "Callee",
+    "Campaign",
     "ClickToDialCall",
+    "Dialled",
     "InboundCall",
     "IvrCall",
     "MessageCall",
     "OutboundCall",
     "PbxSimulator",
+    "Population",
     "QueueCall",
     "QueueState",
     "Races",

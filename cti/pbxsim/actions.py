@@ -3,7 +3,7 @@
 Actions: Login, Logoff, Ping, Events, Originate (async; refused at once when its
 Context/Exten is not in the dialplan), Hangup, Redirect, BlindTransfer, Atxfer, Setvar,
 CoreShowChannels, Command (``core show version`` / ``core show channels``), QueueStatus,
-Filter (:mod:`cti.pbxsim.filters`).
+QueueAdd, QueueRemove, QueuePause (:mod:`cti.pbxsim.members`), Filter (:mod:`cti.pbxsim.filters`).
 Anything else gets Asterisk's ``Invalid/unknown command``. Events go only to sessions that
 logged in with events on; a session that vanishes mid-call just stops receiving them.
 Asterisk writes a response at once but queues events; so an event an action causes comes
@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from cti.pbxsim import status
+from cti.pbxsim import members, status
 from cti.pbxsim.calls import Originate, Takeover
 from cti.pbxsim.filters import EventFilter, parse_filter
 
@@ -70,6 +70,9 @@ class Session:
             "coreshowchannels": self._show_channels,
             "command": self._command,
             "queuestatus": self._queue_status,
+            "queueadd": self._queue_add,
+            "queueremove": self._queue_remove,
+            "queuepause": self._queue_pause,
             "filter": self._filter,
         }
         self._closing = False
@@ -347,3 +350,87 @@ class Session:
         self._response(aid, "Success", "Queue status will follow", "EventList: start\r\n")
         queue, member = self._get(msg, "queue"), self._get(msg, "member")
         self._reply(status.queue_status(self.sim, aid, queue, member))
+
+    def _member(self, msg: Message, aid: str, missing: str) -> tuple[str, str] | None:
+        """The action's ``Interface`` as a member extension (``Local/<ext>@agents``)."""
+        iface = self._get(msg, "interface")
+        ext = members.member_ext(iface)
+        if not iface:
+            self._response(aid, "Error", missing)
+            return None
+        if ext is None:
+            self._response(
+                aid, "Error", f"Interface {iface!r}: expected TECH/EXT or Local/EXT@CONTEXT"
+            )
+            return None
+        return iface, ext
+
+    def _queue_add(self, msg: Message, aid: str) -> None:
+        name = self._get(msg, "queue")
+        if not name:
+            self._response(aid, "Error", "'Queue' not specified.")
+            return
+        found = self._member(msg, aid, "'Interface' not specified.")
+        if found is None:
+            return
+        q = self.sim.queues.get(name)
+        if q is None:
+            self._response(aid, "Error", "Unable to add interface to queue: No such queue")
+            return
+        if found[1] in q.members:
+            self._response(aid, "Error", "Unable to add interface: Already there")
+            return
+        try:
+            penalty = int(self._get(msg, "penalty", "0") or 0)
+        except ValueError:
+            penalty = 0
+        paused = _truthy(self._get(msg, "paused"))
+        self._response(aid, "Success", "Added interface to queue")
+        members.add(
+            self.sim, q, found[1], iface=found[0], name=self._get(msg, "membername"),
+            penalty=penalty, paused=paused, reason=self._get(msg, "reason"),
+        )  # fmt: skip
+
+    def _queue_remove(self, msg: Message, aid: str) -> None:
+        name = self._get(msg, "queue")
+        if not name:
+            self._response(aid, "Error", "Need 'Queue' and 'Interface' parameters.")
+            return
+        found = self._member(msg, aid, "Need 'Queue' and 'Interface' parameters.")
+        if found is None:
+            return
+        q = self.sim.queues.get(name)
+        if q is None:
+            self._response(aid, "Error", "Unable to remove interface from queue: No such queue")
+        elif found[1] not in q.members:
+            self._response(aid, "Error", "Unable to remove interface: Not there")
+        elif q.member(found[1]).membership != "dynamic":
+            self._response(aid, "Error", "Member not dynamic")
+        else:
+            self._response(aid, "Success", "Removed interface from queue")
+            members.remove(self.sim, q, found[1])
+
+    def _queue_pause(self, msg: Message, aid: str) -> None:
+        """Pause in ``Queue`` or, without one, in every queue the member is in."""
+        text = self._get(msg, "paused")
+        found = self._member(msg, aid, "Need 'Interface' and 'Paused' parameters.")
+        if found is None:
+            return
+        if not text:
+            self._response(aid, "Error", "Need 'Interface' and 'Paused' parameters.")
+            return
+        name, paused = self._get(msg, "queue"), _truthy(text)
+        queues = [q for q in self.sim.queues.values()
+                  if found[1] in q.members and name in ("", q.name)]  # fmt: skip
+        if not queues:
+            self._response(aid, "Error", "Interface not found")
+            return
+        done = "paused" if paused else "unpaused"
+        self._response(aid, "Success", f"Interface {done} successfully")
+        for q in queues:
+            members.pause(self.sim, q, found[1], paused, self._get(msg, "reason"))
+
+
+def _truthy(value: str) -> bool:
+    """Asterisk's ``ast_true``."""
+    return value.strip().lower() in ("yes", "true", "y", "t", "1", "on")

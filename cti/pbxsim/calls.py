@@ -50,6 +50,17 @@ class Originate:
     timeout: float = 30.0
     variables: tuple[tuple[str, str], ...] = ()
     account: str = ""
+    #: the channel the client asked for when the simulator plays it as another one (a
+    #: ``PJSIP/<number>@<trunk>`` route played as ``Local/<number>@pstn``)
+    requested: str = ""
+
+    @property
+    def trunk_call(self) -> tuple[str, str] | None:
+        """``(number, endpoint)`` of a ``PJSIP/<number>@<endpoint>`` channel, else None."""
+        if not self.channel.startswith("PJSIP/") or "@" not in self.channel:
+            return None
+        number, _, endpoint = self.channel[6:].partition("@")
+        return (number, endpoint) if number and endpoint else None
 
     @property
     def local(self) -> tuple[str, str] | None:
@@ -188,11 +199,30 @@ def hold_seconds(seconds: float) -> int:
 
 
 @dataclass(slots=True)
+class Member:
+    """What app_queue keeps of one member beyond its calls (``QueueMember*`` fields)."""
+
+    membership: Literal["static", "dynamic"] = "static"
+    penalty: int = 0
+    paused: bool = False
+    reason: str = ""
+    last_pause: int = 0
+    login_time: int = 0
+    #: ``QueueAdd``'s ``Interface`` / ``MemberName`` (empty: the lab's ``Local/<ext>@agents``
+    #: and ``Agent <ext>``)
+    interface: str = ""
+    name: str = ""
+
+
+@dataclass(slots=True)
 class QueueState:
-    """A simulated queue: static members (agent extensions), waiting callers, counters.
+    """A simulated queue: members (agent extensions), waiting callers, counters.
 
     ``set_vars``: queues.conf's ``setinterfacevar``/``setqueuevar``/``setqueueentryvar``
-    (the lab's ``support`` has them, cti's ``sales`` does not)."""
+    (the lab's ``support`` has them, cti's ``sales`` does not). ``wrapup``: queues.conf's
+    ``wrapuptime`` (s a member is not rung after a call). ``info``: per member, what
+    ``QueueAdd``/``QueuePause`` changed (a member without an entry is a static one,
+    never paused)."""
 
     name: str
     members: list[str]
@@ -202,6 +232,16 @@ class QueueState:
     abandoned: int = 0
     calls_taken: dict[str, int] = field(default_factory=dict)
     last_call: dict[str, int] = field(default_factory=dict)
+    wrapup: float = 0.0
+    info: dict[str, Member] = field(default_factory=dict)
+    #: queues.conf's ``ringinuse`` (the campaign lab's queues: no)
+    ringinuse: bool = True
+
+    def member(self, ext: str) -> Member:
+        """``ext``'s record (created as a static member on first use)."""
+        if ext not in self.info:
+            self.info[ext] = Member()
+        return self.info[ext]
 
 
 class Interrupted(Exception):

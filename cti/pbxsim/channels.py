@@ -124,6 +124,8 @@ class Emitter:
         self.bridges: dict[str, Bridge] = {}
         #: the last state sent per cached device (``Queue:…``), as Asterisk's cache keeps it
         self.known_states: dict[str, str] = {}
+        #: devices reported under another name (a queue member added as ``PJSIP/101``)
+        self.aliases: dict[str, str] = {}
         self._queued: list[str] = []  # devices waiting for the device-state thread
         self._live: Counter[str] = Counter()
         self._seq = 0
@@ -283,6 +285,7 @@ class Emitter:
             self._device_event(device, state)
 
     def _device_event(self, device: str, state: str) -> None:
+        device = self.aliases.get(device, device)
         self._sink(f"{self.head('DeviceStateChange', 'call,all')}Device: {device}\r\n"
                    f"State: {state}\r\n\r\n")  # fmt: skip
 

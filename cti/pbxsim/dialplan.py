@@ -34,6 +34,7 @@ STATIC: dict[str, tuple[str, ...]] = {
     CUSTOMER: ("_hX!",),
     "transfer-target": ("_1XX",),
     "dialer-connected": ("s",),
+    "cti-campaign": ("s",),
     OUTBOUND: ("_7X.",),
     CTI_INBOUND: ("_1XX", IVR_QUEUE, SALES_QUEUE, MESSAGE),
     CTI_TRANSFER: ("_1XX",),

@@ -106,7 +106,8 @@ def respond(e: Emitter, req: Originate, one: Channel | None, reason: int) -> Non
         )
     else:
         e.originate_response(
-            req.action_id, req.channel, req.context, req.exten, reason, "<unknown>",
+            req.action_id, req.requested or req.channel, req.context, req.exten, reason,
+            "<unknown>",
             req.caller_num or "<unknown>", req.caller_name or "<unknown>",
         )  # fmt: skip
 

@@ -35,16 +35,43 @@ def interface(ext: str) -> str:
     return f"Local/{ext}@{AGENTS}"
 
 
+def iface(q: QueueState, ext: str) -> str:
+    """The member's ``Interface`` in ``q`` (as ``QueueAdd`` gave it, else the lab's)."""
+    m = q.info.get(ext)
+    return m.interface if m is not None and m.interface else interface(ext)
+
+
+def label(q: QueueState, ext: str) -> str:
+    """The member's ``MemberName`` in ``q``."""
+    m = q.info.get(ext)
+    return m.name if m is not None and m.name else member_name(ext)
+
+
+def member_fields(e: Emitter, q: QueueState, ext: str, status: int, in_call: bool = False) -> str:
+    """The member block app_queue puts in every ``QueueMember*`` event (Asterisk 22)."""
+    m = q.member(ext)
+    return (
+        f"Queue: {q.name}\r\nMemberName: {label(q, ext)}\r\nInterface: {iface(q, ext)}\r\n"
+        f"StateInterface: {iface(q, ext)}\r\nMembership: {m.membership}\r\n"
+        f"Penalty: {m.penalty}\r\nCallsTaken: {q.calls_taken.get(ext, 0)}\r\n"
+        f"LastCall: {q.last_call.get(ext, 0)}\r\nLastPause: {m.last_pause}\r\n"
+        f"LoginTime: {m.login_time or int(e.clock())}\r\nInCall: {int(in_call)}\r\n"
+        f"Status: {status}\r\nPaused: {int(m.paused)}\r\nPausedReason: {m.reason}\r\n"
+        f"Ringinuse: {int(q.ringinuse)}\r\nWrapuptime: {int(q.wrapup)}\r\n"
+    )
+
+
+def member_event(
+    e: Emitter, event: str, q: QueueState, ext: str, status: int, in_call: bool = False
+) -> None:
+    """``QueueMemberStatus`` / ``Added`` / ``Removed`` / ``Pause`` (status: the member's
+    device state, 1 not in use, 2 in use, 6 ringing)."""
+    e.raw(f"{e.head(event, 'agent,all')}{member_fields(e, q, ext, status, in_call)}\r\n")
+
+
 def member_status(e: Emitter, q: QueueState, ext: str, status: int) -> None:
     """``QueueMemberStatus`` (device state: 1 not in use, 2 in use, 6 ringing)."""
-    e.raw(
-        f"{e.head('QueueMemberStatus', 'agent,all')}Queue: {q.name}\r\n"
-        f"MemberName: {member_name(ext)}\r\nInterface: {interface(ext)}\r\n"
-        f"StateInterface: {interface(ext)}\r\nMembership: static\r\nPenalty: 0\r\n"
-        f"CallsTaken: {q.calls_taken.get(ext, 0)}\r\nLastCall: {q.last_call.get(ext, 0)}\r\n"
-        f"LastPause: 0\r\nLoginTime: {int(e.clock())}\r\nInCall: 0\r\nStatus: {status}\r\n"
-        "Paused: 0\r\nPausedReason: \r\nRinginuse: 1\r\nWrapuptime: 0\r\n\r\n"
-    )
+    member_event(e, "QueueMemberStatus", q, ext, status)
 
 
 def member_busy(e: Emitter, q: QueueState, ext: str) -> None:
@@ -133,7 +160,7 @@ def _member_pair(
 
 
 def member_tail(ext: str, q: QueueState) -> str:
-    return f"Queue: {q.name}\r\nInterface: {interface(ext)}\r\nMemberName: {member_name(ext)}\r\n"
+    return f"Queue: {q.name}\r\nInterface: {iface(q, ext)}\r\nMemberName: {label(q, ext)}\r\n"
 
 
 def _rings(ctx: CallContext, one: Channel, m1: Channel, m2: Channel) -> None:

@@ -21,10 +21,10 @@ from cti.pbxsim.queue import (
     caller_leaves,
     decide,
     gives_up,
-    interface,
+    iface,
     join,
+    label,
     leave,
-    member_name,
     member_status,
     member_tail,
     queue_vars,
@@ -63,8 +63,8 @@ async def answered(
     hold = int(e.clock() - joined)
     if q.set_vars:
         member = (
-            ("MEMBERINTERFACE", interface(answerer)),
-            ("MEMBERNAME", member_name(answerer)),
+            ("MEMBERINTERFACE", iface(q, answerer)),
+            ("MEMBERNAME", label(q, answerer)),
             *((name, "0") for name in MEMBER_VARS),
         )
         for ch in (one, x1):

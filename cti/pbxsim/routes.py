@@ -10,6 +10,7 @@ would have received for it and played the same way.
 from __future__ import annotations
 
 from collections.abc import Coroutine
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from cti.pbxsim import clicktodial, cti_inbound, inbound, outbound
@@ -29,6 +30,7 @@ from cti.pbxsim.calls import (
     TransferCall,
     hold_seconds,
 )
+from cti.pbxsim.campaign import CAMPAIGN, campaign_call
 from cti.pbxsim.channels import Channel
 from cti.pbxsim.clicktodial import click_to_dial
 from cti.pbxsim.dialplan import (
@@ -61,11 +63,21 @@ SALES, SALES_TIMEOUT = "sales", 8.0
 
 def originate_script(sim: PbxSimulator, ctx: CallContext, req: Originate) -> Script | None:
     """Emit the Originate's first events now; return the coroutine that plays the rest."""
+    trunk = req.trunk_call
+    if trunk is not None and req.context == CAMPAIGN and trunk[1] in sim.trunks:
+        # the simulator's trunks lead to its PSTN: played as the lab's Local pair
+        req = replace(req, channel=f"Local/{trunk[0]}@{PSTN}", requested=req.channel)
     local = req.local
     if local is None or local[1] not in (CUSTOMER, PSTN, AGENTS):
         respond_invalid(sim.emitter, req, ctx.handle)
         return None
     exten, context = local
+    if req.context == CAMPAIGN and context == PSTN:
+        callee = sim.dialled.draw(exten)
+        if exten in sim.pstn:  # a number the simulator was told about keeps its outcome
+            callee = replace(callee, outcome=sim.pstn[exten])
+        one, two = _prologue(sim, ctx, req, outbound.races(callee.outcome))
+        return campaign_call(sim, ctx, req, one, two, callee)
     if not sim.dialplan.exists(context, exten):
         _missing(sim, ctx, req)
         return None

@@ -24,6 +24,12 @@ default as in the shared lab) and ``device_states`` (``DeviceStateChange``, off 
 cti's own recordings have them on and ``Cdr`` off). ``races`` pins the thread interleaving
 of every call (tests replaying one recording; see :class:`~cti.pbxsim.calls.Races`);
 otherwise each scenario uses the one of its recording.
+
+Campaign dialers: ``campaign`` (:class:`~cti.pbxsim.campaign.Campaign`: the called
+population, how fast agents answer, the abandon message), ``wrapup`` (the queues'
+``wrapuptime``) and ``trunks`` (PJSIP endpoints a campaign route may use); an ``Originate``
+into ``cti-campaign`` plays one attempt (:mod:`cti.pbxsim.campaign`), ``floor`` knows which
+agents may be rung (:mod:`cti.pbxsim.members`).
 """
 
 from __future__ import annotations
@@ -45,9 +51,12 @@ from cti.pbxsim.calls import (
     QueueState,
     Races,
 )
+from cti.pbxsim.campaign import Campaign
 from cti.pbxsim.channels import Channel, Emitter
 from cti.pbxsim.dialplan import LAB_CTI_AGENTS, Dialplan
 from cti.pbxsim.filters import EventFilter, passes
+from cti.pbxsim.members import Floor
+from cti.pbxsim.population import Dialled
 from cti.pbxsim.routes import originate_script, spec_script
 from cti.pbxsim.takeover import take_over, teardown
 
@@ -95,6 +104,9 @@ class PbxSimulator:
         races: Races | None = None,
         clock: Callable[[], float] | None = None,
         filter_allowed: bool = True,
+        campaign: Campaign | None = None,
+        wrapup: float = 0.0,
+        trunks: Sequence[str] = ("trunk",),
     ) -> None:
         if time_scale < 0:
             raise ValueError("time_scale must be >= 0")
@@ -109,7 +121,7 @@ class PbxSimulator:
             self.agents = {ext: AgentProfile() for ext in agents}
         queue_map = {"support": ["201", "202"]} if queues is None else queues
         self.queues = {
-            name: q if isinstance(q, QueueState) else QueueState(name, list(q))
+            name: q if isinstance(q, QueueState) else QueueState(name, list(q), wrapup=wrapup)
             for name, q in queue_map.items()
         }
         for state in self.queues.values():
@@ -132,6 +144,18 @@ class PbxSimulator:
             device_states=device_states, device_exists=self.dialplan.device_exists,
         )  # fmt: skip
         self.calls: dict[str, CallHandle] = {}
+        #: campaign calls (``Originate`` into ``cti-campaign``): population and agents
+        self.campaign = campaign or Campaign()
+        self.dialled = Dialled(self.campaign.population)
+        #: PJSIP endpoints a campaign route may dial through (``PJSIP/<number>@trunk``)
+        self.trunks = frozenset(trunks)
+        self.floor = Floor(self)
+        #: the phone of an agent that joins by ``QueueAdd`` without being configured
+        self.default_agent = AgentProfile()
+        for state in self.queues.values():
+            for ext in state.members:
+                member = state.member(ext)
+                member.login_time = member.login_time or int(self.clock())
         #: global variables set by ``Setvar`` without a channel
         self.globals: dict[str, str] = {}
         self._clients: set[Any] = set()
@@ -167,6 +191,7 @@ class PbxSimulator:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        self.floor.close()
         self._flush()
         if self._server is not None:
             self._server.close()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from cti.pbxsim.queue import interface, member_name
+from cti.pbxsim.queue import iface, label
 
 if TYPE_CHECKING:
     from cti.pbxsim.server import PbxSimulator
@@ -72,17 +72,20 @@ def queue_status(sim: PbxSimulator, aid: str, only_queue: str, only_member: str)
             f"ActionID: {aid}\r\n\r\n"
         )
         for ext in q.members:
-            if only_member and only_member not in (ext, interface(ext), member_name(ext)):
+            if only_member and only_member not in (ext, iface(q, ext), label(q, ext)):
                 continue
             in_call = any(ch.agent == ext for ch in sim.emitter.channels.values())
+            m = q.member(ext)
             parts.append(
-                f"Event: QueueMember\r\nQueue: {q.name}\r\nName: {member_name(ext)}\r\n"
-                f"Location: {interface(ext)}\r\nStateInterface: {interface(ext)}\r\n"
-                "Membership: static\r\nPenalty: 0\r\n"
+                f"Event: QueueMember\r\nQueue: {q.name}\r\nName: {label(q, ext)}\r\n"
+                f"Location: {iface(q, ext)}\r\nStateInterface: {iface(q, ext)}\r\n"
+                f"Membership: {m.membership}\r\nPenalty: {m.penalty}\r\n"
                 f"CallsTaken: {q.calls_taken.get(ext, 0)}\r\n"
-                f"LastCall: {q.last_call.get(ext, 0)}\r\nLastPause: 0\r\nLoginTime: 0\r\n"
-                f"InCall: {int(in_call)}\r\nStatus: {2 if in_call else 1}\r\nPaused: 0\r\n"
-                f"PausedReason: \r\nWrapuptime: 0\r\nActionID: {aid}\r\n\r\n"
+                f"LastCall: {q.last_call.get(ext, 0)}\r\nLastPause: {m.last_pause}\r\n"
+                f"LoginTime: {m.login_time}\r\n"
+                f"InCall: {int(in_call)}\r\nStatus: {2 if in_call else 1}\r\n"
+                f"Paused: {int(m.paused)}\r\nPausedReason: {m.reason}\r\n"
+                f"Wrapuptime: {int(q.wrapup)}\r\nActionID: {aid}\r\n\r\n"
             )
         for pos, ch in enumerate(q.waiting, 1):
             parts.append(

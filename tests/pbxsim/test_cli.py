@@ -17,6 +17,11 @@ from cti.pbxsim.cli import register
         (["--secret", "x", "--rate", "-1"], "--rate must be >= 0"),
         (["--secret", "x", "--queue", "support"], "expected NAME=EXT"),
         (["--secret", "x", "--port", "70000"], "is not a TCP port"),
+        (["--secret", "x", "--outcomes", "answer"], "--outcomes 'answer': expected OUTCOME="),
+        (["--secret", "x", "--outcomes", "hello=1"], "unknown outcome 'hello'"),
+        (["--secret", "x", "--talk-distribution", "pareto"], "'pareto' is not"),
+        (["--secret", "x", "--machine", "2"], "machine: a share from 0 to 1"),
+        (["--secret", "x", "--wrapup", "-1"], "--wrapup must be >= 0"),
     ],
 )
 def test_bad_arguments_fail_with_a_clear_error(
