@@ -19,7 +19,7 @@ from pathlib import Path
 
 from pydantic import SecretStr
 
-from cti.config import PbxConfig, Settings
+from cti.config import PbxConfig, PhoneConfig, Settings
 from cti.crm_store.schemas.tasks import TaskIn, TaskQuery
 from cti.crm_store.schemas.users import Role, UserIn, UserPatch
 from cti.crm_store.services.contacts import ContactService
@@ -29,6 +29,8 @@ from cti.crm_store.store import Store
 from cti.crm_store.timeutil import utcnow
 from cti.demo.seed import IVAN_PETROV, seed_demo
 from cti.pbxsim.calls import AgentProfile
+from cti.pbxsim.campaign import Campaign
+from cti.pbxsim.population import Population
 from cti.pbxsim.server import PbxSimulator
 from cti.pbxsim.traffic import Kind, TrafficProfile
 
@@ -107,13 +109,58 @@ async def prepare_store(url: str, contacts: int, out: Callable[[str], None]) -> 
                         due_at=utcnow() + timedelta(minutes=1),
                     )
                 )
+        await prepare_campaign(store, numbers, out)
         return [IVAN_PETROV, *numbers] if IVAN_PETROV not in numbers else numbers
     finally:
         await store.close()
 
 
+#: the demo's campaign: the shipped NPS survey, dialled through the simulator's ``pstn``
+DEMO_CAMPAIGN = "nps-survey"
+#: the campaign's queue in the simulator; carol (103) works the campaign from the start
+CAMPAIGN_QUEUE = "nps-agents"
+CAMPAIGN_AGENT = "carol"
+ALWAYS_OPEN = {
+    "days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
+    "from": "00:00",
+    "to": "23:59",
+}
+
+
+async def prepare_campaign(
+    store: Store, numbers: Sequence[str], out: Callable[[str], None]
+) -> None:
+    """Load the NPS survey (once) with a list of demo contacts, start it, and have carol
+    work it, so the supervisor page has figures from the first minute."""
+    from cti.crm_store.repos.dialer import DialerRepo
+    from cti.dialer.campaign_file import read_campaign_file
+    from cti.dialer.list_service import ListService
+    from cti.dialer.service import CampaignService
+    from cti.screenpop.scripts import DEFAULT_CAMPAIGNS_DIR
+
+    campaigns = CampaignService(store)
+    if await campaigns.repo.by_name(DEMO_CAMPAIGN) is not None:
+        return
+    spec, _ = read_campaign_file(DEFAULT_CAMPAIGNS_DIR / f"{DEMO_CAMPAIGN}.yaml")
+    data = spec.model_dump(mode="json", by_alias=True)
+    # the simulator's outside world, and open round the clock so the demo dials at any hour
+    data.update(route="Local/{number}@pstn", windows=[ALWAYS_OPEN], max_attempts=2)
+    data["connect"] = {**data["connect"], "queue": CAMPAIGN_QUEUE}
+    campaign = (await campaigns.load_data(data, source="demo")).campaign
+    listed = "phone\n" + "".join(f"{n}\n" for n in numbers[:150])
+    report = await ListService(store, PhoneConfig()).import_text(
+        campaign, listed.encode(), list_name="demo-customers"
+    )
+    await campaigns.change(campaign.id, "start")
+    agent = await UserService(store).by_username(CAMPAIGN_AGENT)
+    if agent is not None:
+        await DialerRepo(store).join(campaign.id, agent.id, agent.extensions[0], utcnow())
+    out(f"  campaign {DEMO_CAMPAIGN}: {report.added} numbers to call, {CAMPAIGN_AGENT} working it")
+
+
 def demo_simulator(time_scale: float = 1.0) -> PbxSimulator:
-    """Operators 101–103 (each also in the ``support`` queue); realistic ring/talk times."""
+    """Operators 101–103 (each also in the ``support`` queue); realistic ring/talk times;
+    the campaign queue with carol (103) in it, and a called population answering 30 %."""
     agents = {
         "101": AgentProfile(ring_seconds=4.0, talk_seconds=20.0),
         "102": AgentProfile(ring_seconds=5.0, talk_seconds=25.0),
@@ -121,9 +168,11 @@ def demo_simulator(time_scale: float = 1.0) -> PbxSimulator:
     }
     return PbxSimulator(
         agents=agents,
-        queues={"support": ["101", "102", "103"]},
+        queues={"support": ["101", "102", "103"], CAMPAIGN_QUEUE: ["103"]},
         users={"cti": secrets.token_urlsafe(12)},
         time_scale=time_scale,
+        campaign=Campaign(population=Population(talk_mean=40.0, seed=1)),
+        wrapup=10.0,
     )
 
 
@@ -138,6 +187,9 @@ def banner(url: str, db: Path, users: Sequence[DemoUser] = DEMO_USERS) -> str:
         exts = f"ext {', '.join(u.extensions)}" if u.extensions else "all queues"
         lines.append(f"    {u.username:<6} / {u.password:<12} {u.role} ({exts})")
     lines.append(f"  terminal pops: cti listen --url {url} --user alice")
+    lines.append(
+        f"  campaigns: {url}supervisor (sam); operators join {DEMO_CAMPAIGN} on their page"
+    )
     return "\n".join(lines)
 
 
@@ -161,6 +213,7 @@ async def run_demo(
     """
     from cti.daemon import serve
     from cti.demo.status import status_hook
+    from cti.dialer import setup as dialer_setup
     from cti.screenpop import setup as screenpop_setup
 
     url = f"sqlite+aiosqlite:///{db}"
@@ -186,7 +239,7 @@ async def run_demo(
             if on_ready is not None:
                 on_ready(page)
 
-        hooks = [screenpop_setup, status_hook(out, status_every)]
+        hooks = [screenpop_setup, dialer_setup, status_hook(out, status_every)]
         await serve(settings, host, port, extra_setup=hooks, stop=stop, on_ready=ready)
     finally:
         await sim.stop_traffic()

@@ -73,6 +73,25 @@ async def test_demo_pops_a_seeded_caller_to_a_demo_operator(tmp_path: Path) -> N
                 async with asyncio.timeout(30):
                     await saw_alice.wait()
                     await saw_calls.wait()
+            # the demo campaign dials on its own: carol works it, sam watches it
+            assert f"campaigns: {url}supervisor" in banner
+            sam = await http.post(
+                url + "api/login", json={"username": "sam", "password": "sam-demo"}
+            )
+            auth = {"Authorization": f"Bearer {(await sam.json())['token']}"}
+            (campaign,) = (await (await http.get(url + "api/campaigns", headers=auth)).json())[
+                "items"
+            ]
+            assert campaign["status"] == "running"
+            figures: dict[str, object] = {}
+            async with asyncio.timeout(30):
+                while not figures.get("outcomes"):
+                    await asyncio.sleep(0.3)
+                    got = await http.get(
+                        url + f"api/campaigns/{campaign['id']}/figures", headers=auth
+                    )
+                    figures = await got.json()
+            assert figures["dialled_24h"] and [a["extension"] for a in figures["agents"]] == ["103"]
     finally:
         stop.set()
         async with asyncio.timeout(30):
