@@ -47,6 +47,8 @@ class FloorCounts:
     dialing: int
     waiting: int
     connected: int
+    #: seconds each unanswered call has been ringing (claimed, not sent yet: 0)
+    dialing_ages: tuple[float, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -369,7 +371,8 @@ class DialerRepo:
             return [_attempt_view(r) for r in rows]
 
     async def samples(self, campaign_id: int, since: datetime) -> list[tuple[Any, ...]]:
-        """(ended_at, live, outcome, ring, talk, wrap) of attempts ended since ``since``."""
+        """(ended_at, live, outcome, ring, talk, connected_at, originated_at) of attempts
+        ended since ``since``."""
         async with self.store.sessions() as session:
             rows = await session.execute(
                 select(
@@ -379,6 +382,7 @@ class DialerRepo:
                     DialAttempt.ring_seconds,
                     DialAttempt.talk_seconds,
                     DialAttempt.connected_at,
+                    DialAttempt.originated_at,
                 )
                 .where(
                     DialAttempt.campaign_id == campaign_id,
