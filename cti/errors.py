@@ -63,3 +63,10 @@ class ForbiddenError(CtiError):
 class ConflictError(CtiError):
     status = 409
     error_id = "conflict"
+
+
+class PayloadTooLargeError(CtiError):
+    """The request body is larger than the API reads."""
+
+    status = 413
+    error_id = "body-too-large"
