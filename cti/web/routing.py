@@ -20,7 +20,13 @@ from pydantic import ValidationError as PydanticValidationError
 
 from cti.crm_store.rules.permissions import Perm, Rule, rule_for
 from cti.crm_store.schemas.common import MAX_ID
-from cti.errors import BadRequestError, CtiError, NotFoundError, PayloadTooLargeError
+from cti.errors import (
+    BadRequestError,
+    CtiError,
+    NotFoundError,
+    PayloadTooLargeError,
+    ValidationError,
+)
 from cti.web.jsonbody import MAX_BODY, depth_message, too_deep
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -154,15 +160,14 @@ async def read_body(request: web.Request, model: type[ModelT]) -> ModelT:
     try:
         return model.model_validate_json(raw, strict=True)
     except PydanticValidationError as exc:
-        errors = exc.errors(include_input=False, include_url=False)
-        if errors and errors[0]["type"] == "json_invalid":
-            reason = str(errors[0]["ctx"].get("error", "")) if "ctx" in errors[0] else ""
-            error = BadRequestError(
-                f"malformed JSON body: {reason or errors[0]['msg']}",
-                details={"body": "malformed JSON"},
-            )
-            raise _refused(request, error) from None
-        raise
+        first = exc.errors(include_input=False, include_url=False)[0]
+        if first["type"] != "json_invalid":
+            raise  # bad fields: the middleware's 422
+        reason = first.get("ctx", {}).get("error") or first["msg"]
+        error = BadRequestError(
+            f"malformed JSON body: {reason}", details={"body": "malformed JSON"}
+        )
+        raise _refused(request, error) from None
 
 
 async def _body_bytes(request: web.Request) -> bytes:
@@ -187,9 +192,20 @@ def _refused(request: web.Request, error: CtiError) -> CtiError:
 
 
 def read_query(request: web.Request, model: type[ModelT]) -> ModelT:
-    """The query string validated by ``model`` (a repeated key keeps its last value); the
-    schema's types accept only the plain spelling of a value (``true``, ``12``, ISO 8601)."""
-    data = {k: v for k, v in request.query.items() if k not in RESERVED_QUERY}
+    """The query string validated by ``model``; the schema's types accept only the plain
+    spelling of a value (``true``, ``12``, ISO 8601), and a key given twice is an error
+    (which of the two was meant?)."""
+    data: dict[str, str] = {}
+    repeated: dict[str, str] = {}
+    for key, value in request.query.items():
+        if key in RESERVED_QUERY:
+            continue
+        if key in data:
+            repeated[key] = "given more than once"
+        data[key] = value
+    if repeated:
+        names = ", ".join(repeated)
+        raise ValidationError(f"invalid field(s): {names}", details={"fields": repeated})
     return model.model_validate(data)
 
 

@@ -17,28 +17,15 @@ import pytest
 from aiohttp import web
 
 from cti.calllog.service import CallLog
-from cti.config import Settings
 from cti.crm_store.schemas.calls import CallFilter
 from cti.crm_store.store import Store
-from cti.daemon import SETUP_HOOKS, build_app, load_hooks
-from cti.screenpop.dial import ClickToDial
-from cti.screenpop.service import DIALER
-from cti.web.auth import USERS
 from cti.web.jsonbody import MAX_BODY, MAX_DEPTH
 from cti.web.routing import api_doc
 from tests.calllog.records import call
-from tests.web.conftest import FAST_HASHER, Client, Login, MakeUser
-from tests.web.permission_cases import FakePbx
+from tests.web.conftest import Client, Login, MakeUser
+from tests.web.daemon import daemon_app
 
 BIG = [2**63, -(2**63) - 1, 2**64, 2**31, 0, -1]
-
-
-def daemon_app(store: Store) -> web.Application:
-    """What ``cti serve`` serves (every /api route), on ``store``, dialling a fake PBX."""
-    app = build_app(Settings(), store=store, extra_setup=load_hooks(SETUP_HOOKS))
-    app[USERS].hasher = FAST_HASHER
-    app[DIALER] = ClickToDial(lambda: {"lab": FakePbx()})
-    return app
 
 
 @pytest.fixture
@@ -310,6 +297,8 @@ async def test_loose_types_in_bodies_are_422(
         ("/api/contacts?page=%201", "page"),
         ("/api/contacts?per_page=5.0", "per_page"),
         ("/api/calls?from=0", "from"),
+        ("/api/tasks?done=true&done=false", "done"),
+        ("/api/calls?campaign=a&campaign=b", "campaign"),
     ],
 )
 async def test_loose_types_in_queries_are_422(
