@@ -18,11 +18,13 @@ from aiohttp import web
 
 from cti.calllog.service import CallLog
 from cti.crm_store.schemas.calls import CallFilter
+from cti.crm_store.schemas.users import UserIn
 from cti.crm_store.store import Store
+from cti.web.auth import USERS
 from cti.web.jsonbody import MAX_BODY, MAX_DEPTH
 from cti.web.routing import api_doc
 from tests.calllog.records import call
-from tests.web.conftest import Client, Login, MakeUser
+from tests.web.conftest import PASSWORD, Client, Login, MakeUser
 from tests.web.daemon import daemon_app
 
 BIG = [2**63, -(2**63) - 1, 2**64, 2**31, 0, -1]
@@ -268,6 +270,7 @@ async def test_every_timestamp_in_responses_is_utc_with_its_zone(
     [
         ("/api/contacts", {"first_name": "A", "do_not_call": 0}, "do_not_call"),
         ("/api/contacts", {"first_name": "A", "do_not_call": "yes"}, "do_not_call"),
+        ("/api/contacts", {"first_name": "A", "do_not_call": "true"}, "do_not_call"),
         ("/api/contacts", {"first_name": "A", "owner_id": "1"}, "owner_id"),
         ("/api/tasks", {"title": "t", "contact_id": 1.0}, "contact_id"),
         ("/api/tasks", {"title": "t", "due_at": 0.5}, "due_at"),
@@ -328,3 +331,33 @@ async def test_a_wrong_method_is_405_with_allow(client: Client, manager: Login) 
     assert resp.status == 405
     assert {"GET", "POST"} <= {m.strip() for m in resp.headers["Allow"].split(",")}
     assert (await resp.json())["error_id"] == "method-not-allowed"
+
+
+# -- 6. NUL characters (PostgreSQL refuses them in text: a 500 if they got that far) ---------
+
+
+async def test_nul_characters_in_text_are_422_on_every_backend(
+    aiohttp_client: Callable[[web.Application], Awaitable[Client]], store: Store
+) -> None:
+    app = daemon_app(store)
+    web_client = await aiohttp_client(app)
+    users = app[USERS]
+    data = {"username": "nul", "password": PASSWORD, "role": "manager"}
+    me = await users.create(UserIn.model_validate(data))
+    h = {"Authorization": f"Bearer {(await users.issue_token(me.id)).token}"}
+    for method, path, body, field in [
+        ("POST", "/api/contacts", {"first_name": "a\x00b"}, "first_name"),
+        ("POST", "/api/contacts", {"first_name": "A", "tags": ["x\x00"]}, "tags"),
+        (
+            "POST",
+            "/api/contacts",
+            {"first_name": "A", "phones": [{"number": "1\x002"}]},
+            "phones.0.number",
+        ),
+        ("POST", "/api/login", {"username": "nul\x00", "password": "x"}, "username"),
+        ("GET", "/api/contacts?q=a%00b", None, "q"),
+        ("GET", "/api/tickets?phone=1%002", None, "phone"),
+    ]:
+        resp = await web_client.request(method, path, json=body, headers=h)
+        assert resp.status == 422, f"{method} {path}: {await resp.text()}"
+        assert field in await _fields(resp)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
 T = TypeVar("T")
 
@@ -34,24 +34,39 @@ def _plain_int(value: Any) -> Any:
 
 def _plain_bool(value: Any) -> Any:
     """Query text: ``true`` or ``false`` (not ``1``, ``yes``, ``on``)."""
-    if isinstance(value, str):
-        if value not in ("true", "false"):
-            raise ValueError("must be true or false")
-        return value == "true"
-    return value
+    if isinstance(value, str) and value not in ("true", "false"):
+        raise ValueError("must be true or false")
+    return value  # text is read by pydantic in a query, and refused in a (strict) body
 
 
-#: the id of a record, as a client sends it (in a body, a query or the path)
+#: the id of a record, as a client sends it in a body or a query (in the path:
+#: :func:`cti.web.routing.path_id`, a 404 when out of range)
 Id = Annotated[int, Field(ge=1, le=MAX_ID), BeforeValidator(_plain_int)]
 PageNo = Annotated[int, Field(ge=1, le=MAX_PAGE), BeforeValidator(_plain_int)]
 PerPage = Annotated[int, Field(ge=1, le=MAX_PER_PAGE), BeforeValidator(_plain_int)]
 Flag = Annotated[bool, BeforeValidator(_plain_bool)]
 
 
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, list | tuple):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
 class InModel(BaseModel):
-    """Base for input schemas: unknown fields are errors, strings are stripped."""
+    """Base for input schemas: unknown fields are errors, strings are stripped, and no text
+    holds a NUL character (PostgreSQL refuses it: it would fail there, as a 500)."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_nul(cls, value: Any) -> Any:
+        if _has_nul(value):
+            raise ValueError("must not contain a NUL character")
+        return value
 
 
 class OutModel(BaseModel):
