@@ -9,6 +9,9 @@ linear scan of the bytes (brackets inside strings are text, not nesting).
 from __future__ import annotations
 
 import re
+from typing import Any
+
+from pydantic_core import from_json
 
 #: the largest body read (bytes): a 50 000-character note written as ``\\uXXXX`` escapes fits
 MAX_BODY = 1024 * 1024
@@ -37,3 +40,30 @@ def too_deep(raw: bytes, limit: int = MAX_DEPTH) -> bool:
 
 def depth_message(limit: int = MAX_DEPTH) -> str:
     return f"JSON nested deeper than {limit} levels"
+
+
+def nul_field(raw: bytes) -> str | None:
+    """The path (``phones.0.number``) of a string in ``raw`` that holds a NUL character
+    (PostgreSQL refuses them in text), or None. Parses only a body that spells one."""
+    if b"\\u0000" not in raw:
+        return None
+    try:
+        return _nul_in(from_json(raw), "")
+    except ValueError:
+        return None  # malformed: the parse proper says so
+
+
+def _nul_in(value: Any, where: str) -> str | None:
+    if isinstance(value, str):
+        return (where or "body") if "\x00" in value else None
+    if isinstance(value, dict):
+        items: Any = value.items()
+    elif isinstance(value, list):
+        items = enumerate(value)
+    else:
+        return None
+    for key, item in items:
+        found = _nul_in(item, f"{where}.{key}" if where else str(key))
+        if found is not None:
+            return found
+    return None

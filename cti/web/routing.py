@@ -27,7 +27,7 @@ from cti.errors import (
     PayloadTooLargeError,
     ValidationError,
 )
-from cti.web.jsonbody import MAX_BODY, depth_message, too_deep
+from cti.web.jsonbody import MAX_BODY, depth_message, nul_field, too_deep
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 HandlerT = TypeVar("HandlerT", bound=Handler)
@@ -157,6 +157,9 @@ async def read_body(request: web.Request, model: type[ModelT]) -> ModelT:
     if too_deep(raw):
         message = depth_message()
         raise _refused(request, BadRequestError(message, details={"body": message}))
+    nul = nul_field(raw)
+    if nul is not None:
+        raise _no_nul(nul)
     try:
         return model.model_validate_json(raw, strict=True)
     except PydanticValidationError as exc:
@@ -202,11 +205,19 @@ def read_query(request: web.Request, model: type[ModelT]) -> ModelT:
             continue
         if key in data:
             repeated[key] = "given more than once"
+        if "\x00" in value:
+            raise _no_nul(key)
         data[key] = value
     if repeated:
         names = ", ".join(repeated)
         raise ValidationError(f"invalid field(s): {names}", details={"fields": repeated})
     return model.model_validate(data)
+
+
+def _no_nul(field: str) -> ValidationError:
+    """PostgreSQL refuses NUL in text: refused here, naming the field, not there with a 500."""
+    reason = "must not contain a NUL character"
+    return ValidationError(f"invalid field(s): {field}", details={"fields": {field: reason}})
 
 
 def path_id(request: web.Request, name: str = "id") -> int:

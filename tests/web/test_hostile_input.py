@@ -1,8 +1,9 @@
 """Hostile input gets a clear 4xx naming the problem, never a 500 (issue 12).
 
-Out-of-range integers, deeply nested or oversized bodies, loosely typed values, wrong
-methods; and every timestamp the API answers with carries its zone (UTC). The daemon's
-whole app (``build_app``) runs on a real SQLite store.
+Out-of-range integers, deeply nested or oversized bodies, loosely typed values, NUL
+characters, wrong methods; and every timestamp the API answers with carries its zone (UTC).
+The daemon's whole app (``build_app``, the ``app`` fixture here) runs on a real SQLite store
+(NUL characters: on PostgreSQL too).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import io
 import logging
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
@@ -33,13 +34,6 @@ BIG = [2**63, -(2**63) - 1, 2**64, 2**31, 0, -1]
 @pytest.fixture
 def app(sqlite_store: Store) -> web.Application:
     return daemon_app(sqlite_store)
-
-
-@pytest.fixture
-async def client(
-    aiohttp_client: Callable[[web.Application], Awaitable[Client]], app: web.Application
-) -> AsyncIterator[Client]:
-    yield await aiohttp_client(app)
 
 
 def body_routes(app: web.Application) -> list[tuple[str, str]]:
@@ -235,6 +229,7 @@ async def test_every_timestamp_in_responses_is_utc_with_its_zone(
             )
         ).json(),
     ]
+    assert all("id" in body or "token" in body for body in created), created
     reads = [
         "/api/contacts",
         f"/api/contacts/{contact['id']}",
@@ -323,6 +318,31 @@ async def test_well_typed_queries_still_work(client: Client, manager: Login) -> 
         assert resp.status == 200, f"{query}: {await resp.text()}"
 
 
+async def test_well_typed_bodies_still_work(client: Client, manager: Login) -> None:
+    h = manager.headers
+    for due in ("2026-05-01T10:00:00Z", "2026-05-01T10:00:00.5+03:00", "2026-05-01 10:00"):
+        resp = await client.post("/api/tasks", json={"title": "t", "due_at": due}, headers=h)
+        assert resp.status == 201, f"{due}: {await resp.text()}"
+    resp = await client.post(
+        "/api/tasks", json={"title": "t", "due_at": "2026-05-01T10:00:00+03:00"}, headers=h
+    )
+    assert (await resp.json())["due_at"] == "2026-05-01T07:00:00Z"
+    resp = await client.patch(
+        f"/api/tasks/{(await resp.json())['id']}", json={"done": True}, headers=h
+    )
+    assert resp.status == 200, await resp.text()
+    deal = {"title": "d", "amount": 12.5, "expected_close": "2026-06-30"}
+    resp = await client.post("/api/deals", json=deal, headers=h)
+    assert resp.status == 201, await resp.text()
+    resp = await client.post(
+        "/api/contacts",
+        json={"first_name": "A", "do_not_call": True, "notes": "\\u0000 is NUL"},
+        headers=h,
+    )
+    assert resp.status == 201, await resp.text()
+    assert (await resp.json())["notes"] == "\\u0000 is NUL"
+
+
 # -- 5. 405 carries Allow -------------------------------------------------------------------
 
 
@@ -347,7 +367,7 @@ async def test_nul_characters_in_text_are_422_on_every_backend(
     h = {"Authorization": f"Bearer {(await users.issue_token(me.id)).token}"}
     for method, path, body, field in [
         ("POST", "/api/contacts", {"first_name": "a\x00b"}, "first_name"),
-        ("POST", "/api/contacts", {"first_name": "A", "tags": ["x\x00"]}, "tags"),
+        ("POST", "/api/contacts", {"first_name": "A", "tags": ["x\x00"]}, "tags.0"),
         (
             "POST",
             "/api/contacts",
@@ -361,3 +381,38 @@ async def test_nul_characters_in_text_are_422_on_every_backend(
         resp = await web_client.request(method, path, json=body, headers=h)
         assert resp.status == 422, f"{method} {path}: {await resp.text()}"
         assert field in await _fields(resp)
+
+
+# -- found by the fuzz run (test_fuzz_openapi) -----------------------------------------------
+
+
+@pytest.mark.parametrize("stamp", ["0001-01-01T00:01:01+05:04", "9999-12-31T23:59:59-05:00"])
+async def test_a_time_that_leaves_the_calendar_in_utc_is_422(
+    client: Client, manager: Login, stamp: str
+) -> None:
+    resp = await client.get("/api/tasks", params={"due_after": stamp}, headers=manager.headers)
+    assert resp.status == 422, await resp.text()
+    assert "due_after" in await _fields(resp)
+    body = {"title": "t", "due_at": stamp}
+    resp = await client.post("/api/tasks", json=body, headers=manager.headers)
+    assert resp.status == 422, await resp.text()
+    assert "due_at" in await _fields(resp)
+
+
+async def test_a_second_open_callback_for_a_number_is_409(client: Client, manager: Login) -> None:
+    callback = {"title": "call back", "kind": "callback", "phone": "+74951234567"}
+    first = await client.post("/api/tasks", json=callback, headers=manager.headers)
+    assert first.status == 201, await first.text()
+    again = await client.post("/api/tasks", json=callback, headers=manager.headers)
+    assert again.status == 409, await again.text()
+    assert "phone" in (await again.json())["message"]
+    other = await client.post(
+        "/api/tasks", json={**callback, "phone": "+74951234568"}, headers=manager.headers
+    )
+    assert other.status == 201
+    moved = await client.patch(
+        f"/api/tasks/{(await other.json())['id']}",
+        json={"phone": "+74951234567"},
+        headers=manager.headers,
+    )
+    assert moved.status == 409, await moved.text()

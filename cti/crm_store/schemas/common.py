@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 T = TypeVar("T")
 
@@ -47,26 +47,10 @@ PerPage = Annotated[int, Field(ge=1, le=MAX_PER_PAGE), BeforeValidator(_plain_in
 Flag = Annotated[bool, BeforeValidator(_plain_bool)]
 
 
-def _has_nul(value: Any) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, list | tuple):
-        return any(_has_nul(v) for v in value)
-    return False
-
-
 class InModel(BaseModel):
-    """Base for input schemas: unknown fields are errors, strings are stripped, and no text
-    holds a NUL character (PostgreSQL refuses it: it would fail there, as a 500)."""
+    """Base for input schemas: unknown fields are errors, strings are stripped."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-    @field_validator("*", mode="before")
-    @classmethod
-    def _no_nul(cls, value: Any) -> Any:
-        if _has_nul(value):
-            raise ValueError("must not contain a NUL character")
-        return value
 
 
 class OutModel(BaseModel):
