@@ -81,7 +81,7 @@ class _Server:
     def run(self, coro: Any) -> Any:
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout=60)
 
-    async def _start(self) -> tuple[int, Live]:
+    async def _start(self) -> Live:
         self.store = await Store.open(f"sqlite+aiosqlite:///{self.db}", upgrade=False)
         app = daemon_app(self.store)
         self.runner = web.AppRunner(app, access_log=None)
@@ -102,12 +102,12 @@ class _Server:
             me.id,
             build_openapi(app),
         )
-        return port, live
+        return live
 
     def start(self) -> Live:
         self.thread.start()
-        _, live = self.run(self._start())
-        return live  # type: ignore[no-any-return]
+        live: Live = self.run(self._start())
+        return live
 
     async def _stop(self) -> None:
         if self.runner is not None:
