@@ -12,6 +12,7 @@ import io
 import logging
 import re
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -357,9 +358,9 @@ async def test_a_wrong_method_is_405_with_allow(client: Client, manager: Login) 
 
 
 async def test_nul_characters_in_text_are_422_on_every_backend(
-    aiohttp_client: Callable[[web.Application], Awaitable[Client]], store: Store
+    aiohttp_client: Callable[[web.Application], Awaitable[Client]], store: Store, tmp_path: Path
 ) -> None:
-    app = daemon_app(store)
+    app = daemon_app(store, journal=tmp_path / "journal")
     web_client = await aiohttp_client(app)
     users = app[USERS]
     data = {"username": "nul", "password": PASSWORD, "role": "manager"}
