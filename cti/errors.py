@@ -108,3 +108,10 @@ class FileAccessError(CtiError):
     ``details["file"]`` names it."""
 
     error_id = "file-error"
+
+
+class PayloadTooLargeError(CtiError):
+    """The request body is larger than the API reads."""
+
+    status = 413
+    error_id = "body-too-large"

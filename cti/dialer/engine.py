@@ -17,7 +17,7 @@ import socket
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import cast
 
 from cti.ami.actions import ActionSender, ActionValue, originate
 from cti.ami.events import (
@@ -55,13 +55,11 @@ from cti.dialer.outcomes import (
     outcome_of_originate_failure,
 )
 from cti.dialer.pacing import (
-    MIN_SAMPLE,
     AttemptSample,
     Floor,
     PacingStats,
     adapt_ratio,
     calls_to_place,
-    over_cap,
     pacing_stats,
 )
 from cti.dialer.service import spec_of
@@ -105,9 +103,6 @@ class _CampaignPace:
     stats: PacingStats | None = None
     stats_at: datetime | None = None
     ratio_at: datetime | None = None
-    #: by whole seconds of ringing: how much an unanswered call still counts toward the next
-    #: answers, against a fresh one (None: too few calls measured, all count 1)
-    weights: tuple[float, ...] | None = None
 
 
 class DialerEngine:
@@ -214,11 +209,10 @@ class DialerEngine:
                 talk_seconds=talk,
                 wrap_seconds=spec.wrap_up_seconds if connected is not None else None,
             )
-            for ended, live, outcome, ring, talk, connected, _ in rows
+            for ended, live, outcome, ring, talk, connected, _originated in rows
             if ended is not None
         ]
         pace.stats, pace.stats_at = pacing_stats(samples, now, spec.pacing.window_minutes), now
-        pace.weights = ring_weights(rows, spec.ring_seconds)
         if spec.mode == "predictive":
             await self._adapt(campaign, spec, pace, now)
         return pace.stats
@@ -256,25 +250,16 @@ class DialerEngine:
         stats = await self._stats(campaign, spec, now)
         ratio = max(1.0, campaign.pacing_ratio)
 
-        weights = self._pace[campaign.id].weights
-        capped = over_cap(stats, spec.abandon_cap_percent)  # progressive counts every call
-
         def decide(counts: FloorCounts) -> int:
-            # predictive: a call that has rung a while is less likely to be answered than a
-            # fresh one (and past the longest answers, not at all): it holds a channel, but
-            # stands for less of an agent's next call
-            dialing = counts.dialing
-            if spec.mode == "predictive" and weights is not None and not capped:
-                dialing = round(sum(_weight(weights, age) for age in counts.dialing_ages))
             floor = Floor(
                 free_agents=counts.free_agents,
                 on_call=counts.on_call,
                 wrap_up_left=counts.wrap_up_left,
-                dialing=dialing,
+                dialing=counts.dialing,
                 waiting=counts.waiting,
                 connected=counts.connected,
             )
-            wanted = calls_to_place(
+            return calls_to_place(
                 spec.mode,
                 floor,
                 stats,
@@ -282,9 +267,6 @@ class DialerEngine:
                 max_channels=spec.max_channels,
                 cap_percent=spec.abandon_cap_percent,
             )
-            # channels stay bounded by the calls really up
-            up = counts.dialing + counts.waiting + counts.connected
-            return max(0, min(wanted, spec.max_channels - up))
 
         def window(lead: DueLead) -> datetime | None:
             if window_open(spec.windows, lead.zones, now):
@@ -559,35 +541,6 @@ class DialerEngine:
             after = agent_states.expire(agent, now)
             if after != agent:
                 await self._store_agent(row.user_id, agent, after, attempt_id=None)
-
-
-def ring_weights(rows: list[tuple[Any, ...]], ring_limit: float) -> tuple[float, ...] | None:
-    """For each whole second ``t`` of ringing: P(answered | still ringing at t) / P(answered),
-    from the ended attempts (``samples`` rows): how much a call ringing ``t`` s still counts.
-    None until :data:`MIN_SAMPLE` answered calls are measured."""
-    rings: list[tuple[float, bool]] = []
-    for _ended, _live, outcome, ring, _talk, _connected, originated in rows:
-        answered = outcome in ("answered", "abandoned", "machine")
-        if ring is None and _ended is not None and originated is not None:
-            ring = (as_utc(_ended) - as_utc(originated)).total_seconds()
-        if ring is not None:
-            rings.append((float(ring), answered))
-    if sum(1 for _, a in rings if a) < MIN_SAMPLE:
-        return None
-    base = sum(1 for _, a in rings if a) / len(rings)
-    weights: list[float] = []
-    for t in range(int(ring_limit) + 1):
-        left = [a for r, a in rings if r > t]
-        if len(left) < 10:
-            weights.append(0.0)
-            continue
-        weights.append((sum(left) / len(left)) / base)
-    return tuple(weights)
-
-
-def _weight(weights: tuple[float, ...], age: float) -> float:
-    second = int(age)
-    return weights[second] if second < len(weights) else 0.0
 
 
 def _steering_rate(stats: PacingStats, spec: CampaignSpec) -> float | None:

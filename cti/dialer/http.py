@@ -24,8 +24,7 @@ from cti.crm_store.schemas.campaigns import (
     LoadResult,
     PreviewOut,
 )
-from cti.crm_store.schemas.common import InModel, OutModel
-from cti.crm_store.schemas.refs import MAX_ID
+from cti.crm_store.schemas.common import Flag, Id, InModel, OutModel
 from cti.crm_store.timeutil import UtcDateTime, utcnow
 from cti.dialer.agent_service import AgentService
 from cti.dialer.engine import DialerEngine, EngineSettings
@@ -67,7 +66,7 @@ class ListIn(InModel):
         min_length=1, max_length=900_000, description="the CSV text (larger lists: the CLI)"
     )
     map: list[str] = Field(default_factory=list, max_length=20, description="COLUMN=FIELD")
-    dry_run: bool = False
+    dry_run: Flag = False
 
 
 class RecycleIn(InModel):
@@ -81,7 +80,7 @@ class Recycled(OutModel):
 
 class DncIn(InModel):
     numbers: list[str] = Field(min_length=1, max_length=10_000)
-    campaign_id: int | None = Field(default=None, ge=1, le=MAX_ID)
+    campaign_id: Id | None = None
     reason: str | None = Field(default=None, max_length=200)
 
 
@@ -91,7 +90,7 @@ class DncAdded(OutModel):
 
 
 class DncQuery(InModel):
-    campaign_id: int | None = Field(default=None, ge=1, le=MAX_ID)
+    campaign_id: Id | None = None
     number: str | None = Field(default=None, max_length=64)
 
 
@@ -267,7 +266,7 @@ async def remove_dnc(request: web.Request) -> web.Response:
 
 
 class JoinIn(InModel):
-    campaign_id: int = Field(ge=1, le=MAX_ID)
+    campaign_id: Id
     extension: str | None = Field(
         default=None, max_length=32, description="default: your first extension"
     )
@@ -278,7 +277,7 @@ class PauseIn(InModel):
 
 
 class DispositionIn(InModel):
-    attempt_id: int = Field(ge=1, le=MAX_ID)
+    attempt_id: Id
     disposition: str = Field(min_length=1, max_length=64)
 
 

@@ -32,6 +32,7 @@ from cti.screenpop.hub import Hub
 from cti.screenpop.scripts import ScriptBook
 from cti.web.access import grant_for, grant_of, guard
 from cti.web.auth import USERS, AuthUser, authenticate_request, token_from
+from cti.web.jsonbody import depth_message, too_deep
 from cti.web.routing import RouteTable, declare, read_body
 
 log = logging.getLogger(__name__)
@@ -112,6 +113,8 @@ def error_message(error_id: str, message: str, **details: Any) -> dict[str, Any]
 
 def parse_message(raw: str) -> ClientMessage:
     """A client message, validated; raises :class:`ValueError` with a readable reason."""
+    if too_deep(raw.encode()):
+        raise ValueError(depth_message())
     try:
         data = json.loads(raw)
     except ValueError as exc:

@@ -26,6 +26,7 @@ from cti.web import (
     openapi,
 )
 from cti.web.auth import PUBLIC_PATHS, USERS, PublicPaths, auth_middleware
+from cti.web.jsonbody import MAX_BODY
 from cti.web.keys import (
     BUS,
     HASH_GATE,
@@ -51,7 +52,7 @@ def create_app(
     password_hasher: PasswordHasher | None = None,
 ) -> web.Application:
     """The application; opens (and closes) its own store unless ``store`` is given."""
-    app = web.Application(middlewares=[error_middleware, auth_middleware])
+    app = web.Application(middlewares=[error_middleware, auth_middleware], client_max_size=MAX_BODY)
     app[SETTINGS] = settings
     app[BUS] = EventBus()
     app[TASK_EVENTS] = TaskEvents()

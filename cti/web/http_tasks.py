@@ -38,7 +38,7 @@ async def list_tasks(request: web.Request) -> web.Response:
     body=TaskIn,
     response=TaskOut,
     status=201,
-    errors=(403,),
+    errors=(403, 409),
     perm=("tasks", "create"),
 )
 async def create_task(request: web.Request) -> web.Response:
@@ -63,7 +63,7 @@ async def get_task(request: web.Request) -> web.Response:
     summary="Change a task (done: true closes it)",
     body=TaskPatch,
     response=TaskOut,
-    errors=(403,),
+    errors=(403, 409),
     perm=("tasks", "edit"),
 )
 async def update_task(request: web.Request) -> web.Response:

@@ -55,7 +55,10 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         if exc.status < 400 or not request.path.startswith("/api"):
             raise
         error_id = {404: "not-found", 405: "method-not-allowed"}.get(exc.status, "http-error")
-        return error_response(exc.status, error_id, exc.reason)
+        response = error_response(exc.status, error_id, exc.reason)
+        if "Allow" in exc.headers:  # a 405 says which methods the path takes
+            response.headers["Allow"] = exc.headers["Allow"]
+        return response
     except Exception:
         if not request.path.startswith("/api"):
             raise  # pages and WebSockets own their failure handling

@@ -24,6 +24,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
 from cti.crm_store.rules.permissions import ROLES, Scope
+from cti.web.jsonbody import MAX_BODY, MAX_DEPTH
 from cti.web.routing import ApiDoc, RouteTable, api_doc
 
 ROUTES = RouteTable("meta")
@@ -32,12 +33,13 @@ REF = "#/components/schemas/{model}"
 _PATH_PARAM = re.compile(r"{(\w+)}")
 _METHODS = ("get", "post", "put", "patch", "delete")
 _ERROR_TEXT = {
-    400: "Malformed request (JSON)",
+    400: f"Malformed request body: not JSON, or nested deeper than {MAX_DEPTH} levels",
     401: "Missing, unknown, expired or revoked token",
     403: "The caller's role may not do this, or not on this record (see x-permission)",
     404: "No such record",
     409: "Conflicts with existing data",
     422: "Invalid field(s), named in details.fields",
+    413: f"Request body larger than {MAX_BODY} bytes",
     429: "Too many failed logins: retry after Retry-After seconds",
 }
 ERROR_SCHEMA: dict[str, Any] = {
@@ -141,7 +143,7 @@ def _operation(
     responses: dict[str, Any] = {str(doc.status): ok}
     codes = set(doc.errors)
     if doc.body is not None:
-        codes |= {400, 422}
+        codes |= {400, 413, 422}
     if doc.query is not None:
         codes.add(422)
     if "{" in path:

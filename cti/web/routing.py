@@ -9,20 +9,31 @@ the (resource, action) it performs (``perm``); the permission table
 
 from __future__ import annotations
 
-import json
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from aiohttp import web
 from pydantic import BaseModel
+from pydantic import ValidationError as PydanticValidationError
 
 from cti.crm_store.rules.permissions import Perm, Rule, rule_for
-from cti.errors import BadRequestError, NotFoundError
+from cti.crm_store.schemas.common import MAX_ID
+from cti.errors import (
+    BadRequestError,
+    CtiError,
+    NotFoundError,
+    PayloadTooLargeError,
+    ValidationError,
+)
+from cti.web.jsonbody import MAX_BODY, depth_message, nul_field, too_deep
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 HandlerT = TypeVar("HandlerT", bound=Handler)
 ModelT = TypeVar("ModelT", bound=BaseModel)
+
+log = logging.getLogger(__name__)
 
 API_DOC_ATTR = "__cti_api_doc__"
 PERM_ATTR = "__cti_perm__"
@@ -135,32 +146,89 @@ class RouteTable:
 
 
 async def read_body(request: web.Request, model: type[ModelT]) -> ModelT:
-    """The JSON body validated by ``model``: malformed JSON → 400, bad fields → 422."""
-    raw = await request.read()
+    """The JSON body validated strictly by ``model`` (``0`` is no bool, ``"5"`` no id).
+
+    Too large → 413, nested too deep or malformed → 400 (one INFO line: a client's mistake,
+    not ours), bad fields → 422 naming them.
+    """
+    raw = await _body_bytes(request)
     if not raw:
-        raise BadRequestError("request body must be a JSON object", details={"body": "missing"})
+        raise _refused(
+            request,
+            BadRequestError("request body must be a JSON object", details={"body": "missing"}),
+        )
+    if too_deep(raw):
+        message = depth_message()
+        raise _refused(request, BadRequestError(message, details={"body": message}))
+    nul = nul_field(raw)
+    if nul is not None:
+        raise _no_nul(nul)
     try:
-        data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise BadRequestError(
-            f"malformed JSON body: {exc}", details={"body": "malformed JSON"}
-        ) from None
-    return model.model_validate(data)
+        return model.model_validate_json(raw, strict=True)
+    except PydanticValidationError as exc:
+        first = exc.errors(include_input=False, include_url=False)[0]
+        if first["type"] != "json_invalid":
+            raise  # bad fields: the middleware's 422
+        reason = first.get("ctx", {}).get("error") or first["msg"]
+        error = BadRequestError(
+            f"malformed JSON body: {reason}", details={"body": "malformed JSON"}
+        )
+        raise _refused(request, error) from None
+
+
+async def _body_bytes(request: web.Request) -> bytes:
+    length = request.content_length
+    too_large = PayloadTooLargeError(
+        f"request body is larger than {MAX_BODY} bytes", details={"limit": MAX_BODY}
+    )
+    if length is not None and length > MAX_BODY:
+        raise _refused(request, too_large)
+    try:
+        raw = await request.read()
+    except web.HTTPRequestEntityTooLarge:
+        raise _refused(request, too_large) from None
+    if len(raw) > MAX_BODY:
+        raise _refused(request, too_large)
+    return raw
+
+
+def _refused(request: web.Request, error: CtiError) -> CtiError:
+    log.info("%s %s: %d %s", request.method, request.path, error.status, error.message)
+    return error
 
 
 def read_query(request: web.Request, model: type[ModelT]) -> ModelT:
-    """The query string validated by ``model`` (a repeated key keeps its last value)."""
-    data = {k: v for k, v in request.query.items() if k not in RESERVED_QUERY}
+    """The query string validated by ``model``; the schema's types accept only the plain
+    spelling of a value (``true``, ``12``, ISO 8601), and a key given twice is an error
+    (which of the two was meant?)."""
+    data: dict[str, str] = {}
+    repeated: dict[str, str] = {}
+    for key, value in request.query.items():
+        if key in RESERVED_QUERY:
+            continue
+        if key in data:
+            repeated[key] = "given more than once"
+        if "\x00" in value:
+            raise _no_nul(key)
+        data[key] = value
+    if repeated:
+        names = ", ".join(repeated)
+        raise ValidationError(f"invalid field(s): {names}", details={"fields": repeated})
     return model.model_validate(data)
+
+
+def _no_nul(field: str) -> ValidationError:
+    """PostgreSQL refuses NUL in text: refused here, naming the field, not there with a 500."""
+    reason = "must not contain a NUL character"
+    return ValidationError(f"invalid field(s): {field}", details={"fields": {field: reason}})
 
 
 def path_id(request: web.Request, name: str = "id") -> int:
     """The integer id in the path; one no record can have is a plain 404."""
-    from cti.crm_store.schemas.refs import MAX_ID
-
-    value = int(request.match_info[name])
+    text = request.match_info[name]
+    value = int(text) if len(text) <= 12 else 0
     if not 1 <= value <= MAX_ID:
-        raise NotFoundError(f"no record {value}", details={"id": value})
+        raise NotFoundError(f"no record {text[:20]}", details={"id": text[:20]})
     return value
 
 

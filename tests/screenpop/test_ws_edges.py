@@ -72,6 +72,7 @@ async def test_malformed_messages_get_errors_not_a_crash(make_env: MakeEnv) -> N
         ('{"type": "ping", "extra": 1}', "extra"),
         ('{"type": "dial"}', "number"),
         ('{"type": "subscribe", "scope": "all"}', "supervisors"),
+        ("[" * 16_000, "nested deeper than"),
     ]
     for raw, words in bad:
         await alice.ws.send_str(raw)

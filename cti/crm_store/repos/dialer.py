@@ -47,8 +47,6 @@ class FloorCounts:
     dialing: int
     waiting: int
     connected: int
-    #: seconds each unanswered call has been ringing (claimed, not sent yet: 0)
-    dialing_ages: tuple[float, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

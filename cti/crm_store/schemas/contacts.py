@@ -8,13 +8,13 @@ configuration, not schema), which raise :class:`cti.errors.ValidationError` nami
 from __future__ import annotations
 
 import re
-from datetime import datetime
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, Field, ValidationInfo, field_validator
 
-from cti.crm_store.schemas.common import InModel, OutModel
+from cti.crm_store.schemas.common import Flag, Id, InModel, OutModel
+from cti.crm_store.timeutil import UtcDateTime
 
 PhoneKind = Literal["mobile", "work", "home", "other"]
 
@@ -82,14 +82,14 @@ class _ContactFields(InModel):
 class ContactIn(_ContactFields):
     first_name: str = Field(default="", max_length=100)
     last_name: str = Field(default="", max_length=100, validate_default=True)
-    company_id: int | None = None
+    company_id: Id | None = None
     emails: list[Email] = Field(default_factory=list, max_length=20)
     phones: list[PhoneIn] = Field(default_factory=list, max_length=20)
     notes: str | None = Field(default=None, max_length=10_000)
-    owner_id: int | None = None
+    owner_id: Id | None = None
     #: IANA zone; derived from the first phone when not given
     time_zone: str | None = None
-    do_not_call: bool = False
+    do_not_call: Flag = False
     tags: list[Tag] = Field(default_factory=list, max_length=MAX_TAGS)
 
     @field_validator("last_name")
@@ -105,13 +105,13 @@ class ContactPatch(_ContactFields):
 
     first_name: str | None = Field(default=None, max_length=100)
     last_name: str | None = Field(default=None, max_length=100)
-    company_id: int | None = None
+    company_id: Id | None = None
     emails: list[Email] | None = Field(default=None, max_length=20)
     phones: list[PhoneIn] | None = Field(default=None, max_length=20)
     notes: str | None = Field(default=None, max_length=10_000)
-    owner_id: int | None = None
+    owner_id: Id | None = None
     time_zone: str | None = None
-    do_not_call: bool | None = None
+    do_not_call: Flag | None = None
     tags: list[Tag] | None = Field(default=None, max_length=MAX_TAGS)
 
 
@@ -129,8 +129,8 @@ class ContactOut(OutModel):
     time_zone: str | None
     do_not_call: bool
     tags: list[str]
-    created_at: datetime
-    updated_at: datetime
+    created_at: UtcDateTime
+    updated_at: UtcDateTime
 
 
 class CompanyIn(InModel):
@@ -153,5 +153,5 @@ class CompanyOut(OutModel):
     website: str | None
     notes: str | None
     phones: list[PhoneOut]
-    created_at: datetime
-    updated_at: datetime
+    created_at: UtcDateTime
+    updated_at: UtcDateTime

@@ -8,8 +8,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from cti.crm_store.schemas.common import InModel, OutModel, PageParams
-from cti.crm_store.schemas.refs import RefId
+from cti.crm_store.schemas.common import Id, InModel, OutModel, PageParams
 from cti.crm_store.timeutil import UtcDateTime
 
 DealStatus = Literal["open", "won", "lost"]
@@ -18,14 +17,14 @@ _CURRENCY = r"^[A-Z]{3}$"
 
 class DealIn(InModel):
     title: str = Field(min_length=1, max_length=200)
-    contact_id: RefId | None = None
-    company_id: RefId | None = None
+    contact_id: Id | None = None
+    company_id: Id | None = None
     #: a stage of the configured pipeline; the first stage when omitted
     stage: str | None = Field(default=None, max_length=64)
     amount: Decimal | None = Field(default=None, ge=0, max_digits=14, decimal_places=2)
     currency: str = Field(default="USD", pattern=_CURRENCY)
     expected_close: date | None = None
-    owner_id: RefId | None = None
+    owner_id: Id | None = None
     status: DealStatus = "open"
     #: required when ``status`` is ``lost``
     lost_reason: str | None = Field(default=None, max_length=2000)
@@ -35,13 +34,13 @@ class DealPatch(InModel):
     """Only the fields sent change; ``null`` clears a nullable field."""
 
     title: str | None = Field(default=None, min_length=1, max_length=200)
-    contact_id: RefId | None = None
-    company_id: RefId | None = None
+    contact_id: Id | None = None
+    company_id: Id | None = None
     stage: str | None = Field(default=None, max_length=64)
     amount: Decimal | None = Field(default=None, ge=0, max_digits=14, decimal_places=2)
     currency: str | None = Field(default=None, pattern=_CURRENCY)
     expected_close: date | None = None
-    owner_id: RefId | None = None
+    owner_id: Id | None = None
     status: DealStatus | None = None
     lost_reason: str | None = Field(default=None, max_length=2000)
 
@@ -67,7 +66,7 @@ class DealQuery(PageParams):
     q: str | None = Field(default=None, max_length=200, description="words in the title")
     stage: str | None = None
     status: DealStatus | None = None
-    contact_id: RefId | None = None
-    company_id: RefId | None = None
-    owner_id: RefId | None = None
+    contact_id: Id | None = None
+    company_id: Id | None = None
+    owner_id: Id | None = None
     phone: str | None = Field(default=None, max_length=64, description="of the contact/company")

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
+
+from cti.crm_store.timeutil import UtcDateTime
 
 MatchStatus = Literal["exact", "partial", "multiple", "none"]
 
@@ -21,7 +22,7 @@ class Candidate(BaseModel):
     matched_phone: str
     score: float
     #: recent activity, filled when several contacts share the number (what ranks them)
-    last_call_at: datetime | None = None
+    last_call_at: UtcDateTime | None = None
     open_deals: int = 0
     open_tickets: int = 0
 

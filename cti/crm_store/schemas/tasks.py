@@ -6,8 +6,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from cti.crm_store.schemas.common import InModel, OutModel, PageParams
-from cti.crm_store.schemas.refs import RefId
+from cti.crm_store.schemas.common import Flag, Id, InModel, OutModel, PageParams
 from cti.crm_store.timeutil import UtcDateTime
 
 TaskKind = Literal["todo", "callback"]
@@ -20,15 +19,15 @@ class TaskIn(InModel):
     #: naive times are taken as UTC
     due_at: UtcDateTime | None = None
     #: defaults to the creating user over the API
-    assignee_id: RefId | None = None
+    assignee_id: Id | None = None
     #: for callbacks owned by a queue's agents rather than one user
     queue: str | None = Field(default=None, max_length=64)
     #: number to call (required for callbacks)
     phone: str | None = Field(default=None, max_length=32)
-    contact_id: RefId | None = None
-    deal_id: RefId | None = None
-    ticket_id: RefId | None = None
-    call_id: RefId | None = None
+    contact_id: Id | None = None
+    deal_id: Id | None = None
+    ticket_id: Id | None = None
+    call_id: Id | None = None
 
 
 class TaskPatch(InModel):
@@ -37,14 +36,14 @@ class TaskPatch(InModel):
     title: str | None = Field(default=None, min_length=1, max_length=300)
     description: str | None = Field(default=None, max_length=20_000)
     due_at: UtcDateTime | None = None
-    assignee_id: RefId | None = None
+    assignee_id: Id | None = None
     queue: str | None = Field(default=None, max_length=64)
     phone: str | None = Field(default=None, max_length=32)
-    contact_id: RefId | None = None
-    deal_id: RefId | None = None
-    ticket_id: RefId | None = None
-    call_id: RefId | None = None
-    done: bool | None = None
+    contact_id: Id | None = None
+    deal_id: Id | None = None
+    ticket_id: Id | None = None
+    call_id: Id | None = None
+    done: Flag | None = None
     done_reason: str | None = Field(default=None, max_length=200)
 
 
@@ -73,14 +72,14 @@ class TaskOut(OutModel):
 class TaskQuery(PageParams):
     q: str | None = Field(default=None, max_length=300, description="words in the title")
     kind: TaskKind | None = None
-    done: bool | None = None
-    assignee_id: RefId | None = None
+    done: Flag | None = None
+    assignee_id: Id | None = None
     queue: str | None = None
     phone: str | None = Field(default=None, max_length=32)
-    contact_id: RefId | None = None
-    deal_id: RefId | None = None
-    ticket_id: RefId | None = None
-    call_id: RefId | None = None
+    contact_id: Id | None = None
+    deal_id: Id | None = None
+    ticket_id: Id | None = None
+    call_id: Id | None = None
     due_before: UtcDateTime | None = None
     due_after: UtcDateTime | None = None
 
@@ -89,10 +88,10 @@ class NoteIn(InModel):
     """A note is attached to at least one of a contact, deal, ticket or call."""
 
     body: str = Field(min_length=1, max_length=50_000)
-    contact_id: RefId | None = None
-    deal_id: RefId | None = None
-    ticket_id: RefId | None = None
-    call_id: RefId | None = None
+    contact_id: Id | None = None
+    deal_id: Id | None = None
+    ticket_id: Id | None = None
+    call_id: Id | None = None
 
 
 class NotePatch(InModel):
@@ -112,8 +111,8 @@ class NoteOut(OutModel):
 
 
 class NoteQuery(PageParams):
-    contact_id: RefId | None = None
-    deal_id: RefId | None = None
-    ticket_id: RefId | None = None
-    call_id: RefId | None = None
-    author_id: RefId | None = None
+    contact_id: Id | None = None
+    deal_id: Id | None = None
+    ticket_id: Id | None = None
+    call_id: Id | None = None
+    author_id: Id | None = None

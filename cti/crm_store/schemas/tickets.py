@@ -6,8 +6,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from cti.crm_store.schemas.common import InModel, OutModel, PageParams
-from cti.crm_store.schemas.refs import RefId
+from cti.crm_store.schemas.common import Flag, Id, InModel, OutModel, PageParams
 from cti.crm_store.timeutil import UtcDateTime
 
 TicketStatus = Literal["new", "open", "pending", "solved", "closed"]
@@ -17,11 +16,11 @@ TicketPriority = Literal["low", "normal", "high", "urgent"]
 class TicketIn(InModel):
     subject: str = Field(min_length=1, max_length=300)
     description: str = Field(default="", max_length=50_000)
-    contact_id: RefId | None = None
-    company_id: RefId | None = None
+    contact_id: Id | None = None
+    company_id: Id | None = None
     status: TicketStatus = "new"
     priority: TicketPriority = "normal"
-    assignee_id: RefId | None = None
+    assignee_id: Id | None = None
 
 
 class TicketPatch(InModel):
@@ -29,11 +28,11 @@ class TicketPatch(InModel):
 
     subject: str | None = Field(default=None, min_length=1, max_length=300)
     description: str | None = Field(default=None, max_length=50_000)
-    contact_id: RefId | None = None
-    company_id: RefId | None = None
+    contact_id: Id | None = None
+    company_id: Id | None = None
     status: TicketStatus | None = None
     priority: TicketPriority | None = None
-    assignee_id: RefId | None = None
+    assignee_id: Id | None = None
 
 
 class TicketOut(OutModel):
@@ -60,18 +59,18 @@ class TicketQuery(PageParams):
     q: str | None = Field(default=None, max_length=300, description="words in the subject")
     status: TicketStatus | None = None
     priority: TicketPriority | None = None
-    assignee_id: RefId | None = None
-    contact_id: RefId | None = None
-    company_id: RefId | None = None
-    open: bool | None = Field(default=None, description="new, open or pending")
-    breached: bool | None = Field(default=None, description="any SLA breached")
+    assignee_id: Id | None = None
+    contact_id: Id | None = None
+    company_id: Id | None = None
+    open: Flag | None = Field(default=None, description="new, open or pending")
+    breached: Flag | None = Field(default=None, description="any SLA breached")
     phone: str | None = Field(default=None, max_length=64, description="of the contact/company")
 
 
 class CommentIn(InModel):
     body: str = Field(min_length=1, max_length=50_000)
     #: public comments are replies to the customer and count as the first response
-    public: bool = True
+    public: Flag = True
 
 
 class CommentOut(OutModel):

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import Field, SecretStr, field_validator
 
-from cti.crm_store.schemas.common import InModel, OutModel
+from cti.crm_store.schemas.common import Flag, InModel, OutModel
 from cti.crm_store.timeutil import UtcDateTime
 
 Role = Literal["operator", "supervisor", "manager"]
@@ -50,7 +49,7 @@ class UserPatch(InModel):
     role: Role | None = None
     full_name: str | None = Field(default=None, max_length=200)
     extensions: list[str] | None = Field(default=None, max_length=20)
-    active: bool | None = None
+    active: Flag | None = None
 
     @field_validator("extensions")
     @classmethod
@@ -98,7 +97,7 @@ class IssuedToken(OutModel):
 
 class LoginOut(OutModel):
     token: str
-    expires_at: datetime
+    expires_at: UtcDateTime
     user: UserOut
     #: keep it (e.g. in the browser's local storage) and send it with the next login
     device: str

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from cti.crm_store.errors import Conflict
 from cti.crm_store.repos.calls import CallRepo
 from cti.crm_store.repos.tasks import Check, NoteRepo, TaskRepo
 from cti.crm_store.rules import tasks as rules
@@ -39,7 +40,7 @@ from cti.crm_store.schemas.tasks import (
 )
 from cti.crm_store.store import Store
 from cti.crm_store.timeutil import utcnow
-from cti.errors import ForbiddenError
+from cti.errors import ConflictError, ForbiddenError
 
 
 def _within(scope: int | None) -> Check:
@@ -71,6 +72,17 @@ def _check_assignee(scope: int | None, assignee_id: int | None) -> None:
         )
 
 
+def _conflict(values: dict[str, Any]) -> ConflictError:
+    """A write the database refused: at most one callback per number (and queue) is open."""
+    phone = values.get("phone")
+    if phone:
+        return ConflictError(
+            f"phone: an open callback to {phone} already exists; close it or change that one",
+            details={"field": "phone", "phone": phone},
+        )
+    return ConflictError("the task conflicts with a change made meanwhile; try again")
+
+
 class TaskService:
     def __init__(self, store: Store) -> None:
         self.store = store
@@ -85,7 +97,10 @@ class TaskService:
             values["phone"], values["phone_tail"] = rules.stored_number(
                 data.phone, self.store.phone
             )
-        return await self.repo.create(values)
+        try:
+            return await self.repo.create(values)
+        except Conflict:
+            raise _conflict(values) from None
 
     async def get(self, task_id: int, *, scope: int | None = None) -> TaskOut:
         return await self.repo.get(task_id, _within(scope))
@@ -112,7 +127,10 @@ class TaskService:
             change = rules.done_change(done, task.done, utcnow())
             return {k: v for k, v in change.items() if k not in values}
 
-        return await self.repo.update(task_id, values, decide, _within(scope))
+        try:
+            return await self.repo.update(task_id, values, decide, _within(scope))
+        except Conflict:
+            raise _conflict(values) from None
 
     async def delete(self, task_id: int, *, scope: int | None = None) -> None:
         """Within ``scope`` only the user's own tasks (not the unassigned ones they see)."""
