@@ -121,7 +121,8 @@ async function dispose(attemptId, name) {
 
 $("#join-form").addEventListener("submit", (ev) => {
   ev.preventDefault();
-  agentCall("POST", "/api/agent/join", { campaign_id: Number($("#join-campaign").value) });
+  const chosen = Number($("#join-campaign").value);
+  if (chosen > 0) agentCall("POST", "/api/agent/join", { campaign_id: chosen });
 });
 $("#agent-pause").addEventListener("click", () => agentCall("POST", "/api/agent/pause", { reason: "break" }));
 $("#agent-resume").addEventListener("click", () => agentCall("POST", "/api/agent/unpause"));
