@@ -7,7 +7,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from aiohttp import web
 from pydantic import Field
@@ -65,13 +65,17 @@ class ListIn(InModel):
     csv: str = Field(
         min_length=1, max_length=900_000, description="the CSV text (larger lists: the CLI)"
     )
-    map: list[str] = Field(default_factory=list, max_length=20, description="COLUMN=FIELD")
+    map: list[Annotated[str, Field(max_length=200)]] = Field(
+        default_factory=list, max_length=20, description="COLUMN=FIELD"
+    )
     dry_run: Flag = False
 
 
 class RecycleIn(InModel):
     outcomes: list[Recyclable] = Field(default_factory=list, max_length=10)
-    dispositions: list[str] = Field(default_factory=list, max_length=50)
+    dispositions: list[Annotated[str, Field(max_length=64)]] = Field(
+        default_factory=list, max_length=50
+    )
 
 
 class Recycled(OutModel):
@@ -79,7 +83,9 @@ class Recycled(OutModel):
 
 
 class DncIn(InModel):
-    numbers: list[str] = Field(min_length=1, max_length=10_000)
+    numbers: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(
+        min_length=1, max_length=1000, description="numbers (a larger list: cti dnc import)"
+    )
     campaign_id: Id | None = None
     reason: str | None = Field(default=None, max_length=200)
 
@@ -113,6 +119,7 @@ async def list_campaigns(request: web.Request) -> web.Response:
     f"/api/campaigns/{_ID}",
     summary="A campaign with its progress and lists",
     response=CampaignDetail,
+    errors=(404,),
     perm=("campaigns", "read"),
 )
 async def get_campaign(request: web.Request) -> web.Response:
@@ -250,7 +257,7 @@ async def add_dnc(request: web.Request) -> web.Response:
     r"/api/dnc/{number:\+?\d{3,20}}",
     summary="Take a number off a do-not-call list",
     query=DncQuery,
-    errors=(404,),
+    errors=(404, 422),
     perm=("dnc", "delete"),
 )
 async def remove_dnc(request: web.Request) -> web.Response:
@@ -313,6 +320,7 @@ def _agents(request: web.Request) -> AgentService:
     f"/api/campaigns/{_ID}/figures",
     summary="The campaign's live figures (what the supervisor page shows)",
     response=CampaignFigures,
+    errors=(404,),
     perm=("campaigns", "read"),
 )
 async def campaign_figures(request: web.Request) -> web.Response:
@@ -363,6 +371,7 @@ async def join(request: web.Request) -> web.Response:
     "/api/agent/leave",
     summary="Stop working my campaign",
     status=204,
+    errors=(404,),
     perm=("agent", "edit"),
 )
 async def leave(request: web.Request) -> web.Response:
@@ -375,7 +384,7 @@ async def leave(request: web.Request) -> web.Response:
     summary="Pause (no campaign calls) with a reason",
     body=PauseIn,
     response=AgentOut,
-    errors=(404,),
+    errors=(404, 503),
     perm=("agent", "edit"),
 )
 async def pause(request: web.Request) -> web.Response:
@@ -388,7 +397,7 @@ async def pause(request: web.Request) -> web.Response:
     "/api/agent/unpause",
     summary="Take campaign calls again",
     response=AgentOut,
-    errors=(404,),
+    errors=(404, 503),
     perm=("agent", "edit"),
 )
 async def unpause(request: web.Request) -> web.Response:
