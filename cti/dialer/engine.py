@@ -88,6 +88,8 @@ class EngineSettings:
     #: an attempt sent and neither answered nor failed this long after its ring time
     #: failed (the PBX lost it)
     dial_margin: float = 30.0
+    #: an answered call still up after this long lost its end (a restart while it was up)
+    max_call_seconds: float = 4 * 3600.0
     #: a preview neither dialled nor skipped this long goes back to the list (as skipped)
     preview_timeout: float = 1800.0
     #: seconds between re-reading the pacing figures of a campaign
@@ -525,6 +527,7 @@ class DialerEngine:
             claimed_before=now - timedelta(seconds=self.settings.claim_timeout),
             dialing_before=now - timedelta(seconds=longest_ring + self.settings.dial_margin),
             preview_before=now - timedelta(seconds=self.settings.preview_timeout),
+            answered_before=now - timedelta(seconds=self.settings.max_call_seconds),
         )
         for attempt in stale:
             log.warning(
@@ -534,6 +537,9 @@ class DialerEngine:
             )
             unanswered_preview = attempt.mode == "preview" and attempt.state == "claimed"
             outcome = "skipped" if unanswered_preview else "failed"
+            if attempt.answered_at is not None:  # a person answered; whether an agent took
+                # the call is known; an unknown end never under-counts abandons
+                outcome = "answered" if attempt.connected_at is not None else "abandoned"
             await self._finish(attempt.action_id, outcome, {}, None, now)
         # wrap-ups past their time end by themselves
         for row in await self.repo.agents():

@@ -328,3 +328,23 @@ async def test_preview_holds_a_lead_for_the_operator_who_dials_or_skips(
         await svc.preview_skip(agent.user_id, (await svc.preview(agent.user_id)).attempt_id)
     with pytest.raises(NotFoundError, match="no contact to call now"):
         await svc.preview(agent.user_id)
+
+
+async def test_an_answered_call_whose_end_was_lost_is_closed_after_hours(
+    store: Store, tmp_path: Path
+) -> None:
+    """The daemon restarted while a campaign call was up: no CallEnded will come."""
+    campaign = await _campaign(store, tmp_path)
+    await _agents(store, campaign, "101", "102")
+    pbx, clock = RecordingPbx(), Clock()
+    engine = _engine(store, pbx, clock)
+    await engine.tick()
+    talked, waiting = (str(a["ActionID"]) for a in pbx.originates())
+    await engine.handle(CallAnswered(_info(talked), None, None))
+    await engine.handle(CallAnswered(_info(talked), "101", None))
+    await engine.handle(CallAnswered(_info(waiting), None, None))
+    restarted = _engine(store, pbx, clock, name="restarted")
+    clock.advance(4 * 3600 + 1)
+    await restarted.tick()
+    attempts = await _attempts(store)
+    assert (attempts[talked].outcome, attempts[waiting].outcome) == ("answered", "abandoned")

@@ -337,10 +337,12 @@ class DialerRepo:
         claimed_before: datetime,
         dialing_before: datetime,
         preview_before: datetime,
+        answered_before: datetime,
     ) -> list[AttemptView]:
         """Attempts that will get no outcome from the PBX: claimed and never confirmed as
         sent (a crash between claim and Originate; a preview nobody dialled or skipped), or
-        sent and neither answered nor failed long after their ring time."""
+        sent and neither answered nor failed long after their ring time, or answered and
+        still up past any real call's length (its end was lost: a restart while it was up)."""
         claimed = DialAttempt.state == "claimed"
         preview = DialAttempt.mode == "preview"
         async with self.store.sessions() as session:
@@ -353,6 +355,11 @@ class DialerRepo:
                             DialAttempt.state == "dialing",
                             DialAttempt.answered_at.is_(None),
                             DialAttempt.originated_at < dialing_before,
+                        ),
+                        # answered, and its end never reached us (a restart while it was up)
+                        and_(
+                            DialAttempt.state == "dialing",
+                            DialAttempt.answered_at < answered_before,
                         ),
                     )
                 )
