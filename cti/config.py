@@ -213,6 +213,24 @@ class CallLogConfig(_Strict):
     journal_max_mb: int = Field(default=1024, ge=1, le=1 << 20)
 
 
+class DialerConfig(_Strict):
+    """How this daemon's dialer runs campaigns (``[dialer]``; the campaign files say how
+    each campaign dials): its rhythm, and when it gives up waiting for the PBX."""
+
+    #: seconds between pacing rounds
+    tick_seconds: float = Field(default=1.0, gt=0, le=60)
+    #: a call claimed and not confirmed as sent after this long failed (a crash, a hang);
+    #: it is retried later, never resent
+    claim_timeout_seconds: float = Field(default=60.0, ge=5, le=3600)
+    #: a call sent and neither answered nor failed this long after its ring time failed
+    dial_margin_seconds: float = Field(default=30.0, ge=1, le=3600)
+    #: an answered campaign call still up after this long lost its end (the daemon was
+    #: down when it ended): it is closed (answered if an agent took it, else abandoned)
+    max_call_seconds: float = Field(default=14400.0, ge=10, le=86400)
+    #: a preview neither dialled nor skipped this long goes back to the list
+    preview_timeout_seconds: float = Field(default=1800.0, ge=10, le=86400)
+
+
 class LogConfig(_Strict):
     """What the logs may hold (``[log]``); see docs/security.md, "Logs"."""
 
@@ -268,6 +286,7 @@ class Settings(_Strict):
     #: the log level: ``DEBUG``, ``INFO``, ``WARNING``, ``ERROR`` or ``CRITICAL``
     log_level: str = "INFO"
     log: LogConfig = LogConfig()
+    dialer: DialerConfig = DialerConfig()
     #: seconds between the daemon's full garbage-collector sweeps (``cti.runtime``); in
     #: between, survivors are frozen so collections stay short; 0 = CPython's default GC
     gc_sweep_every: float = Field(default=600.0, ge=0)

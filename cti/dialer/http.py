@@ -490,10 +490,18 @@ def setup(app: web.Application) -> None:
             yield
             return
         settings = app[SETTINGS]
+        dialer = settings.dialer
         engine = DialerEngine(
             app[STORE],
             lambda: connected_pbxes(app),
-            EngineSettings(region=settings.phone.default_region),
+            EngineSettings(
+                tick_seconds=dialer.tick_seconds,
+                claim_timeout=dialer.claim_timeout_seconds,
+                dial_margin=dialer.dial_margin_seconds,
+                max_call_seconds=dialer.max_call_seconds,
+                preview_timeout=dialer.preview_timeout_seconds,
+                region=settings.phone.default_region,
+            ),
         )
         unsubscribe = app[BUS].subscribe(engine.on_event)
         task = asyncio.create_task(engine.run(), name="dialer")

@@ -72,15 +72,17 @@ async def world(
         await sim.stop()
 
 
+@pytest.mark.parametrize("mode", ["progressive", "predictive"])
 async def test_every_attempt_gets_the_outcome_the_population_drew(
     world: tuple[TestClient[web.Request, web.Application], PbxSimulator],
     sqlite_store: Store,
     tmp_path: Path,
+    mode: str,
 ) -> None:
     client, _sim = world
     store = sqlite_store
     data = yaml.safe_load((DEFAULT_CAMPAIGNS_DIR / "nps-survey.yaml").read_text())
-    data.update(windows=[ALWAYS], max_attempts=1, ring_seconds=15, wrap_up_seconds=2)
+    data.update(windows=[ALWAYS], max_attempts=1, ring_seconds=15, wrap_up_seconds=2, mode=mode)
     data["route"] = "Local/{number}@pstn"  # the route the lab recordings prove
     svc = CampaignService(store)
     campaign = (await svc.load_data(data, source="test")).campaign
