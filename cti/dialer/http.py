@@ -316,16 +316,25 @@ def _agents(request: web.Request) -> AgentService:
     )
 
 
+class FiguresQuery(InModel):
+    at: UtcDateTime | None = Field(
+        default=None, description="the end of the 24 h and 30-day windows (default: now)"
+    )
+
+
 @ROUTES.get(
     f"/api/campaigns/{_ID}/figures",
-    summary="The campaign's live figures (what the supervisor page shows)",
+    summary="The campaign's figures: live, or for the 24 h and 30 days before a moment",
+    query=FiguresQuery,
     response=CampaignFigures,
     errors=(404,),
     perm=("campaigns", "read"),
 )
 async def campaign_figures(request: web.Request) -> web.Response:
+    query = read_query(request, FiguresQuery)
     campaign = await _campaigns(request).repo.get(path_id(request))
-    return json_model(await DialerRepo(request.app[STORE]).figures(campaign, utcnow()))
+    at = query.at or utcnow()
+    return json_model(await DialerRepo(request.app[STORE]).figures(campaign, at))
 
 
 @ROUTES.get(

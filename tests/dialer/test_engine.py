@@ -206,6 +206,15 @@ async def test_each_outcome_lands_on_its_attempt_and_lead(store: Store, tmp_path
     # a replayed end changes nothing
     await engine.handle(CallEnded(_info(talked), replace(record, talks=()), None))
     assert (await _attempts(store))[talked].outcome == "answered"
+    # the compliance windows: now, and a day later (out of the 24 h, still in the 30 days)
+    running = await CampaignService(store).repo.get(campaign.id)
+    now = await DialerRepo(store).figures(running, clock.now)
+    assert (now.answered_24h, now.abandoned_24h, now.abandon_percent_24h) == (2, 1, 50.0)
+    later = await DialerRepo(store).figures(running, clock.now + timedelta(hours=25))
+    assert (later.answered_24h, later.abandon_percent_24h) == (0, None)
+    assert later.abandon_percent_30d == 50.0
+    before = await DialerRepo(store).figures(running, T0 - timedelta(minutes=1))
+    assert (before.dialled_24h, before.abandon_percent_30d) == (0, None)
 
 
 async def test_a_restart_never_resends_a_claimed_attempt(store: Store, tmp_path: Path) -> None:

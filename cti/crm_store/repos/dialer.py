@@ -402,20 +402,25 @@ class DialerRepo:
     # -- what supervisors watch ------------------------------------------------------------
 
     async def figures(self, campaign: CampaignOut, now: datetime) -> CampaignFigures:
-        """The campaign's live figures: a handful of grouped counts on indexed columns."""
+        """The campaign's figures: a handful of grouped counts on indexed columns. The 24 h
+        and 30-day windows end at ``now`` (any past moment: every attempt is kept, so the
+        abandon rate of any 24 h or 30-day window can be shown)."""
         cid = campaign.id
         day, month = now - timedelta(hours=24), now - timedelta(days=30)
         live = DialAttempt.live.is_(True)
         abandoned = DialAttempt.outcome == "abandoned"
         async with self.store.sessions() as session:
+            sent, ended = DialAttempt.originated_at, DialAttempt.ended_at
+            in_day = and_(ended >= day, ended <= now)
+            in_month = and_(ended >= month, ended <= now)
             counts = (
                 await session.execute(
                     select(
-                        func.count().filter(DialAttempt.originated_at >= day),
-                        func.count().filter(DialAttempt.ended_at >= day, live),
-                        func.count().filter(DialAttempt.ended_at >= day, live, abandoned),
-                        func.count().filter(DialAttempt.ended_at >= month, live),
-                        func.count().filter(DialAttempt.ended_at >= month, live, abandoned),
+                        func.count().filter(sent >= day, sent <= now),
+                        func.count().filter(in_day, live),
+                        func.count().filter(in_day, live, abandoned),
+                        func.count().filter(in_month, live),
+                        func.count().filter(in_month, live, abandoned),
                         func.count().filter(DialAttempt.state.in_(IN_FLIGHT)),
                     ).where(DialAttempt.campaign_id == cid)
                 )
@@ -463,6 +468,7 @@ class DialerRepo:
         dialled, live24, ab24, live30, ab30, up = (int(x) for x in counts)
         spec = campaign.spec
         return CampaignFigures(
+            at=now,
             id=cid,
             name=campaign.name,
             title=campaign.title,

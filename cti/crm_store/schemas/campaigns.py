@@ -104,6 +104,8 @@ class CampaignFigures(OutModel):
     """What a supervisor watches: calls placed and what they came to (the last 24 h and
     30 days: the abandon rate's compliance windows), calls up now, leads left, agents."""
 
+    #: the end of the 24 h and 30-day windows
+    at: UtcDateTime
     id: int
     name: str
     title: str
