@@ -94,7 +94,7 @@ async def test_supervisor_starts_a_campaign_and_watches_it(
 
     # calls end: one busy, one answered by 101, one abandoned (no agent in time)
     pbx, clock = RecordingPbx(), Clock()
-    clock.now = utcnow()  # the app's own dialer sweeps attempts by the real clock
+    clock.now = utcnow() - timedelta(seconds=30)  # real time (the app sweeps by it), past
     engine = _engine(store, pbx, clock)
     repo = DialerRepo(store)
     for _ in range(3):  # three calls, whatever the floor says
