@@ -132,3 +132,42 @@ async def test_every_attempt_gets_the_outcome_the_population_drew(
     # the agents are back (free or wrapping up), none stuck on a call
     agents = await DialerRepo(store).agents(campaign.id)
     assert {a.state for a in agents} <= {"free", "wrap-up"}
+
+
+async def test_preview_rings_the_operator_then_the_number(
+    world: tuple[TestClient[web.Request, web.Application], PbxSimulator],
+    sqlite_store: Store,
+    tmp_path: Path,
+) -> None:
+    client, _sim = world
+    store = sqlite_store
+    data = yaml.safe_load((DEFAULT_CAMPAIGNS_DIR / "nps-survey.yaml").read_text())
+    data.update(windows=[ALWAYS], mode="preview", route="Local/{number}@pstn")
+    svc = CampaignService(store)
+    campaign = (await svc.load_data(data, source="test")).campaign
+    lst = tmp_path / "leads.csv"
+    lst.write_text("phone\n+74957650001\n")
+    await ListService(store, PhoneConfig()).import_file(campaign, lst)
+    await svc.change(campaign.id, "start")
+    user = await UserService(store, hasher=FAST_HASHER).create(
+        UserIn(username="op101", password=SecretStr(PASSWORD), extensions=["101"])
+    )
+    token = (await UserService(store, hasher=FAST_HASHER).issue_token(user.id)).token
+    auth = {"Authorization": f"Bearer {token}"}
+    joined = await client.post("/api/agent/join", json={"campaign_id": campaign.id}, headers=auth)
+    assert joined.status == 200, await joined.text()
+    shown = await client.post("/api/agent/preview", headers=auth)
+    preview = await shown.json()
+    assert shown.status == 200 and preview["phone"] == "+74957650001", preview
+    dialled = await client.post(f"/api/agent/preview/{preview['attempt_id']}/dial", headers=auth)
+    assert dialled.status == 200, await dialled.text()
+    ended: DialAttempt | None = None
+    for _ in range(120):
+        async with store.sessions() as session:
+            ended = await session.get(DialAttempt, preview["attempt_id"])
+        if ended is not None and ended.state == "ended":
+            break
+        await asyncio.sleep(0.5)
+    assert ended is not None and ended.state == "ended", "the preview call got no outcome"
+    # the simulator's outside number answers a click-to-dial: the operator talked
+    assert (ended.agent, ended.outcome, ended.live) == ("101", "answered", True)
