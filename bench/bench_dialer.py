@@ -187,6 +187,7 @@ async def _setup(store: Store, mode: str, agents: int, leads: int, args: argpars
         wrap_up_seconds=args.wrap,
         max_channels=agents * 4,
         max_attempts=3,
+        pacing={**data["pacing"], "target_abandon_percent": args.target},
         connect={"context": "cti-campaign", "exten": "s", "queue": "bench", "limit_seconds": 2},
     )
     svc = CampaignService(store)
@@ -298,12 +299,16 @@ def main() -> None:
     parser.add_argument("--ring", type=float, default=15.0)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--modes", default="progressive,predictive")
+    parser.add_argument(
+        "--target", type=float, default=2.0, help="the abandon rate predictive steers to (%%)"
+    )
     args = parser.parse_args()
     results = {mode: asyncio.run(run_mode(mode, args)) for mode in args.modes.split(",")}
     print(
         f"{args.agents} agents, {args.answer:.0%} answer, {args.talk:g} s talk, "
         f"{args.wrap:g} s wrap-up, {args.ring:g} s ring, {args.hours:g} simulated hours, "
-        f"seed {args.seed}; talk ceiling {60 * args.talk / (args.talk + args.wrap):.1f} min/h"
+        f"seed {args.seed}, abandon target {args.target:g} %; "
+        f"talk ceiling {60 * args.talk / (args.talk + args.wrap):.1f} min/h"
     )
     header = ("mode", "talk min/agent h", "occupancy", "abandon", "contacts/h", "dialled/h",
               "answered", "abandoned", "final ratio", "real s")  # fmt: skip

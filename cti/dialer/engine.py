@@ -268,6 +268,7 @@ class DialerEngine:
                 ratio=ratio,
                 max_channels=spec.max_channels,
                 cap_percent=spec.abandon_cap_percent,
+                connect_limit=spec.connect.limit_seconds,
             )
 
         def window(lead: DueLead) -> datetime | None:

@@ -165,20 +165,24 @@ def test_predictive_dials_ahead_by_the_ratio_up_to_the_answer_rate() -> None:
 
 
 def test_predictive_counts_wrap_ups_that_end_before_a_call_is_answered() -> None:
-    stats = stats_of(population(100, 4))  # 10 s to answer, 90 s talk, 15 s wrap-up
-    floor = Floor(free_agents=0, wrap_up_left=(3.0, 10.0, 10.5, 14.0))
-    assert expected_free_agents(floor, stats) == pytest.approx(2.0)
-    assert predictive_calls(floor, stats, 4.0, 100) == 8
+    # answers after 10 s (all of them: the early ones too), 90 s talk, 15 s wrap-up: an
+    # agent counts if free by the early answers plus the 2 s an answered person may wait
+    stats = stats_of(population(100, 4))
+    assert stats.early_answer_seconds == pytest.approx(10.0)
+    floor = Floor(free_agents=0, wrap_up_left=(3.0, 10.0, 11.5, 14.0))
+    assert expected_free_agents(floor, stats) == pytest.approx(3.0)
+    assert expected_free_agents(floor, stats, connect_limit=0.5) == pytest.approx(2.0)
+    assert predictive_calls(floor, stats, 4.0, 100) == 12
     assert progressive_calls(floor, 100) == 0  # progressive waits for them
 
 
 def test_predictive_counts_agents_on_a_call_by_their_chance_to_be_free_in_time() -> None:
-    # 40 s to answer, 90 s talk, 15 s wrap-up: the call must end within 25 s
+    # 40 s to answer, 90 s talk, 15 s wrap-up, 2 s connect limit: the call must end within 27 s
     samples = [
         sample(timedelta(minutes=1), live=True, ring=40.0, talk=90.0, wrap=15.0) for _ in range(40)
     ]
     stats = stats_of(samples)
-    chance = 1 - math.exp(-25 / 90)
+    chance = 1 - math.exp(-27 / 90)
     assert expected_free_agents(Floor(0, on_call=10), stats) == pytest.approx(10 * chance)
     # when the wrap-up alone is longer than the time to answer, none of them
     quick = stats_of(population(100, 4))
