@@ -115,7 +115,6 @@ class DialerEngine:
         settings: EngineSettings | None = None,
         *,
         clock: Clock = utcnow,
-        agent_channels: Mapping[str, str] | None = None,
     ) -> None:
         self.store = store
         self.pbxes = pbxes
@@ -126,8 +125,6 @@ class DialerEngine:
         self._pace: dict[int, _CampaignPace] = {}
         self._events: asyncio.Queue[CallEvent] = asyncio.Queue()
         self._specs: dict[int, tuple[int, CampaignSpec]] = {}
-        #: each PBX's agent channel template (``PJSIP/{ext}``) for queue membership
-        self.agent_channels = dict(agent_channels or {})
 
     # -- the loop ------------------------------------------------------------------------------
 
@@ -162,11 +159,6 @@ class DialerEngine:
                 await self.handle(event)
             except Exception:
                 log.exception("dialer: could not apply %s", type(event).__name__)
-
-    async def drain(self) -> None:
-        """Apply every event queued so far (tests, benchmarks)."""
-        while not self._events.empty():
-            await self.handle(self._events.get_nowait())
 
     async def tick(self) -> None:
         now = self.clock()

@@ -107,7 +107,7 @@ async def test_supervisor_starts_a_campaign_and_watches_it(
             now=clock.now,
             abandon_hold=None,
         )
-    attempts = [a.action_id for a in await repo.up_with_agent(campaign.id)]
+    attempts = [a.action_id for a in await repo.open_attempts(campaign.id)]
     busy, talked, dropped = attempts
     await engine.handle(OriginateFailed("lab", busy, 5, "PJSIP/x", None))
     await engine.handle(CallAnswered(_info(talked), None, None))

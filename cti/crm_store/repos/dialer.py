@@ -12,7 +12,7 @@ after a crash every attempt sent is known.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -251,10 +251,6 @@ class DialerRepo:
                 )
             return claimed
 
-    async def floor(self, campaign_id: int, now: datetime) -> FloorCounts:
-        async with self.store.sessions() as session:
-            return await _floor(session, campaign_id, now)
-
     # -- following an attempt ----------------------------------------------------------------
 
     async def attempt(self, action_id: str) -> AttemptView | None:
@@ -366,7 +362,8 @@ class DialerRepo:
             )
             return [_attempt_view(r) for r in rows]
 
-    async def up_with_agent(self, campaign_id: int) -> list[AttemptView]:
+    async def open_attempts(self, campaign_id: int) -> list[AttemptView]:
+        """The campaign's attempts not ended yet (claimed, or up)."""
         async with self.store.sessions() as session:
             rows = await session.scalars(
                 select(DialAttempt).where(
@@ -699,10 +696,3 @@ async def _log_state(
                 started_at=now,
             )
         )
-
-
-def states(rows: Sequence[AgentRow]) -> dict[str, int]:
-    out: dict[str, int] = {}
-    for row in rows:
-        out[row.state] = out.get(row.state, 0) + 1
-    return out
