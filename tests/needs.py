@@ -6,7 +6,9 @@ module's ``pytestmark`` or a decorator):
 * ``traces`` — the recorded AMI traces: ``../shared/ami-traces`` beside the clone, or
   ``CTI_TEST_TRACES``;
 * ``postgres`` — a PostgreSQL server: ``CTI_TEST_POSTGRES_URL``;
-* ``browser`` — Debian's Chromium: ``CTI_CHROMIUM`` (default ``/usr/bin/chromium``).
+* ``browser`` — Debian's Chromium: ``CTI_CHROMIUM`` (default ``/usr/bin/chromium``);
+* ``tools(NAME, …)`` — programs a test runs (``nginx``, ``jq``, ``pg_dump`` …) on the PATH
+  (``scripts/setup.sh`` installs them); ``CTI_NGINX`` may name nginx.
 
 After collection every need of a collected test is checked once. On CI (``CI=true``) a
 missing one ends the run before any test runs, with one line naming what is missing and
@@ -91,6 +93,17 @@ NEEDS = (
 _NOT_RUN = pytest.StashKey[list[str]]()
 
 
+def tool_path(name: str) -> str | None:
+    """Where program ``name`` is (``CTI_NGINX`` names an nginx off the PATH)."""
+    if name == "nginx" and os.environ.get("CTI_NGINX"):
+        return os.environ["CTI_NGINX"]
+    return shutil.which(name)
+
+
+def _tools_of(item: pytest.Item) -> tuple[str, ...]:
+    return tuple(name for mark in item.iter_markers("tools") for name in mark.args)
+
+
 def pytest_report_header(config: pytest.Config) -> str:
     mode = "CI=true: a missing one fails the run" if ON_CI else "a missing one is skipped"
     return (
@@ -117,6 +130,19 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         for item in needing:
             item.add_marker(skip)
         lines.append(f"not run: {len(needing)} tests that need {need.what}: {reason}")
+    absent: dict[str, list[pytest.Item]] = {}
+    for item in items:
+        for name in _tools_of(item):
+            if tool_path(name) is None:
+                absent.setdefault(name, []).append(item)
+    for name, needing in sorted(absent.items()):
+        reason = f"{name} not on the PATH (bash scripts/setup.sh installs it)"
+        if ON_CI:
+            failures.append(reason)
+            continue
+        for item in needing:
+            item.add_marker(pytest.mark.skip(reason=f"needs {reason}"))
+        lines.append(f"not run: {len(needing)} tests that need {reason}")
     if failures:
         pytest.exit("missing on CI (CI=true): " + "; ".join(failures), returncode=1)
     config.stash[_NOT_RUN] = lines

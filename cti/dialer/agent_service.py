@@ -46,9 +46,8 @@ class AgentService:
         self.dial_settings = dial_settings
 
     async def mine(self, user_id: int) -> AgentRow:
-        for row in await self.repo.agents():
-            if row.user_id == user_id:
-                return row
+        for row in await self.repo.agents(user_id=user_id):
+            return row
         raise NotFoundError("you are not working a campaign", details={"user": user_id})
 
     def _pbx(self, spec: CampaignSpec) -> tuple[str, ActionSender]:

@@ -439,7 +439,7 @@ class DialerEngine:
     async def _wrap_up(
         self, extension: str, spec: CampaignSpec, now: datetime, attempt_id: int | None
     ) -> None:
-        rows = [a for a in await self.repo.agents() if a.extension == extension]
+        rows = await self.repo.agents(extension=extension)
         if not rows:
             return
         user = rows[0].user_id
@@ -474,15 +474,14 @@ class DialerEngine:
 
     async def _user_of(self, extension: str) -> int | None:
         """The operator working a campaign on ``extension`` (None: no campaign agent)."""
-        return next((a.user_id for a in await self.repo.agents() if a.extension == extension), None)
+        return next((a.user_id for a in await self.repo.agents(extension=extension)), None)
 
     async def _agent_rows(self, extension: str | None) -> list[tuple[int, agent_states.Agent, int]]:
         if extension is None:
             return []
         return [
             (row.user_id, agent_of(row), row.campaign_id)
-            for row in await self.repo.agents()
-            if row.extension == extension
+            for row in await self.repo.agents(extension=extension)
         ]
 
     async def _device(self, event: DeviceStateChanged) -> None:
@@ -535,7 +534,7 @@ class DialerEngine:
                 outcome = "answered" if attempt.connected_at is not None else "abandoned"
             await self._finish(attempt.action_id, outcome, {}, None, now)
         # wrap-ups past their time end by themselves
-        for row in await self.repo.agents():
+        for row in await self.repo.agents(state="wrap-up"):
             agent = agent_of(row)
             after = agent_states.expire(agent, now)
             if after != agent:

@@ -10,11 +10,11 @@ leaves nothing behind.
 from __future__ import annotations
 
 import csv
-import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
+from cti.crm_store.importers.contacts_csv import header_key
 from cti.crm_store.phones import normalize
 from cti.crm_store.rules.leads import LeadRow, RowProblem
 from cti.crm_store.schemas.contacts import check_time_zone
@@ -41,10 +41,6 @@ MAX_LINE = 64 * 1024
 ENCODINGS_TO_TRY = "cp1251, koi8-r or latin-1"
 
 
-def _key(name: str) -> str:
-    return re.sub(r"[\s\-]+", "_", name.strip().lower())
-
-
 def parse_map(items: list[str]) -> dict[str, str]:
     """``["Tel=phone", "Notes=-"]`` → ``{"tel": "phone", "notes": "-"}``."""
     mapping: dict[str, str] = {}
@@ -57,7 +53,7 @@ def parse_map(items: list[str]) -> dict[str, str]:
                 f"{', '.join(LEAD_FIELDS)} or - (skip the column)",
                 details={"field": "--map"},
             )
-        mapping[_key(column)] = target
+        mapping[header_key(column)] = target
     return mapping
 
 
@@ -65,7 +61,7 @@ def header_fields(header: list[str], mapping: dict[str, str], source: str) -> li
     """The field of each column (``-``: skipped); one error naming the column otherwise."""
     fields: list[str] = []
     for i, raw in enumerate(header, start=1):
-        key = _key(raw)
+        key = header_key(raw)
         field = mapping.get(key, ALIASES.get(key, key))
         if field != SKIP and field not in LEAD_FIELDS:
             raise ValidationError(

@@ -5,9 +5,7 @@ nginx binary is there (``CTI_NGINX`` or ``nginx`` on the PATH)."""
 from __future__ import annotations
 
 import ipaddress
-import os
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -15,10 +13,11 @@ import pytest
 
 from cti.config import load_settings
 from tests.deploy.helpers import DEPLOY
+from tests.needs import tool_path
 
 SITE = DEPLOY / "nginx.conf"
-NGINX = os.environ.get("CTI_NGINX") or shutil.which("nginx")
-OPENSSL = shutil.which("openssl")
+NGINX = tool_path("nginx")
+OPENSSL = tool_path("openssl")
 
 
 def _directives(name: str) -> list[str]:
@@ -45,8 +44,7 @@ def test_it_passes_websocket_upgrades_and_the_client_address() -> None:
     assert any("443 ssl" in listen for listen in _directives("listen"))
 
 
-@pytest.mark.skipif(NGINX is None, reason="no nginx binary (CTI_NGINX or nginx on the PATH)")
-@pytest.mark.skipif(OPENSSL is None, reason="no openssl binary for a test certificate")
+@pytest.mark.tools("nginx", "openssl")
 def test_nginx_accepts_it(tmp_path: Path) -> None:
     assert NGINX is not None and OPENSSL is not None
     cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"

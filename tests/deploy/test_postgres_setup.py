@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import os
 import re
-import shutil
 import subprocess
 import uuid
 from collections.abc import Iterator
@@ -23,11 +22,7 @@ from tests.needs import POSTGRES_URL
 
 pytestmark = [
     pytest.mark.postgres,
-    pytest.mark.skipif(
-        not all(shutil.which(tool) for tool in ("psql", "pg_dump", "pg_restore", "createdb")),
-        reason="the PostgreSQL client tools (psql, pg_dump, pg_restore, createdb) are not "
-        "installed (apt-get install postgresql-client)",
-    ),
+    pytest.mark.tools("psql", "pg_dump", "pg_restore", "createdb"),
 ]
 
 SETUP = DEPLOY / "postgres-setup.sh"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import sqlite3
 import subprocess
 from contextlib import closing
@@ -12,8 +11,9 @@ import pytest
 
 from cti.crm_store.migrate import head_revision
 from tests.deploy.helpers import doc, run_cti
+from tests.needs import tool_path
 
-SQLITE3 = shutil.which("sqlite3")
+SQLITE3 = tool_path("sqlite3")
 DOC_COMMAND = 'sqlite3 /var/lib/cti/cti.db ".backup /var/backups/cti/cti-$(date +%F).db"'
 
 
@@ -21,7 +21,7 @@ def test_the_documented_command_is_the_one_run_here() -> None:
     assert DOC_COMMAND in doc("deployment.md")
 
 
-@pytest.mark.skipif(SQLITE3 is None, reason="no sqlite3 binary (apt-get install sqlite3)")
+@pytest.mark.tools("sqlite3")
 def test_a_backup_of_the_store_is_a_whole_store(tmp_path: Path) -> None:
     assert SQLITE3 is not None
     db, backup = tmp_path / "cti.db", tmp_path / "backup.db"

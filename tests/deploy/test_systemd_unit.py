@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 import shlex
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -13,13 +12,11 @@ import pytest
 
 from cti.config import load_settings
 from tests.deploy.helpers import DEPLOY, run_cti
+from tests.needs import tool_path
 
 UNIT = DEPLOY / "cti.service"
-SYSTEMD_ANALYZE = shutil.which("systemd-analyze")
-needs_systemd = pytest.mark.skipif(
-    SYSTEMD_ANALYZE is None,
-    reason="systemd-analyze not found (apt-get install systemd): the unit is not verified",
-)
+SYSTEMD_ANALYZE = tool_path("systemd-analyze")
+needs_systemd = pytest.mark.tools("systemd-analyze")
 
 
 def _service() -> dict[str, list[str]]:

@@ -51,10 +51,6 @@ _VOLATILE = {"linkedid", "rings", "talks"}
 
 _played: dict[str, tuple[bytes, bytes]] = {}
 
-pytestmark = pytest.mark.skipif(
-    not CTI_TRACES.is_dir(), reason=f"cti's recordings not found at {CTI_TRACES}"
-)
-
 
 async def played(name: str) -> tuple[bytes, bytes]:
     """(received, sent) of scenario ``name`` on a fresh simulator, once per test run."""

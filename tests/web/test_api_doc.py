@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-import shutil
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -77,9 +76,7 @@ def test_every_path_of_the_session_is_in_the_openapi_document() -> None:
         assert method.lower() in spec["paths"][template], f"docs/{DOC}: {method} {path}"
 
 
-@pytest.mark.skipif(
-    shutil.which("curl") is None or shutil.which("jq") is None, reason="needs curl and jq"
-)
+@pytest.mark.tools("curl", "jq")
 async def test_the_curl_session_runs_against_a_real_daemon(daemon: Client) -> None:
     base = str(daemon.make_url("/")).rstrip("/")
     proc = await asyncio.create_subprocess_exec(

@@ -105,7 +105,9 @@ class ImportResult:
     failed_batches: list[str] = field(default_factory=list)
 
 
-def _header_key(name: str) -> str:
+def header_key(name: str) -> str:
+    """``" Full-Name "`` → ``full_name``: how a CSV header is matched to a field (contact
+    imports and dial lists alike)."""
     return re.sub(r"[\s\-]+", "_", name.strip().lower())
 
 
@@ -124,13 +126,13 @@ def parse_mapping(items: list[str]) -> dict[str, str]:
                 f"--map {item!r}: unknown field {target!r} (fields: {', '.join(FIELDS)}, or -)",
                 details={"field": "--map", "value": target},
             )
-        mapping[_header_key(column)] = target
+        mapping[header_key(column)] = target
     return mapping
 
 
 def resolve_header(header: list[str], mapping: dict[str, str], source: str) -> list[str]:
     """The field of each column; one clear error for an unknown, doubled or missing column."""
-    keys = [_header_key(h) for h in header]
+    keys = [header_key(h) for h in header]
     for column in mapping:
         if column not in keys:
             raise ValidationError(

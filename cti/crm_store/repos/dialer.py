@@ -487,11 +487,26 @@ class DialerRepo:
 
     # -- agents ------------------------------------------------------------------------------
 
-    async def agents(self, campaign_id: int | None = None) -> list[AgentRow]:
+    async def agents(
+        self,
+        campaign_id: int | None = None,
+        *,
+        extension: str | None = None,
+        user_id: int | None = None,
+        state: str | None = None,
+    ) -> list[AgentRow]:
+        """The campaign agents, narrowed by campaign, extension, user or state (each an
+        indexed or key column: the engine asks once per call or device event)."""
+        stmt = select(CampaignAgent).order_by(CampaignAgent.user_id)
+        if campaign_id is not None:
+            stmt = stmt.where(CampaignAgent.campaign_id == campaign_id)
+        if extension is not None:
+            stmt = stmt.where(CampaignAgent.extension == extension)
+        if user_id is not None:
+            stmt = stmt.where(CampaignAgent.user_id == user_id)
+        if state is not None:
+            stmt = stmt.where(CampaignAgent.state == state)
         async with self.store.sessions() as session:
-            stmt = select(CampaignAgent).order_by(CampaignAgent.user_id)
-            if campaign_id is not None:
-                stmt = stmt.where(CampaignAgent.campaign_id == campaign_id)
             return [_agent_row(r) for r in await session.scalars(stmt)]
 
     async def join(self, campaign_id: int, user_id: int, extension: str, now: datetime) -> AgentRow:
