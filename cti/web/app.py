@@ -8,6 +8,7 @@ token check unless they put a path on the public allow-list (:func:`cti.web.auth
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 from aiohttp import web
 from argon2 import PasswordHasher
@@ -41,6 +42,9 @@ from cti.web.keys import (
 from cti.web.login_throttle import HashGate, LoginThrottle, TrustedProxies
 from cti.web.middleware import error_middleware
 from cti.web.sessions import SessionEvents
+
+#: front-end libraries every page shares (Chart.js), served locally: see its README.md
+VENDOR_DIR = Path(__file__).parent / "static" / "vendor"
 
 API_MODULES = (http_users, http_contacts, http_deals, http_tickets, http_tasks, http_notes, openapi)
 
@@ -91,4 +95,5 @@ def create_app(
     app.cleanup_ctx.append(http_contacts.lookup_ctx)
     for module in API_MODULES:
         module.ROUTES.install(app)
+    app.router.add_static("/static/vendor/", VENDOR_DIR, name="vendor-static")
     return app

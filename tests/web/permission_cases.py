@@ -408,6 +408,7 @@ CASES: dict[str, Case] = {
     "GET /supervisor": plain("/supervisor"),
     "GET /static/dialer": plain("/static/dialer/supervisor.js"),
     "GET /static/screenpop": plain("/static/screenpop/app.js"),
+    "GET /static/vendor": plain("/static/vendor/chart.umd.min.js"),
 }
 
 
