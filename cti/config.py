@@ -231,6 +231,65 @@ class DialerConfig(_Strict):
     preview_timeout_seconds: float = Field(default=1800.0, ge=10, le=86400)
 
 
+class AgiConfig(_Strict):
+    """The FastAGI server for keypad surveys (``[agi]``, ``docs/keypad-surveys.md``): Asterisk's
+    ``AGI(agi://HOST:PORT/SCRIPT,CAMPAIGN,LANGUAGE)`` connects here and the caller answers
+    on the keypad. It writes answers, so only the PBXes in ``allowed_peers`` may connect."""
+
+    #: run the FastAGI server inside the daemon
+    enabled: bool = False
+    #: the listen address (keep ``127.0.0.1`` when Asterisk runs on this host)
+    host: str = "127.0.0.1"
+    #: the listen port (4573 is FastAGI's own; 0: any free port)
+    port: int = Field(default=4573, ge=0, le=65535)
+    #: PBX addresses or networks allowed to connect; any other peer is dropped at once
+    #: (and logged once per address)
+    allowed_peers: tuple[str, ...] = ("127.0.0.1", "::1")
+    #: calls served at once; one more is refused (Asterisk's AGI() then returns FAILURE)
+    max_sessions: int = Field(default=200, ge=1, le=10_000)
+    #: seconds a peer may take to send its whole variable block after connecting
+    env_timeout_seconds: float = Field(default=5.0, gt=0, le=120)
+    #: bytes the variable block may take (Asterisk sends ~600 with two arguments)
+    max_env_bytes: int = Field(default=16_384, ge=1024, le=1 << 20)
+    #: lines the variable block may have
+    max_env_lines: int = Field(default=200, ge=30, le=1000)
+    #: seconds a quick command (ANSWER, HANGUP, VERBOSE) may wait for its reply
+    command_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
+    #: seconds one prompt file may play before the PBX is taken for silent and dropped
+    prompt_timeout_seconds: float = Field(default=120.0, gt=0, le=3600)
+    #: seconds a whole survey call may last; past it the call is ended as partial
+    max_call_seconds: float = Field(default=1800.0, ge=10, le=86_400)
+    #: the sound played when the script in the AGI URL is unknown, before hanging up
+    unknown_script_prompt: str = "ss-noservice"
+    #: the dialplan application that speaks a question's text where a site has a TTS
+    #: engine (``Festival``, ``MRCPSynth``); empty: questions are sound files only
+    tts_application: str = ""
+
+    @field_validator("allowed_peers")
+    @classmethod
+    def _networks(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for net in value:
+            try:
+                ipaddress.ip_network(net, strict=False)
+            except ValueError:
+                raise ValueError(f"not an address or network: {net!r}") from None
+        return value
+
+    @field_validator("unknown_script_prompt")
+    @classmethod
+    def _sound(cls, value: str) -> str:
+        if not re.fullmatch(r"[A-Za-z0-9_\-./]{1,128}", value) or ".." in value:
+            raise ValueError("must be a sound file name (letters, digits, _ - . /)")
+        return value
+
+    @field_validator("tts_application")
+    @classmethod
+    def _application(cls, value: str) -> str:
+        if value and not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]{0,63}", value):
+            raise ValueError("must be a dialplan application name (letters, digits, _)")
+        return value
+
+
 class LogConfig(_Strict):
     """What the logs may hold (``[log]``); see docs/security.md, "Logs"."""
 
@@ -287,6 +346,7 @@ class Settings(_Strict):
     log_level: str = "INFO"
     log: LogConfig = LogConfig()
     dialer: DialerConfig = DialerConfig()
+    agi: AgiConfig = AgiConfig()
     #: seconds between the daemon's full garbage-collector sweeps (``cti.runtime``); in
     #: between, survivors are frozen so collections stay short; 0 = CPython's default GC
     gc_sweep_every: float = Field(default=600.0, ge=0)
@@ -340,6 +400,9 @@ _ENV_KEYS: dict[str, tuple[str, ...]] = {
     "CTI_LOG_SQL_PARAMETERS": ("log", "sql_parameters"),
     "CTI_GC_SWEEP_EVERY": ("gc_sweep_every",),
     "CTI_CALLLOG_JOURNAL_DIR": ("calllog", "journal_dir"),
+    "CTI_AGI_ENABLED": ("agi", "enabled"),
+    "CTI_AGI_HOST": ("agi", "host"),
+    "CTI_AGI_PORT": ("agi", "port"),
 }
 
 

@@ -28,6 +28,8 @@ from typing import Annotated
 import typer
 from aiohttp import web
 
+from cti.agi import AGI_FLOWS, AGI_SERVER
+from cti.agi.server import FastAgiServer, no_flows
 from cti.ami.connection import AmiConnection, AmiConnections
 from cti.calllog import http as calllog_http
 from cti.calllog.consumer import CallLogConsumer, CallWriter
@@ -122,8 +124,28 @@ def build_app(
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
 
+    async def agi_ctx(app: web.Application) -> AsyncIterator[None]:
+        # after the store (answers are written through it), before nothing else: a call in
+        # progress at shutdown is ended first and finishes as partial
+        if not settings.agi.enabled:
+            yield
+            return
+        server = FastAgiServer(settings.agi, app.get(AGI_FLOWS, no_flows))
+        try:
+            await server.start()
+        except OSError as exc:
+            raise ListenError.of(
+                exc, settings.agi.host, settings.agi.port, "agi.port (CTI_AGI_PORT)"
+            ) from exc
+        app[AGI_SERVER] = server
+        try:
+            yield
+        finally:
+            await server.stop()
+
     app.cleanup_ctx.append(calllog_ctx)
     app.cleanup_ctx.append(ami_ctx)
+    app.cleanup_ctx.append(agi_ctx)
     for hook in extra_setup:
         hook(app)
     return app
