@@ -48,6 +48,8 @@ EXAMPLES: dict[str, Any] = {
     "pbx.NAME.dial.context": "from-internal",
     "pbx.NAME.dial.number_format": "national",
     "pbx.NAME.dial.prefix": "9",
+    "agi.allowed_peers": ["127.0.0.1", "10.0.0.5"],
+    "agi.tts_application": "Festival",
 }
 
 
