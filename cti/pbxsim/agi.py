@@ -18,7 +18,8 @@ answers each command as ``res/res_agi.c`` does, reading the arguments with its
   intercept routine``;
 * anything unknown: ``510 Invalid or unknown command``; wrong arguments: the ``520-`` usage.
 
-Waits run in simulated time (``time_scale``). ``on_command`` sees each command with its
+Waits run in simulated time (``time_scale``). ``on_start`` sees each command as it
+arrives (``AGIExecStart``), ``on_command`` sees each command with its
 result code and text as Asterisk publishes them in ``AGIExecEnd`` (``200 Success``, ``-1
 Failure``, ``510``, ``511``, ``520 Usage``).
 """
@@ -31,6 +32,7 @@ import logging
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 from cti.pbxsim.respondents import Caller, HangUp, Pause, Press
 
@@ -69,6 +71,19 @@ class AgiTarget:
     @property
     def url(self) -> str:
         return f"agi://{self.host}:{self.port}/{self.script}"
+
+    @classmethod
+    def parse(cls, value: str) -> AgiTarget:
+        """``agi://HOST[:PORT]/SCRIPT[,ARG…]``, as written in the dialplan's ``AGI()``."""
+        url, *args = value.split(",")
+        parts = urlsplit(url)
+        if parts.scheme != "agi" or not parts.hostname:
+            raise ValueError(f"{value!r}: expected agi://HOST[:PORT]/SCRIPT[,ARG,…]")
+        try:
+            port = parts.port or 4573
+        except ValueError:
+            raise ValueError(f"{value!r}: the port is not a number") from None
+        return cls(parts.hostname, port, parts.path.strip("/"), tuple(args))
 
 
 @dataclass(frozen=True)
@@ -154,6 +169,8 @@ class AgiSession:
 
     exchanged: list[tuple[str, str]] = field(default_factory=list)
     hung_up: bool = False
+    #: the caller hung up (not the server's ``HANGUP``)
+    caller_hung_up: bool = False
     #: the FastAGI server could not be reached (Asterisk: ``AGISTATUS=FAILURE`` at once)
     failed: bool = False
 
@@ -173,6 +190,7 @@ class AsteriskAgi:
         *,
         time_scale: float = 1.0,
         prompt_seconds: float | Mapping[str, float] = 2.0,
+        on_start: Callable[[str], None] | None = None,
         on_command: Report | None = None,
         variables: Mapping[str, str] | None = None,
         sounds: frozenset[str] | None = None,
@@ -182,6 +200,7 @@ class AsteriskAgi:
         self.caller = caller
         self.time_scale = time_scale
         self.prompt_seconds = prompt_seconds
+        self.on_start = on_start
         self.on_command = on_command
         #: channel variables (``GET VARIABLE``, ``${…}`` in ``GET FULL VARIABLE``)
         self.variables = {
@@ -230,6 +249,8 @@ class AsteriskAgi:
         args = parse_args(line)
         words = [a.lower() for a in args]
         name = next((k for k in KNOWN if words[: len(k.split())] == k.split()), None)
+        if self.on_start is not None:
+            self.on_start(line)
         if name is None:
             self._report(line, 510, "Invalid or unknown command")
             return "510 Invalid or unknown command\n"
@@ -299,7 +320,7 @@ class AsteriskAgi:
         return "200 result=0\n"  # exec, noop
 
     def _hang_up(self) -> None:
-        self.session.hung_up = True
+        self.session.hung_up = self.session.caller_hung_up = True
 
     async def _stream(self, sound: str, escape: str) -> str:
         length = self._prompt_length(sound)

@@ -14,6 +14,7 @@ from cti.errors import ListenError, ValidationError
 
 if TYPE_CHECKING:
     from cti.pbxsim.campaign import Campaign
+    from cti.pbxsim.ivr_agi import LiveAgi
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +44,38 @@ def _parse_outcomes(value: str) -> dict[str, float]:
     return weights
 
 
+def agi_setup(url: str | None, respondents: str, seed: int) -> LiveAgi | None:
+    """``--agi`` and ``--respondents``: IVR survey calls run against a FastAGI server."""
+    if not url:
+        return None
+    from cti.pbxsim.agi import AgiTarget
+    from cti.pbxsim.ivr_agi import LiveAgi
+    from cti.pbxsim.respondents import RespondentProfile
+
+    try:
+        target = AgiTarget.parse(url)
+    except ValueError as exc:
+        raise ValidationError(f"--agi {exc}") from None
+    shares = {"answer": 0.0, "pause": 0.0, "wrong": 0.0, "hangup": 0.0}
+    for item in respondents.split(","):
+        name, sep, weight = item.partition("=")
+        try:
+            shares[name.strip()] = float(weight)
+        except ValueError:
+            sep = ""
+        if not sep or name.strip() not in ("answer", "pause", "wrong", "hangup"):
+            raise ValidationError(
+                f"--respondents {item!r}: expected answer|pause|wrong|hangup=WEIGHT[,…]"
+            )
+    try:
+        profile = RespondentProfile(
+            shares["answer"], shares["pause"], shares["wrong"], shares["hangup"], seed=seed
+        )
+    except ValueError as exc:
+        raise ValidationError(f"--respondents: {exc}") from None
+    return LiveAgi(target, profile)
+
+
 def campaign_setup(
     outcomes: str, ring_mean: float, talk_mean: float, talk_distribution: str,
     patience_mean: float, machine: float, agent_answer: float, message_seconds: float,
@@ -67,6 +100,7 @@ async def _serve(
     host: str, port: int, user: str, secret: str, rate: float, numbers_file: Path | None,
     agents: list[str], queues: dict[str, list[str]], seed: int, time_scale: float, timestamps: bool,
     cdrs: bool, device_states: bool, campaign: Campaign, wrapup: float,
+    agi: LiveAgi | None = None,
 ) -> None:  # fmt: skip
     from cti.pbxsim.server import PbxSimulator
     from cti.pbxsim.traffic import TrafficProfile, read_numbers
@@ -77,7 +111,7 @@ async def _serve(
     sim = PbxSimulator(
         host, port, users={user: secret}, agents=agents, queues=queues,
         time_scale=time_scale, timestamps=timestamps, cdrs=cdrs, device_states=device_states,
-        campaign=campaign, wrapup=wrapup,
+        campaign=campaign, wrapup=wrapup, agi=agi,
     )  # fmt: skip
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -155,6 +189,16 @@ def register(app: typer.Typer) -> None:
         amd: Annotated[
             bool, typer.Option(help="campaign calls run AMD() before the queue")
         ] = False,
+        agi: Annotated[
+            str | None,
+            typer.Option(
+                help="IVR survey calls run AGI() against this FastAGI server: "
+                "agi://HOST[:PORT]/SCRIPT[,CAMPAIGN,LANGUAGE] (cti's [agi])"
+            ),
+        ] = None,
+        respondents: Annotated[
+            str, typer.Option(help="survey respondents: answer|pause|wrong|hangup=WEIGHT,…")
+        ] = "answer=0.8,pause=0.1,wrong=0.05,hangup=0.05",
     ) -> None:
         """Run a simulated Asterisk (AMI server + realistic call traffic)."""
         if not secret:
@@ -170,6 +214,7 @@ def register(app: typer.Typer) -> None:
         )  # fmt: skip
         if wrapup < 0:
             raise ValidationError("pbxsim: --wrapup must be >= 0")
+        live = agi_setup(agi, respondents, seed)
         agents = agent or ["101", "102", "103", "104", "105"]
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
         try:
@@ -190,6 +235,7 @@ def register(app: typer.Typer) -> None:
                     device_states,
                     campaign,
                     wrapup,
+                    live,
                 )
             )
         except OSError as exc:

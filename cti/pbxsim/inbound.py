@@ -16,6 +16,7 @@ from cti.pbxsim.calls import CallContext, Originate, QueueState, Races
 from cti.pbxsim.channels import Bridge, Channel
 from cti.pbxsim.dialplan import AGENTS
 from cti.pbxsim.endings import callee_hangs_up, caller_ends, caller_gives_up
+from cti.pbxsim.ivr_agi import LiveAgi, live_survey
 from cti.pbxsim.legs import (
     Plan,
     agent_answers,
@@ -110,14 +111,21 @@ AGI_SCRIPT = (
 
 
 async def ivr_call(
-    ctx: CallContext, req: Originate, one: Channel, two: Channel, seconds: float
-) -> None:
-    """``from-trunk`` 600: ``AGI(agi://…/survey)``; the survey's commands as AGIExec events."""
+    ctx: CallContext, req: Originate, one: Channel, two: Channel, seconds: float,
+    live: LiveAgi | None = None,
+) -> None:  # fmt: skip
+    """``from-trunk`` 600: ``AGI(agi://…/survey)``; the survey's commands as AGIExec events
+    (the recorded ones, or with ``live`` those of a real FastAGI server: :mod:`ivr_agi`)."""
     e = ctx.e
     hold = one.exten[1:]
     src, cid = one.cid_num, quote_cid(one.cid_num, one.cid_name)
     noop = f"Inbound call from {cid} to survey IVR"
     customer_answers(ctx, req, one, two, ("NoOp", noop))
+    if live is not None:
+        target = live.target
+        e.newexten(one, "AGI", ",".join((target.url, *target.args)), priority=2)
+        await live_survey(ctx, one, two, live)
+        return
     e.newexten(one, "AGI", "agi://127.0.0.1:4573/survey,campaign42,ru", priority=2)
     step = seconds / len(AGI_SCRIPT)
     for n, (command, code, result) in enumerate(AGI_SCRIPT):

@@ -99,7 +99,7 @@ def originate_script(sim: PbxSimulator, ctx: CallContext, req: Originate) -> Scr
         return inbound.queue_call(ctx, req, one, two, state, plan, answerer)
     if req.exten == sim.ivr_number:
         one, two = _prologue(sim, ctx, req, inbound.SURVEY)
-        return inbound.ivr_call(ctx, req, one, two, 2.0)
+        return inbound.ivr_call(ctx, req, one, two, 2.0, sim.live_agi)
     prof = ctx.agent(req.exten)
     plan = Plan(prof.ring_seconds, prof.talk_seconds, prof.answers, stay)
     one, two = _prologue(sim, ctx, req, inbound.races(plan))
@@ -204,7 +204,7 @@ def _inbound_spec(
     if isinstance(spec, IvrCall):
         stay = spec.seconds + 1
         req, one, two = _customer(sim, ctx, spec, FROM_TRUNK, spec.number, stay, inbound.SURVEY)
-        return inbound.ivr_call(ctx, req, one, two, spec.seconds)
+        return inbound.ivr_call(ctx, req, one, two, spec.seconds, sim.live_agi)
     if isinstance(spec, MessageCall):
         exten = IVR_QUEUE if spec.menu else MESSAGE
         stay = spec.seconds if spec.menu else spec.seconds + 1

@@ -30,6 +30,10 @@ population, how fast agents answer, the abandon message), ``wrapup`` (the queues
 ``wrapuptime``) and ``trunks`` (PJSIP endpoints a campaign route may use); an ``Originate``
 into ``cti-campaign`` plays one attempt (:mod:`cti.pbxsim.campaign`), ``floor`` knows which
 agents may be rung (:mod:`cti.pbxsim.members`).
+
+Keypad surveys: ``agi`` (:class:`~cti.pbxsim.ivr_agi.LiveAgi`: a FastAGI server's address
+and the respondents) makes every IVR survey call (``from-trunk`` 600, ``IvrCall``, the
+traffic's ``ivr`` kind ``survey``) run ``AGI()`` against that server for real.
 """
 
 from __future__ import annotations
@@ -55,6 +59,7 @@ from cti.pbxsim.campaign import Campaign
 from cti.pbxsim.channels import Channel, Emitter
 from cti.pbxsim.dialplan import LAB_CTI_AGENTS, Dialplan
 from cti.pbxsim.filters import EventFilter, passes
+from cti.pbxsim.ivr_agi import LiveAgi
 from cti.pbxsim.members import Floor
 from cti.pbxsim.population import Dialled
 from cti.pbxsim.routes import originate_script, spec_script
@@ -107,6 +112,7 @@ class PbxSimulator:
         campaign: Campaign | None = None,
         wrapup: float = 0.0,
         trunks: Sequence[str] = ("trunk",),
+        agi: LiveAgi | None = None,
     ) -> None:
         if time_scale < 0:
             raise ValueError("time_scale must be >= 0")
@@ -150,6 +156,8 @@ class PbxSimulator:
         #: PJSIP endpoints a campaign route may dial through (``PJSIP/<number>@trunk``)
         self.trunks = frozenset(trunks)
         self.floor = Floor(self)
+        #: IVR survey calls run ``AGI()`` against this FastAGI server (``None``: replayed)
+        self.live_agi = agi
         #: the phone of an agent that joins by ``QueueAdd`` without being configured
         self.default_agent = AgentProfile()
         for state in self.queues.values():
