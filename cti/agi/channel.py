@@ -64,16 +64,16 @@ class AgiChannel:
                     if not raw.endswith(b"\n"):
                         raise AgiHangup("the peer closed the socket in the variable block")
                     size += len(raw)
-                    if size > limits.max_bytes or len(pairs) >= limits.max_lines:
-                        raise AgiProtocolError(
-                            f"variable block over {limits.max_bytes} bytes "
-                            f"or {limits.max_lines} lines"
-                        )
                     text = raw[:-1].decode("utf-8", errors="replace")
                     pair = p.parse_env_line(text, len(pairs) + 1)
                     if pair is None:
                         return p.build_env(pairs)
                     pairs.append(pair)
+                    if size > limits.max_bytes or len(pairs) > limits.max_lines:
+                        raise AgiProtocolError(
+                            f"variable block over {limits.max_bytes} bytes "
+                            f"or {limits.max_lines} lines"
+                        )
         except TimeoutError:
             raise AgiTimeout(f"no complete variable block within {within:g} s") from None
 

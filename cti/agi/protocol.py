@@ -32,6 +32,7 @@ KEYS = "0123456789*#"
 _KEY = re.compile(r"agi_[a-z0-9_]{1,64}")
 _SCRIPT = re.compile(r"[A-Za-z0-9_.\-/]{0,128}")
 _SOUND = re.compile(r"[A-Za-z0-9_\-./]{1,128}")
+_UNIQUEID = re.compile(r"[\w.\-]{1,80}")
 _APP = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,63}")
 _REPLY = re.compile(r"(?P<code>\d{3})(?P<sep>[ -])?(?P<rest>.*)")
 _RESULT = re.compile(
@@ -74,6 +75,12 @@ class AgiEnv:
     @property
     def uniqueid(self) -> str:
         return self.get("uniqueid")
+
+    @property
+    def log_id(self) -> str:
+        """The uniqueid as logs show it (``?`` when it is not one: the peer wrote it)."""
+        uniqueid = self.uniqueid
+        return uniqueid if _UNIQUEID.fullmatch(uniqueid) else "?"
 
     @property
     def channel(self) -> str:

@@ -96,6 +96,8 @@ class FastAgiServer:
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def start(self) -> None:
+        if self.flows is no_flows:
+            log.warning("agi: no survey flows plugged in: every script is unknown to callers")
         self._server = await asyncio.start_server(
             self._accept, self.config.host, self.config.port, limit=LINE_LIMIT
         )
@@ -154,23 +156,24 @@ class FastAgiServer:
             log.warning("agi: call from %s dropped: %s", host, exc)
             return
         try:
-            flow = await self.flows(env.script, env)
-        except Exception:  # the survey service failed: the caller hears "no service"
-            log.exception("agi: call %s: survey %r could not start", env.uniqueid, env.script)
+            async with asyncio.timeout(self.config.command_timeout_seconds):
+                flow = await self.flows(env.script, env)
+        except Exception:  # the survey service failed or hung: the caller hears "no service"
+            log.exception("agi: call %s: survey %r could not start", env.log_id, env.script)
             await self._unknown(channel)
             return
         if flow is None:
-            log.warning("agi: call %s asked for unknown script %r", env.uniqueid, env.script)
+            log.warning("agi: call %s asked for unknown script %r", env.log_id, env.script)
             await self._unknown(channel)
             return
-        log.info("agi: call %s: survey %r from %s", env.uniqueid, env.script, host)
+        log.info("agi: call %s: survey %r from %s", env.log_id, env.script, host)
         result = await run_keypad(channel, flow, self.options)
         self.results[env.uniqueid] = result
         if len(self.results) > MAX_REMEMBERED:
             self.results.pop(next(iter(self.results)))
         log.info(
             "agi: call %s: survey %r %s (%d answered)%s",
-            env.uniqueid, env.script, result.status, len(result.answered),
+            env.log_id, env.script, result.status, len(result.answered),
             f": {result.reason}" if result.reason else "",
         )  # fmt: skip
 

@@ -12,10 +12,12 @@ from pathlib import Path
 import pytest
 
 from cti.agi.channel import AgiChannel, AgiCommandError, AgiHangup
+from cti.agi.protocol import AgiEnv
 from cti.agi.server import PeerGate
 from cti.config import load_settings
 from cti.errors import ConfigError
-from cti.pbxsim.agi import AgiTarget, ChannelInfo, env_block
+from cti.pbxsim.agi import AgiTarget, AsteriskAgi, ChannelInfo, env_block
+from cti.pbxsim.respondents import ScriptedRespondent
 from tests.agi.flows import YES_NO, Flows, RecordingFlow, serving
 
 BLOCK = env_block(AgiTarget(), ChannelInfo("Local/h1@customer-phone-00000001;1", "1.1"))
@@ -194,3 +196,36 @@ def test_caller_details_stay_out_of_the_refusal_log(caplog: pytest.LogCaptureFix
     assert [r.getMessage() for r in caplog.records] == [
         "agi: connection from 192.0.2.7 refused: not in [agi] allowed_peers"
     ]
+
+
+async def test_a_failing_or_hanging_survey_service_is_no_service_to_the_caller(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async def broken(script: str, env: AgiEnv) -> RecordingFlow | None:
+        if script == "hangs":
+            await asyncio.sleep(60)
+        raise RuntimeError("store down")
+
+    async with serving(broken, command_timeout_seconds=0.1) as server:
+        for script in ("broken", "hangs"):
+            target = AgiTarget(port=server.port, script=script)
+            info = ChannelInfo("Local/h1@customer-phone-00000001;1", "1.1")
+            session = await AsteriskAgi(target, info, ScriptedRespondent([]), time_scale=0).run()
+            assert session.commands == ["ANSWER", 'STREAM FILE ss-noservice ""', "HANGUP"]
+    failed = [r for r in caplog.records if "could not start" in r.getMessage()]
+    assert len(failed) == 2
+
+
+async def test_the_block_may_hold_exactly_max_lines() -> None:
+    flows = survey_flows()
+    lines = BLOCK.count(b"\n") - 1  # the variable lines, without the empty one
+    async with serving(flows, max_env_lines=30) as server:
+        assert lines == 24
+        padded = BLOCK[:-1] + b"".join(b"agi_pad%d: x\n" % n for n in range(30 - lines)) + b"\n"
+        async with peer(server.port) as (reader, writer):
+            writer.write(padded)
+            assert await reader.readline() == b"ANSWER\n"
+        async with peer(server.port) as (reader, writer):
+            writer.write(padded[:-1] + b"agi_one_more: x\n\n")
+            assert await closed(reader)
+    assert len(flows.asked) == 1
