@@ -154,6 +154,8 @@ class KeypadResult:
     answered: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     reason: str = ""
+    #: the commands sent, in order
+    commands: list[str] = field(default_factory=list)
 
 
 async def run_keypad(agi: AgiChannel, flow: KeypadFlow, options: KeypadOptions) -> KeypadResult:
@@ -192,6 +194,7 @@ async def run_keypad(agi: AgiChannel, flow: KeypadFlow, options: KeypadOptions) 
         log.exception("agi: survey call failed")
     if not finished:
         await _finish_partial(flow, result)
+    result.commands = list(agi.sent)
     return result
 
 

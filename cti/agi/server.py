@@ -78,9 +78,17 @@ class PeerGate:
 class FastAgiServer:
     """``await server.start()`` … ``await server.stop()`` (or ``async with``)."""
 
-    def __init__(self, config: AgiConfig, flows: FlowFactory = no_flows) -> None:
+    def __init__(
+        self,
+        config: AgiConfig,
+        flows: FlowFactory = no_flows,
+        *,
+        on_result: Callable[[AgiEnv, KeypadResult], None] | None = None,
+    ) -> None:
         self.config = config
         self.flows = flows
+        #: told of each survey call that ended (after its socket closed)
+        self.on_result = on_result
         self.gate = PeerGate(config.allowed_peers)
         self.options = KeypadOptions(
             tts_application=config.tts_application,
@@ -142,30 +150,34 @@ class FastAgiServer:
         if task is not None:
             self._tasks.add(task)
         channel = AgiChannel(reader, writer, command_timeout=self.config.command_timeout_seconds)
+        ended: tuple[AgiEnv, KeypadResult] | None = None
         try:
-            await self._serve(channel, host)
+            ended = await self._serve(channel, host)
         finally:  # stopping cancels the task: the runner has marked the survey partial
             if task is not None:
                 self._tasks.discard(task)
             await channel.close()
+        if ended is not None and self.on_result is not None:
+            self.on_result(*ended)
 
-    async def _serve(self, channel: AgiChannel, host: str) -> None:
+    async def _serve(self, channel: AgiChannel, host: str) -> tuple[AgiEnv, KeypadResult] | None:
+        """Serve one call: how its survey ended (``None``: no survey ran)."""
         try:
             env = await channel.read_env(self.limits, self.config.env_timeout_seconds)
         except (AgiProtocolError, AgiTimeout, AgiHangup) as exc:
             log.warning("agi: call from %s dropped: %s", host, exc)
-            return
+            return None
         try:
             async with asyncio.timeout(self.config.command_timeout_seconds):
                 flow = await self.flows(env.script, env)
         except Exception:  # the survey service failed or hung: the caller hears "no service"
             log.exception("agi: call %s: survey %r could not start", env.log_id, env.script)
             await self._unknown(channel)
-            return
+            return None
         if flow is None:
             log.warning("agi: call %s asked for unknown script %r", env.log_id, env.script)
             await self._unknown(channel)
-            return
+            return None
         log.info("agi: call %s: survey %r from %s", env.log_id, env.script, host)
         result = await run_keypad(channel, flow, self.options)
         self.results[env.uniqueid] = result
@@ -176,6 +188,7 @@ class FastAgiServer:
             env.log_id, env.script, result.status, len(result.answered),
             f": {result.reason}" if result.reason else "",
         )  # fmt: skip
+        return env, result
 
     async def _unknown(self, channel: AgiChannel) -> None:
         """Tell the caller there is no such service, and hang up."""

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
-from cti.agi.keypad import KeypadQuestion, KeypadValue, Status
+from cti.agi.keypad import KeypadQuestion, KeypadResult, KeypadValue, Status
 from cti.agi.protocol import AgiEnv
 from cti.agi.server import FastAgiServer, FlowFactory
 from cti.config import AgiConfig
@@ -81,6 +81,10 @@ def config(**overrides: object) -> AgiConfig:
 
 
 @asynccontextmanager
-async def serving(flows: FlowFactory, **overrides: object) -> AsyncIterator[FastAgiServer]:
-    async with FastAgiServer(config(**overrides), flows) as server:
+async def serving(
+    flows: FlowFactory,
+    on_result: Callable[[AgiEnv, KeypadResult], None] | None = None,
+    **overrides: object,
+) -> AsyncIterator[FastAgiServer]:
+    async with FastAgiServer(config(**overrides), flows, on_result=on_result) as server:
         yield server

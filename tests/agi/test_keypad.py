@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 import pytest
 
-from cti.agi.keypad import KeypadQuestion, interpret
+from cti.agi.keypad import KeypadQuestion, KeypadResult, interpret
 from cti.agi.server import FastAgiServer
 from cti.pbxsim.agi import AgiSession, AgiTarget, AsteriskAgi, ChannelInfo
 from cti.pbxsim.respondents import (
@@ -68,6 +68,18 @@ async def test_a_caller_who_answers_everything_completes_the_survey() -> None:
     # one key of two, then Asterisk's timeout: the digits still count
     assert session.exchanged[5] == ('GET DATA "" 5000 2', "200 result=9 (timeout)\n")
     assert session.exchanged[-1] == ("HANGUP", "200 result=1\n")
+
+
+async def test_the_server_reports_each_finished_call() -> None:
+    ended: list[tuple[str, KeypadResult]] = []
+    flows = Flows({"survey": lambda: RecordingFlow([YES_NO, NPS])})
+    async with serving(flows, on_result=lambda env, r: ended.append((env.uniqueid, r))) as server:
+        session = await call(server, ScriptedRespondent([Press("1"), HangUp()]))
+        await call(server, ScriptedRespondent([Press("2"), Press("3")]), script="unknown")
+    ((uniqueid, result),) = ended  # the unknown script ran no survey
+    assert uniqueid == IVAN.uniqueid and server.results[uniqueid] is result
+    assert (result.status, result.answered) == ("partial", ["recommend"])
+    assert result.commands == session.commands and result.reason.startswith("hung up")
 
 
 async def test_a_wrong_key_hears_invalid_and_is_asked_again() -> None:
