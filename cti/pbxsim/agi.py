@@ -173,6 +173,9 @@ class AgiSession:
     caller_hung_up: bool = False
     #: the FastAGI server could not be reached (Asterisk: ``AGISTATUS=FAILURE`` at once)
     failed: bool = False
+    #: a command failed on the live channel (a missing sound file): ``AGISTATUS=FAILURE``
+    #: when the server closes the socket, as res_agi's ``run_agi`` keeps that status
+    command_failed: bool = False
 
     @property
     def commands(self) -> list[str]:
@@ -264,6 +267,8 @@ class AsteriskAgi:
             head = "520-Invalid command syntax.  Proper usage follows:"
             return f"{head}\n{USAGE[name]}\n520 End of proper usage.\n"
         code = -1 if " result=-1" in reply else 200
+        if code < 0 and not self.session.hung_up:
+            self.session.command_failed = True
         self._report(line, code, "Failure" if code < 0 else "Success")
         return reply
 

@@ -9,8 +9,9 @@ uniqueid) answers the questions, and each command shows on AMI as ``AGIExecStart
 * the server hung up (``HANGUP``): ``AGISTATUS=HANGUP`` and the channel is gone: the
   caller's channel ends (:func:`~cti.pbxsim.endings.caller_ends`);
 * the respondent hung up: the customer's phone (``;2``) hangs up first, then ``;1``;
-* the server could not be reached or closed without hanging up: ``AGISTATUS=FAILURE``
-  (``SUCCESS``), the dialplan's ``NoOp`` and ``Hangup()`` as in the recording.
+* the server closed the socket without hanging up: ``AGISTATUS=SUCCESS``, or ``FAILURE``
+  when it could not be reached or a command failed (a missing sound file, as in the
+  recording), then the dialplan's ``NoOp`` and ``Hangup()``.
 """
 
 from __future__ import annotations
@@ -81,7 +82,7 @@ async def live_survey(ctx: CallContext, one: Channel, two: Channel, live: LiveAg
         e.varset(one, "AGISTATUS", "HANGUP")
         caller_ends(ctx, one, two, lambda: e.cdr(one, source=src, caller_id=cid))
     else:
-        status = "FAILURE" if session.failed else "SUCCESS"
+        status = "FAILURE" if session.failed or session.command_failed else "SUCCESS"
         e.varset(one, "AGISTATUS", status)
         e.newexten(one, "NoOp", f"AGISTATUS={status} SURVEY_RESULT=", priority=3)
         e.newexten(one, "Hangup", "", priority=4)
