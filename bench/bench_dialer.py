@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/bench_dialer.py [--hours 2] [--agents 20] [--answer 0.30]
         [--talk 90] [--wrap 15] [--ring 15] [--seed 7] [--modes progressive,predictive]
+        [--target 2.5] [--fixed-ratio R]
 
 What runs for real: the dialer engine (:class:`cti.dialer.engine.DialerEngine`: pacing,
 claims, Originates, outcomes, agent states, the pure core) on a real SQLite store, with a
@@ -78,7 +79,9 @@ class Floor:
     ring_limit: float
     connect_limit: float
     agents: list[str]
-    events: list[tuple[float, int, CallEvent]] = field(default_factory=list)
+    #: what happens next, by simulated second: call events for the engine, and the model's
+    #: own steps (a person answering) as callables
+    events: list[tuple[float, int, CallEvent | Callable[[], None]]] = field(default_factory=list)
     #: agent → simulated second they are free again (the queue's wrapuptime included)
     free_at: dict[str, float] = field(default_factory=dict)
     now: float = 0.0
@@ -92,7 +95,7 @@ class Floor:
     def at(self, seconds: float) -> datetime:
         return T0 + timedelta(seconds=seconds)
 
-    def emit(self, when: float, event: CallEvent) -> None:
+    def emit(self, when: float, event: CallEvent | Callable[[], None]) -> None:
         heapq.heappush(self.events, (when, next(self._seq), event))
 
     async def send_action(self, action: dict[str, ActionValue]) -> dict[str, str]:
@@ -113,7 +116,8 @@ class Floor:
         start = self.now
         draw = self.rng.random()
         if draw < self.answer_rate:
-            self._answered(info, start, start + self.rng.uniform(3.0, 12.0))
+            answer = start + self.rng.uniform(3.0, 12.0)
+            self.emit(answer, lambda: self._answered(info, start, answer))
             return
         rest = (draw - self.answer_rate) / (1 - self.answer_rate)
         if rest < 0.15:
@@ -127,6 +131,9 @@ class Floor:
         )
 
     def _answered(self, info: CallInfo, start: float, answer: float) -> None:
+        """The person answers (now, at ``answer``): the queue puts them through to the agent
+        free longest, or plays the message if nobody is free within the connect limit. Run
+        at answer time, in answer order, as a queue does: not when the call was placed."""
         self.emit(answer, CallAnswered(info, None, None))
         agent = min(self.free_at, key=lambda a: self.free_at[a])
         connect = max(answer + 0.5, self.free_at[agent])
@@ -177,6 +184,14 @@ class Floor:
         )
 
 
+def _fixed(args: argparse.Namespace) -> dict[str, float]:
+    """``--fixed-ratio R``: predictive at a ratio of R throughout (no adaptation), to map the
+    pacing model's occupancy/abandon curve apart from the controller that moves along it."""
+    if args.fixed_ratio is None:
+        return {}
+    return {"initial_ratio": args.fixed_ratio, "max_ratio": args.fixed_ratio}
+
+
 async def _setup(store: Store, mode: str, agents: int, leads: int, args: argparse.Namespace) -> int:
     data = yaml.safe_load(CAMPAIGN.read_text())
     data.update(
@@ -187,7 +202,7 @@ async def _setup(store: Store, mode: str, agents: int, leads: int, args: argpars
         wrap_up_seconds=args.wrap,
         max_channels=agents * 4,
         max_attempts=3,
-        pacing={**data["pacing"], "target_abandon_percent": args.target},
+        pacing={**data["pacing"], "target_abandon_percent": args.target, **_fixed(args)},
         connect={"context": "cti-campaign", "exten": "s", "queue": "bench", "limit_seconds": 2},
     )
     svc = CampaignService(store)
@@ -236,7 +251,10 @@ async def run_mode(mode: str, args: argparse.Namespace) -> dict[str, float]:
         while second <= end:
             while floor.events and floor.events[0][0] <= second:
                 floor.now, _, event = heapq.heappop(floor.events)
-                await engine.handle(event)
+                if callable(event):
+                    event()
+                else:
+                    await engine.handle(event)
             floor.now = float(second)
             await engine.tick()
             second += 1
@@ -300,14 +318,25 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--modes", default="progressive,predictive")
     parser.add_argument(
-        "--target", type=float, default=2.0, help="the abandon rate predictive steers to (%%)"
+        "--target",
+        type=float,
+        default=2.5,
+        help="the abandon rate predictive steers to (%%; cap 3)",
+    )
+    parser.add_argument(
+        "--fixed-ratio", type=float, default=None, help="predictive at this ratio, not adapted"
     )
     args = parser.parse_args()
+    if args.fixed_ratio is not None:
+        import cti.dialer.engine
+
+        cti.dialer.engine.adapt_ratio = lambda ratio, *_a, **_k: ratio  # type: ignore[assignment]
     results = {mode: asyncio.run(run_mode(mode, args)) for mode in args.modes.split(",")}
     print(
         f"{args.agents} agents, {args.answer:.0%} answer, {args.talk:g} s talk, "
         f"{args.wrap:g} s wrap-up, {args.ring:g} s ring, {args.hours:g} simulated hours, "
-        f"seed {args.seed}, abandon target {args.target:g} %; "
+        f"seed {args.seed}, abandon target {args.target:g} %"
+        f"{'' if args.fixed_ratio is None else f', fixed ratio {args.fixed_ratio:g}'}; "
         f"talk ceiling {60 * args.talk / (args.talk + args.wrap):.1f} min/h"
     )
     header = ("mode", "talk min/agent h", "occupancy", "abandon", "contacts/h", "dialled/h",

@@ -226,7 +226,8 @@ class DialerEngine:
         assert pace.stats is not None
         ratio = adapt_ratio(
             campaign.pacing_ratio,
-            _steering_rate(pace.stats, spec),
+            pace.stats.abandon_rate,
+            pace.stats.abandon_rate_24h,
             spec.pacing.target_abandon_percent,
             (1.0, spec.pacing.max_ratio),
         )
@@ -252,6 +253,7 @@ class DialerEngine:
                 dialing=counts.dialing,
                 waiting=counts.waiting,
                 connected=counts.connected,
+                dialing_ages=counts.dialing_ages,
             )
             return calls_to_place(
                 spec.mode,
@@ -539,16 +541,6 @@ class DialerEngine:
             after = agent_states.expire(agent, now)
             if after != agent:
                 await self._store_agent(row.user_id, agent, after, attempt_id=None)
-
-
-def _steering_rate(stats: PacingStats, spec: CampaignSpec) -> float | None:
-    """The abandon rate the ratio steers on: the last 24 h (the compliance figure: smooth,
-    so one burst does not cut the ratio again every minute while it stays in the control
-    window), unless the control window itself is over the cap (then it, to react now)."""
-    window = stats.abandon_rate
-    if window is not None and window * 100 > spec.abandon_cap_percent:
-        return window
-    return stats.abandon_rate_24h if stats.abandon_rate_24h is not None else window
 
 
 def step_for(

@@ -28,7 +28,7 @@ from cti.ami.events import (
 )
 from cti.config import PhoneConfig
 from cti.crm_store.models.campaigns import DialAttempt, Lead
-from cti.crm_store.repos.dialer import DialerRepo
+from cti.crm_store.repos.dialer import DialerRepo, FloorCounts
 from cti.crm_store.schemas.campaigns import CampaignOut
 from cti.crm_store.store import Store
 from cti.dialer.engine import DialerEngine, EngineSettings
@@ -357,3 +357,31 @@ async def test_an_answered_call_whose_end_was_lost_is_closed_after_hours(
     await restarted.tick()
     attempts = await _attempts(store)
     assert (attempts[talked].outcome, attempts[waiting].outcome) == ("answered", "abandoned")
+
+
+async def test_the_floor_knows_how_long_each_call_has_rung(store: Store, tmp_path: Path) -> None:
+    """Pacing counts a call ringing past every answer as no line: the floor carries each
+    unanswered call's age since its Originate (0 while only claimed)."""
+    campaign = await _campaign(store, tmp_path)
+    await _agents(store, campaign, "101")
+    pbx, clock = RecordingPbx(), Clock()
+    await _engine(store, pbx, clock).tick()
+    assert len(pbx.originates()) == 1
+    clock.advance(5)
+    seen: list[FloorCounts] = []
+
+    def decide(floor: FloorCounts) -> int:
+        seen.append(floor)
+        return 1
+
+    repo = DialerRepo(store)
+    await repo.pace_and_claim(
+        campaign.id, decide=decide, window=lambda lead: None, dialer="other", pbx="lab",
+        now=clock.now, abandon_hold=None,
+    )  # fmt: skip
+    assert seen[0].dialing == 1 and seen[0].dialing_ages == pytest.approx((5.0,))
+    await repo.pace_and_claim(
+        campaign.id, decide=decide, window=lambda lead: None, dialer="other", pbx="lab",
+        now=clock.now, abandon_hold=None,
+    )  # fmt: skip
+    assert sorted(seen[1].dialing_ages) == pytest.approx([0.0, 5.0])  # + the one claimed

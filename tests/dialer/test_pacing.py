@@ -16,9 +16,11 @@ from cti.dialer.pacing import (
     adapt_ratio,
     calls_to_place,
     expected_free_agents,
+    lines_in_flight,
     pacing_stats,
     predictive_calls,
     progressive_calls,
+    still_live_chance,
 )
 
 NOW = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
@@ -254,27 +256,65 @@ def test_the_30_day_rate_also_holds_predictive_back() -> None:
 
 
 @pytest.mark.parametrize(
-    ("ratio", "abandon", "expected"),
+    ("ratio", "window", "day", "expected"),
     [
-        (2.0, 0.05, 1.8),  # over the 2 % target: multiplied by 0.9
-        (2.0, 0.01, 2.05),  # under: a small step up
-        (2.0, 0.02, 2.0),  # at the target: kept
-        (2.0, None, 2.0),  # nobody answered: nothing to go by
-        (1.1, 0.10, 1.0),  # never below 1
-        (3.98, 0.0, 4.0),  # never above max_ratio
-        (6.0, 0.01, 4.0),  # a ratio from an older, looser campaign version is pulled in
+        (2.0, 0.03, 0.01, 2.0 * 0.99),  # 1.5 × the 2 % target: 1 % down (gain 0.02)
+        (2.0, 0.20, 0.01, 2.0 * 0.95),  # far over: at most 5 % down a step
+        (2.0, 0.01, 0.01, 2.0 * 1.01),  # half the target: 1 % up
+        (2.0, 0.0, 0.0, 2.0 * 1.02),  # none abandoned: the largest step up
+        (2.0, 0.0, 0.025, 2.0),  # the 24 h rate is over the target: never up
+        (2.0, 0.05, 0.025, 2.0 * 0.97),  # ... but down as usual
+        (2.0, 0.02, 0.0, 2.0),  # at the target: kept
+        (2.0, None, 0.0, 2.0),  # nobody answered in the window: nothing to go by
+        (1.01, 0.10, 0.0, 1.0),  # never below 1
+        (3.98, 0.0, 0.0, 4.0),  # never above max_ratio
+        (6.0, None, None, 4.0),  # a ratio from an older, looser campaign version is pulled in
     ],
 )
-def test_adapt_ratio(ratio: float, abandon: float | None, expected: float) -> None:
-    assert adapt_ratio(ratio, abandon, 2.0, (1.0, 4.0)) == pytest.approx(expected)
+def test_adapt_ratio(
+    ratio: float, window: float | None, day: float | None, expected: float
+) -> None:
+    assert adapt_ratio(ratio, window, day, 2.0, (1.0, 4.0)) == pytest.approx(expected)
 
 
-def test_the_ratio_falls_fast_and_rises_slowly() -> None:
-    ratio = 3.0
-    for _ in range(3):
-        ratio = adapt_ratio(ratio, 0.06, 2.0, (1.0, 4.0))
-    assert ratio == pytest.approx(3.0 * 0.9**3)
-    down = 3.0 - ratio
-    for _ in range(3):
-        ratio = adapt_ratio(ratio, 0.0, 2.0, (1.0, 4.0))
-    assert 3.0 - ratio > down - 0.2  # three steps up recover far less than three down
+def test_the_ratio_settles_where_the_window_meets_the_target() -> None:
+    """A floor whose abandon rate grows with the ratio (here 1 % per 0.5 of ratio over 1):
+    the controller climbs from 1.5 and settles near the ratio giving the 2 % target (2.0),
+    without swinging past the cap's ratio (2.5) on the way."""
+    ratio, seen = 1.5, []
+    for _ in range(240):  # four hours of minutes
+        window = max(0.0, (ratio - 1.0) / 0.5 / 100)
+        ratio = adapt_ratio(ratio, window, None, 2.0, (1.0, 6.0))
+        seen.append(ratio)
+    assert max(seen) < 2.5
+    assert seen[-1] == pytest.approx(2.0, abs=0.05)
+
+
+# --- calls still ringing -------------------------------------------------------------------
+
+
+def test_a_call_ringing_past_every_answer_holds_no_line() -> None:
+    """One in four answered, after 10 s; the rest rang 20 s: a fresh call has the answer
+    rate; one ringing 12 s can only be a no-answer; one ringing 5 s keeps its full chance
+    (no unanswered call has ended by then either)."""
+    stats = stats_of(population(100, 4))
+    assert still_live_chance(0.0, stats) == pytest.approx(0.25)
+    assert still_live_chance(5.0, stats) == pytest.approx(0.25)
+    assert still_live_chance(12.0, stats) == 0.0
+    floor = Floor(free_agents=2, dialing=3, dialing_ages=(0.0, 5.0, 12.0))
+    assert lines_in_flight(floor, stats) == pytest.approx(2.0)
+    # 4 × 2 free − 2 live lines: the call past every answer does not hold back a new one
+    assert predictive_calls(floor, stats, 4.0, 100) == 6
+    # ages unknown (a floor built by hand): every call counts as a fresh one
+    assert predictive_calls(Floor(free_agents=2, dialing=3), stats, 4.0, 100) == 5
+
+
+def test_busy_calls_ending_early_raise_a_ringing_calls_chance() -> None:
+    """Half the unanswered calls end busy after 2 s: a call still ringing at 3 s is among
+    fewer unanswered ones, so a person more likely answers it."""
+    samples = population(100, 4)
+    samples += [sample(timedelta(minutes=1), ring=2.0) for _ in range(75)]
+    stats = stats_of(samples)
+    fresh, later = still_live_chance(0.0, stats), still_live_chance(3.0, stats)
+    assert later > fresh
+    assert later == pytest.approx(25 / (25 + 75))

@@ -47,6 +47,8 @@ class FloorCounts:
     dialing: int
     waiting: int
     connected: int
+    #: each call not answered yet: seconds since its Originate (0 while only claimed)
+    dialing_ages: tuple[float, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -600,7 +602,17 @@ async def _floor(session: AsyncSession, campaign_id: int, now: datetime) -> Floo
         ).where(DialAttempt.campaign_id == campaign_id, DialAttempt.state.in_(IN_FLIGHT))
     )
     dialing, waiting, connected = counts.one()
-    return FloorCounts(free, on_call, tuple(wrap_left), int(dialing), int(waiting), int(connected))
+    originated = await session.scalars(
+        select(DialAttempt.originated_at).where(
+            DialAttempt.campaign_id == campaign_id,
+            DialAttempt.state.in_(IN_FLIGHT),
+            DialAttempt.answered_at.is_(None),
+        )
+    )
+    ages = tuple(max(0.0, (now - _aware(at)).total_seconds()) if at else 0.0 for at in originated)
+    return FloorCounts(
+        free, on_call, tuple(wrap_left), int(dialing), int(waiting), int(connected), ages
+    )
 
 
 def _aware(moment: datetime) -> datetime:
