@@ -104,7 +104,6 @@ class EngineSettings:
 class _CampaignPace:
     stats: PacingStats | None = None
     stats_at: datetime | None = None
-    ratio_at: datetime | None = None
 
 
 class DialerEngine:
@@ -214,28 +213,24 @@ class DialerEngine:
     async def _adapt(
         self, campaign: CampaignOut, spec: CampaignSpec, pace: _CampaignPace, now: datetime
     ) -> None:
-        """Once a minute: move the ratio toward the target abandon rate, as measured over the
-        control window (a minute reacts fast; the window keeps the measure steady)."""
-        every = ADAPT_EVERY
-        if pace.ratio_at is not None and now - pace.ratio_at < every:
-            return
-        if pace.ratio_at is None:
-            pace.ratio_at = now
-            return
-        pace.ratio_at = now
-        assert pace.stats is not None
-        ratio = adapt_ratio(
-            campaign.pacing_ratio,
-            pace.stats.abandon_rate,
-            pace.stats.abandon_rate_24h,
-            spec.pacing.target_abandon_percent,
-            (1.0, spec.pacing.max_ratio),
-        )
-        if ratio != campaign.pacing_ratio:
-            await self.campaigns.set_ratio(campaign.id, ratio)
-            log.info(
-                "dialer: %s pacing ratio %.2f → %.2f", campaign.name, campaign.pacing_ratio, ratio
+        """Once a minute for the campaign (whichever dialer comes first: the time of the last
+        step is in the store): move the ratio toward the target abandon rate, as measured
+        over the control window (a minute reacts fast; the window keeps the measure steady)."""
+        stats = pace.stats
+        assert stats is not None
+
+        def step(ratio: float) -> float:
+            return adapt_ratio(
+                ratio,
+                stats.abandon_rate,
+                stats.abandon_rate_24h,
+                spec.pacing.target_abandon_percent,
+                (1.0, spec.pacing.max_ratio),
             )
+
+        stepped = await self.campaigns.step_ratio(campaign.id, now, ADAPT_EVERY, step)
+        if stepped is not None and stepped[0] != stepped[1]:
+            log.info("dialer: %s pacing ratio %.2f → %.2f", campaign.name, *stepped)
 
     async def _dial(self, campaign: CampaignOut, spec: CampaignSpec, now: datetime) -> None:
         found = self._sender(spec)

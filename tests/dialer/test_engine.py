@@ -28,6 +28,7 @@ from cti.ami.events import (
 )
 from cti.config import PhoneConfig
 from cti.crm_store.models.campaigns import DialAttempt, Lead
+from cti.crm_store.repos.campaigns import CampaignRepo
 from cti.crm_store.repos.dialer import DialerRepo, FloorCounts
 from cti.crm_store.schemas.campaigns import CampaignOut
 from cti.crm_store.store import Store
@@ -385,3 +386,22 @@ async def test_the_floor_knows_how_long_each_call_has_rung(store: Store, tmp_pat
         now=clock.now, abandon_hold=None,
     )  # fmt: skip
     assert sorted(seen[1].dialing_ages) == pytest.approx([0.0, 5.0])  # + the one claimed
+
+
+async def test_two_dialers_step_the_ratio_once_a_minute_together(
+    store: Store, tmp_path: Path
+) -> None:
+    """The time of the last step is the campaign's (in the store), not each dialer's."""
+    campaign = await _campaign(store, tmp_path)
+    first, second = CampaignRepo(store), CampaignRepo(store)  # as two processes would
+    every = timedelta(minutes=1)
+
+    def up(ratio: float) -> float:
+        return ratio + 0.5
+
+    assert await first.step_ratio(campaign.id, T0, every, up) is None  # starts the clock
+    assert await second.step_ratio(campaign.id, T0 + timedelta(seconds=30), every, up) is None
+    assert await second.step_ratio(campaign.id, T0 + every, every, up) == (1.5, 2.0)
+    assert await first.step_ratio(campaign.id, T0 + every, every, up) is None  # already done
+    assert await first.step_ratio(campaign.id, T0 + 2 * every, every, up) == (2.0, 2.5)
+    assert (await CampaignService(store).repo.get(campaign.id)).pacing_ratio == 2.5

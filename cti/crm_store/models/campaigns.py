@@ -60,6 +60,9 @@ class Campaign(TimestampMixin, Base):
     script: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     #: predictive dialling's current calls per free agent (shared by every dialer)
     pacing_ratio: Mapped[float] = mapped_column(Float, default=1.0)
+    #: when a dialer last stepped the ratio: the once-a-minute step is the campaign's, not
+    #: each dialer's (two dialers would otherwise step it twice as fast)
+    pacing_ratio_at: Mapped[datetime | None]
     started_at: Mapped[datetime | None]
     stopped_at: Mapped[datetime | None]
 

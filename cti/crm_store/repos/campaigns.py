@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -21,6 +22,7 @@ from cti.crm_store.schemas.campaigns import (
     LoadResult,
 )
 from cti.crm_store.store import Store
+from cti.crm_store.timeutil import as_utc
 from cti.errors import ConflictError, NotFoundError
 
 
@@ -163,11 +165,38 @@ class CampaignRepo:
             await session.refresh(row)
             return CampaignOut.model_validate(row)
 
-    async def set_ratio(self, campaign_id: int, ratio: float) -> None:
+    async def step_ratio(
+        self,
+        campaign_id: int,
+        now: datetime,
+        every: timedelta,
+        step: Callable[[float], float],
+    ) -> tuple[float, float] | None:
+        """Step the pacing ratio (``step(old) → new``) if no dialer has within ``every``,
+        under the campaign's row lock: one step per period for the campaign, however many
+        dialers run. The first call only starts the clock. Returns ``(old, new)`` when it
+        stepped."""
         async with self.store.sessions() as session, session.begin():
+            row = (
+                await session.execute(
+                    update(Campaign)
+                    .where(Campaign.id == campaign_id)
+                    .values(pacing_ratio=Campaign.pacing_ratio)
+                    .returning(Campaign.pacing_ratio, Campaign.pacing_ratio_at)
+                )
+            ).first()
+            if row is None:
+                return None
+            old, at = float(row[0]), row[1]
+            if at is not None and now - as_utc(at) < every:
+                return None
+            new = old if at is None else step(old)
             await session.execute(
-                update(Campaign).where(Campaign.id == campaign_id).values(pacing_ratio=ratio)
+                update(Campaign)
+                .where(Campaign.id == campaign_id)
+                .values(pacing_ratio=new, pacing_ratio_at=now)
             )
+            return None if at is None else (old, new)
 
     async def progress(self, campaign_id: int) -> CampaignProgress:
         """Leads by state, attempts by outcome (``dialing`` for those still up), agents by
