@@ -1,0 +1,121 @@
+"""The script format: old scripts load, the shipped ones validate, every error names the
+file, the field path and the reason; the version is a stable content hash."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from cti.errors import ConfigError
+from cti.screenpop.scripts import DEFAULT_CAMPAIGNS_DIR, ScriptBook
+from cti.surveys.script import Script, load_script_file, parse_script, render
+
+
+def write(tmp_path: Path, data: dict[str, Any], name: str = "s.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    return path
+
+
+def q(qid: str, **kw: Any) -> dict[str, Any]:
+    return {"id": qid, "text": f"{qid}?", **kw}
+
+
+def error_of(tmp_path: Path, questions: list[dict[str, Any]]) -> ConfigError:
+    path = write(tmp_path, {"name": "s", "questions": questions})
+    with pytest.raises(ConfigError) as caught:
+        load_script_file(path)
+    assert caught.value.message.startswith(f"{path}: ")
+    assert caught.value.details["file"] == str(path)
+    return caught.value
+
+
+def test_every_shipped_script_loads_and_the_nps_one_branches() -> None:
+    book = ScriptBook.load(DEFAULT_CAMPAIGNS_DIR)
+    assert {"default", "nps", "lead-qualification", "survey"} <= set(book.scripts)
+    nps = book.scripts["nps"]
+    recommend = nps.by_id["recommend"]
+    assert (recommend.kind, recommend.min, recommend.max, recommend.measure) == (
+        "scale",
+        0,
+        10,
+        "nps",
+    )
+    assert recommend.value_map == {"0-6": "improve", "7-8": "missing", "9-10": "liked"}
+    assert nps.by_id["satisfaction"].measure == "csat"
+    assert "{first_name}" in nps.intro
+
+
+def test_the_first_format_still_loads_with_its_kinds_mapped(tmp_path: Path) -> None:
+    old = {
+        "name": "old",
+        "title": "Old",
+        "questions": [
+            {"id": "a", "text": "A?", "kind": "choice", "options": ["x", "y"]},
+            {"id": "b", "text": "B?", "kind": "number", "options": []},
+            {"id": "c", "text": "C?", "kind": "text"},
+            {"id": "d", "text": "D?", "kind": "yesno"},
+        ],
+    }
+    script = load_script_file(write(tmp_path, old))
+    assert [x.kind for x in script.questions] == ["single", "number", "text", "yesno"]
+    # a campaign's stored copy (to_json, with its version) reads back as the same script
+    assert Script.model_validate(script.to_json()) == script
+
+
+@pytest.mark.parametrize(
+    ("questions", "where", "reason"),
+    [
+        ([q("a", kind="yesno", next={"yes": "nope"}), q("b")], "questions[0].next.yes", "unknown question 'nope'"),
+        ([q("a", next="b"), q("b", next="a")], "questions[1].next", "loop: a → b → a"),
+        ([q("a", default_next="end"), q("b")], "questions[1]", "unreachable"),
+        ([q("a", kind="yesno", next={"maybe": "end"})], "questions[0].next.maybe", "not an answer of 'a'"),
+        ([q("a"), q("a")], "questions[1].id", "repeats an earlier id"),
+        (
+            [q("a", branches=[{"when": {"question": "b", "equals": "x"}, "goto": "end"}]), q("b")],
+            "questions[0].branches[0].when[0].question",
+            "'b' is never asked before 'a'",
+        ),
+        ([q("a", kind="scale", min=0, max=5, measure="nps")], "questions[0]", "nps is a scale from 0 to 10"),
+        ([q("a", kind="single", options=["one"])], "questions[0]", "at least two options"),
+        ([q("a", kind="yesno", digits={"12": "yes"})], "questions[0]", "digits keys"),
+        ([q("a", kind="bogus")], "questions[0].kind", "Input should be"),
+        ([q("a", branches=[{"when": {"question": "a"}, "goto": "end"}])], "questions[0].branches[0].when[0]", "give a test"),
+    ],
+)
+def test_errors_name_the_file_the_path_and_the_reason(
+    tmp_path: Path, questions: list[dict[str, Any]], where: str, reason: str
+) -> None:
+    err = error_of(tmp_path, questions)
+    assert err.details["key"] == where, err.message
+    assert reason in err.message
+
+
+def test_a_loop_through_a_branch_is_refused(tmp_path: Path) -> None:
+    questions = [
+        q("a", kind="scale", min=1, max=5),
+        q("b", branches=[{"when": {"question": "a", "lte": 2}, "goto": "a"}]),
+    ]
+    err = error_of(tmp_path, questions)
+    assert err.details["key"] == "questions[1].branches[0].goto"
+    assert "loop: a → b → a" in err.message
+
+
+def test_the_version_is_a_stable_content_hash(tmp_path: Path) -> None:
+    base = {"name": "s", "questions": [q("a", kind="yesno"), q("b")]}
+    one = parse_script(base, "x")
+    assert one.version == parse_script(dict(base), "y").version
+    # the selection rules do not change what is asked; the wording does
+    assert parse_script({**base, "priority": 9}, "x").version == one.version
+    reworded = {**base, "questions": [q("a", kind="yesno"), {"id": "b", "text": "B, really?"}]}
+    assert parse_script(reworded, "x").version != one.version
+    assert len(one.version) == 16
+
+
+def test_contact_fields_fill_in_and_missing_ones_are_safe() -> None:
+    text = "Hello {first_name} of {company}, {missing}{first_name.__class__} {0}"
+    out = render(text, {"first_name": "Anna", "company": None})
+    assert out == "Hello Anna of , {first_name.__class__} {0}"
