@@ -4,7 +4,9 @@ The operator page (:mod:`cti.surveys.http`) and the keypad runner (FastAGI) both
 survey through this one API. A response is asked under the script version it started with:
 its definition is stored by content hash at start, and every later step reads it back from
 the store, so a script edited mid-call, a reload or a daemon restart continues the same
-questions. The walk itself is :mod:`cti.surveys.flow` (pure).
+questions. The walk itself is :mod:`cti.surveys.flow` (pure). A changed answer that re-routes the
+survey deletes the answers left off the new path: what is stored is always the path taken
+(the results and the CSV count exactly that, whatever the contact's fields become later).
 """
 
 from __future__ import annotations
@@ -136,6 +138,10 @@ class SurveyService:
             )
         clean = flow.check_answer(question, value)
         await self.repo.save_answer(response_id, question_id, clean, raw=raw, by=by)
+        values[question_id] = clean
+        kept = [q.id for q in flow.path(script, values, contact)]
+        if len(kept) < len(values):  # a change re-routed: what is off the path goes
+            await self.repo.keep_only(response_id, kept)
         state = await self._state(response, script=script, contact=contact)
         self._tell("survey.answer", state)
         return state
@@ -161,7 +167,8 @@ class SurveyService:
                 f"survey response {response_id} is already {response.status}",
                 details={"status": response.status},
             )
-        response = await self.repo.finish(response_id, status)
+        stopped = state.next_question.id if state.next_question is not None else None
+        response = await self.repo.finish(response_id, status, stopped)
         await self.repo.link_calls()
         state = await self._state(await self.repo.get(response_id), script=state.script)
         self._tell("survey.finished", state)

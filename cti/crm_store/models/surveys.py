@@ -73,6 +73,8 @@ class SurveyResponse(Base):
     )
     #: in_progress, complete, or partial (hung up or stopped before the end: kept, marked)
     status: Mapped[str] = mapped_column(String(12), default="in_progress")
+    #: a partial survey: the question it stopped at (the drop-off figures)
+    stopped_at: Mapped[str | None] = mapped_column(String(64))
     started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     ended_at: Mapped[datetime | None]
     updated_at: Mapped[datetime] = mapped_column(

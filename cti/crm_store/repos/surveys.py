@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import exists, select, update
+from sqlalchemy import delete, exists, select, update
 from sqlalchemy.exc import IntegrityError
 
 from cti.crm_store.models import Call, Company, Contact, DialAttempt, Lead
@@ -182,10 +182,22 @@ class SurveyRepo:
         msg = f"answer {question_id!r} of response {response_id}: kept conflicting"
         raise RuntimeError(msg)
 
-    async def finish(self, response_id: int, status: str) -> ResponseOut:
+    async def keep_only(self, response_id: int, question_ids: Sequence[str]) -> int:
+        """Delete the answers left off the path by a changed answer; how many."""
+        async with self.store.sessions() as session:
+            result = await session.execute(
+                delete(SurveyAnswer).where(
+                    SurveyAnswer.response_id == response_id,
+                    SurveyAnswer.question_id.not_in(list(question_ids)),
+                )
+            )
+            await session.commit()
+            return int(getattr(result, "rowcount", 0) or 0)
+
+    async def finish(self, response_id: int, status: str, stopped_at: str | None) -> ResponseOut:
         async with self.store.sessions() as session:
             row = await get_or_404(session, SurveyResponse, response_id, "survey response")
-            row.status, row.ended_at = status, utcnow()
+            row.status, row.ended_at, row.stopped_at = status, utcnow(), stopped_at
             await session.commit()
             return ResponseOut.model_validate(row)
 
@@ -251,17 +263,17 @@ class SurveyRepo:
         stmt = select(SurveyResponse, Call.disposition).outerjoin(
             Call, Call.id == SurveyResponse.call_id
         )
-        conditions = [
-            (where.campaign_id, SurveyResponse.campaign_id == where.campaign_id),
-            (where.script_name, SurveyResponse.script_name == where.script_name),
-            (where.since, SurveyResponse.started_at >= where.since),
-            (where.until, SurveyResponse.started_at < where.until),
-            (where.list_id, SurveyResponse.list_id == where.list_id),
-            (where.agent, SurveyResponse.agent == where.agent),
+        columns = [
+            (where.campaign_id, SurveyResponse.campaign_id.__eq__),
+            (where.script_name, SurveyResponse.script_name.__eq__),
+            (where.since, SurveyResponse.started_at.__ge__),
+            (where.until, SurveyResponse.started_at.__lt__),
+            (where.list_id, SurveyResponse.list_id.__eq__),
+            (where.agent, SurveyResponse.agent.__eq__),
         ]
-        for value, cond in conditions:
+        for value, test in columns:
             if value is not None:
-                stmt = stmt.where(cond)
+                stmt = stmt.where(test(value))
         async with self.store.sessions() as session:
             found = (await session.execute(stmt.order_by(SurveyResponse.id))).all()
             ids = [r.id for r, _ in found]

@@ -26,6 +26,7 @@ class ResponseOut(OutModel):
     agent: str | None
     agent_user_id: int | None
     status: ResponseStatus
+    stopped_at: str | None
     started_at: UtcDateTime
     ended_at: UtcDateTime | None
 

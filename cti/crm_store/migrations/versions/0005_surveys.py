@@ -8,7 +8,7 @@ format (kind ``choice``) stay readable, the loader maps old kinds onto the new o
 
 Revision ID: 0005
 Revises: 0004
-Create Date: 2026-12-07 16:09:08.662606
+Create Date: 2026-12-07 16:12:30.443789
 """
 
 from collections.abc import Sequence
@@ -51,6 +51,7 @@ def upgrade() -> None:
         sa.Column("agent", sa.String(length=32), nullable=True),
         sa.Column("agent_user_id", sa.Integer(), nullable=True),
         sa.Column("status", sa.String(length=12), nullable=False),
+        sa.Column("stopped_at", sa.String(length=64), nullable=True),
         sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("ended_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
