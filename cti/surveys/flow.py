@@ -93,15 +93,18 @@ def holds(cond: Condition, answers: Answers, contact: Contact) -> bool:
         cond.contains is None or (isinstance(value, list) and cond.contains in value),
     ]
     number = _number(value)
-    for bound, test in (
-        (cond.lt, lambda n, b: n < b),
-        (cond.lte, lambda n, b: n <= b),
-        (cond.gt, lambda n, b: n > b),
-        (cond.gte, lambda n, b: n >= b),
-    ):
+    bounds = ((cond.lt, -1, False), (cond.lte, -1, True), (cond.gt, 1, False), (cond.gte, 1, True))
+    for bound, side, equal_ok in bounds:
         if bound is not None:
-            checks.append(number is not None and test(number, bound))
+            checks.append(number is not None and _compare(number, bound, side, equal_ok))
     return all(checks)
+
+
+def _compare(number: float, bound: float, side: int, equal_ok: bool) -> bool:
+    """``number`` below (side -1) or above (side 1) ``bound``, or equal when allowed."""
+    if number == bound:
+        return equal_ok
+    return (number < bound) if side < 0 else (number > bound)
 
 
 def _same(value: Any, wanted: Any) -> bool:

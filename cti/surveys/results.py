@@ -92,7 +92,9 @@ def percent(part: int, whole: int) -> float | None:
 
 
 def nps(scores: Iterable[int]) -> NpsFigures:
-    counted = Counter("promoter" if s >= 9 else "passive" if s >= 7 else "detractor" for s in scores)
+    counted = Counter(
+        "promoter" if s >= 9 else "passive" if s >= 7 else "detractor" for s in scores
+    )
     total = sum(counted.values())
     score = (
         None
@@ -110,7 +112,9 @@ def nps(scores: Iterable[int]) -> NpsFigures:
 def csat(scores: Iterable[int]) -> CsatFigures:
     values = list(scores)
     satisfied = sum(1 for s in values if s >= 4)
-    return CsatFigures(satisfied=satisfied, total=len(values), percent=percent(satisfied, len(values)))
+    return CsatFigures(
+        satisfied=satisfied, total=len(values), percent=percent(satisfied, len(values))
+    )
 
 
 @dataclass

@@ -66,7 +66,9 @@ class Condition(_Frozen):
             raise ValueError("give exactly one of question or contact")
         tests = (self.equals, self.not_equals, self.in_, self.lt, self.lte, self.gt, self.gte)
         if all(t is None for t in (*tests, self.contains, self.answered)):
-            raise ValueError("give a test: equals, not_equals, in, lt, lte, gt, gte, contains or answered")
+            raise ValueError(
+                "give a test: equals, not_equals, in, lt, lte, gt, gte, contains or answered"
+            )
         return self
 
 
@@ -349,7 +351,9 @@ def _reach(start: str, edges: Mapping[str, list[str]]) -> set[str]:
     return seen
 
 
-def _loops(script: Script, edges: Mapping[str, list[str]], index: Mapping[str, int]) -> list[Problem]:
+def _loops(
+    script: Script, edges: Mapping[str, list[str]], index: Mapping[str, int]
+) -> list[Problem]:
     """The first cycle found, as ``a → b → a``, at the edge that closes it."""
     state: dict[str, int] = {}  # 1: on the stack, 2: done
 

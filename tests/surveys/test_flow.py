@@ -38,8 +38,14 @@ def walk(script: Script, given: dict[str, Any], contact: dict[str, Any] | None =
             ["consent", "recommend", "improve", "satisfaction"],
         ),
         (
-            {"consent": True, "recommend": 2, "improve": "support", "satisfaction": 1,
-             "callback": "yes", "callback_date": "2026-12-09"},
+            {
+                "consent": True,
+                "recommend": 2,
+                "improve": "support",
+                "satisfaction": 1,
+                "callback": "yes",
+                "callback_date": "2026-12-09",
+            },
             ["consent", "recommend", "improve", "satisfaction", "callback", "callback_date"],
         ),
         (
@@ -57,21 +63,55 @@ def test_nps_branches(given: dict[str, Any], asked: list[str]) -> None:
 
 
 def test_lead_qualification_skips_procurement_for_small_teams() -> None:
-    small = {"need": "yes", "current_system": "office PBX", "pains": ["cost"], "seats": 3,
-             "timing": "this quarter", "demo": "no", "notes": ""}
-    assert walk(LEADS, small) == ["need", "current_system", "pains", "seats", "timing", "demo", "notes"]
-    big = {**small, "seats": 40, "authority": "me", "budget": "yes", "demo": "yes",
-           "demo_date": "2026-12-10"}
+    small = {
+        "need": "yes",
+        "current_system": "office PBX",
+        "pains": ["cost"],
+        "seats": 3,
+        "timing": "this quarter",
+        "demo": "no",
+        "notes": "",
+    }
+    assert walk(LEADS, small) == [
+        "need",
+        "current_system",
+        "pains",
+        "seats",
+        "timing",
+        "demo",
+        "notes",
+    ]
+    big = {
+        **small,
+        "seats": 40,
+        "authority": "me",
+        "budget": "yes",
+        "demo": "yes",
+        "demo_date": "2026-12-10",
+    }
     assert walk(LEADS, big) == [
-        "need", "current_system", "pains", "seats", "authority", "budget", "timing", "demo",
-        "demo_date", "notes",
+        "need",
+        "current_system",
+        "pains",
+        "seats",
+        "authority",
+        "budget",
+        "timing",
+        "demo",
+        "demo_date",
+        "notes",
     ]
     assert walk(LEADS, {"need": "no", "interest_later": "no"}) == ["need", "interest_later"]
 
 
 def test_changing_an_earlier_answer_reroutes_the_rest() -> None:
     answers = {"consent": True, "recommend": 9, "liked": ["price"], "satisfaction": 5}
-    assert [q.id for q in flow.path(NPS, answers, {})] == ["consent", "recommend", "liked", "satisfaction"]
+    assert [q.id for q in flow.path(NPS, answers, {})] == [
+        "consent",
+        "recommend",
+        "liked",
+        "satisfaction",
+    ]
     assert flow.next_question(NPS, answers, {}) is None
     answers["recommend"] = 5  # the operator goes back: now a detractor
     assert [q.id for q in flow.path(NPS, answers, {})] == ["consent", "recommend"]
@@ -84,9 +124,15 @@ def test_conditions_on_contact_fields() -> None:
         {
             "name": "c",
             "questions": [
-                {"id": "a", "text": "A?", "kind": "yesno",
-                 "branches": [{"when": {"contact": "city", "in": ["Moscow", "Kazan"]}, "goto": "city_q"}],
-                 "default_next": "end"},
+                {
+                    "id": "a",
+                    "text": "A?",
+                    "kind": "yesno",
+                    "branches": [
+                        {"when": {"contact": "city", "in": ["Moscow", "Kazan"]}, "goto": "city_q"}
+                    ],
+                    "default_next": "end",
+                },
                 {"id": "city_q", "text": "Which district?"},
             ],
         },

@@ -32,7 +32,7 @@ def random_answer(rng: random.Random, qid: str) -> Any:
         return rng.sample(q.options, rng.randint(1, 2))
     if q.kind == "date":
         return "2026-12-1" + str(rng.randint(0, 9))
-    return rng.choice(["=HYPERLINK(\"x\")", "fine", "+1 more", "@SUM(A1)", "-2", "\tx"])
+    return rng.choice(['=HYPERLINK("x")', "fine", "+1 more", "@SUM(A1)", "-2", "\tx"])
 
 
 async def generate(store: Store, count: int, seed: int) -> list[dict[str, Any]]:
@@ -55,8 +55,14 @@ async def generate(store: Store, count: int, seed: int) -> list[dict[str, Any]]:
         if status != "in_progress":
             await svc.finish(rid, status)  # type: ignore[arg-type]
         stopped = None if done else flow.next_question(NPS, answers, {})
-        made.append({"answers": answers, "status": status, "agent": agent,
-                     "stopped": stopped.id if stopped and status == "partial" else None})
+        made.append(
+            {
+                "answers": answers,
+                "status": status,
+                "agent": agent,
+                "stopped": stopped.id if stopped and status == "partial" else None,
+            }
+        )
     return made
 
 
@@ -67,7 +73,10 @@ async def test_results_match_counts_made_independently(store: Store) -> None:
     assert version.version == NPS.version
     statuses = Counter(m["status"] for m in made)
     assert (version.started, version.complete, version.partial, version.in_progress) == (
-        60, statuses["complete"], statuses["partial"], statuses["in_progress"]
+        60,
+        statuses["complete"],
+        statuses["partial"],
+        statuses["in_progress"],
     )
     assert version.completion_percent == round(100 * statuses["complete"] / 60, 1)
     by_id = {q.id: q for q in version.questions}
@@ -85,8 +94,10 @@ async def test_results_match_counts_made_independently(store: Store) -> None:
         dropped = sum(1 for m in made if m["stopped"] == qid)
         assert (q.answered, q.dropped) == (answered, dropped), qid
     improve = {f.key: f.count for f in by_id["improve"].distribution}
-    assert improve == {o: sum(1 for m in made if m["answers"].get("improve") == o)
-                       for o in NPS.by_id["improve"].options}
+    assert improve == {
+        o: sum(1 for m in made if m["answers"].get("improve") == o)
+        for o in NPS.by_id["improve"].options
+    }
     liked = {f.key: f.count for f in by_id["liked"].distribution}
     assert liked["price"] == sum(1 for m in made if "price" in (m["answers"].get("liked") or []))
     # the agent filter

@@ -69,21 +69,37 @@ def test_the_first_format_still_loads_with_its_kinds_mapped(tmp_path: Path) -> N
 @pytest.mark.parametrize(
     ("questions", "where", "reason"),
     [
-        ([q("a", kind="yesno", next={"yes": "nope"}), q("b")], "questions[0].next.yes", "unknown question 'nope'"),
+        (
+            [q("a", kind="yesno", next={"yes": "nope"}), q("b")],
+            "questions[0].next.yes",
+            "unknown question 'nope'",
+        ),
         ([q("a", next="b"), q("b", next="a")], "questions[1].next", "loop: a → b → a"),
         ([q("a", default_next="end"), q("b")], "questions[1]", "unreachable"),
-        ([q("a", kind="yesno", next={"maybe": "end"})], "questions[0].next.maybe", "not an answer of 'a'"),
+        (
+            [q("a", kind="yesno", next={"maybe": "end"})],
+            "questions[0].next.maybe",
+            "not an answer of 'a'",
+        ),
         ([q("a"), q("a")], "questions[1].id", "repeats an earlier id"),
         (
             [q("a", branches=[{"when": {"question": "b", "equals": "x"}, "goto": "end"}]), q("b")],
             "questions[0].branches[0].when[0].question",
             "'b' is never asked before 'a'",
         ),
-        ([q("a", kind="scale", min=0, max=5, measure="nps")], "questions[0]", "nps is a scale from 0 to 10"),
+        (
+            [q("a", kind="scale", min=0, max=5, measure="nps")],
+            "questions[0]",
+            "nps is a scale from 0 to 10",
+        ),
         ([q("a", kind="single", options=["one"])], "questions[0]", "at least two options"),
         ([q("a", kind="yesno", digits={"12": "yes"})], "questions[0]", "digits keys"),
         ([q("a", kind="bogus")], "questions[0].kind", "Input should be"),
-        ([q("a", branches=[{"when": {"question": "a"}, "goto": "end"}])], "questions[0].branches[0].when[0]", "give a test"),
+        (
+            [q("a", branches=[{"when": {"question": "a"}, "goto": "end"}])],
+            "questions[0].branches[0].when[0]",
+            "give a test",
+        ),
     ],
 )
 def test_errors_name_the_file_the_path_and_the_reason(

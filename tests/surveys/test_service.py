@@ -100,7 +100,12 @@ async def test_an_answer_after_hangup_lands_on_the_call_record(store: Store) -> 
     assert done.response.call_id is not None
     linked = await log.detail(done.response.call_id, extensions=None)
     assert linked.linkedid == "1700000099.7"
-    assert [a.question_id for a in done.answers] == ["consent", "recommend", "missing", "satisfaction"]
+    assert [a.question_id for a in done.answers] == [
+        "consent",
+        "recommend",
+        "missing",
+        "satisfaction",
+    ]
 
 
 async def test_the_call_key_is_checked(store: Store) -> None:

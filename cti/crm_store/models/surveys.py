@@ -49,9 +49,7 @@ class SurveyResponse(Base):
     call_id: Mapped[int | None] = mapped_column(
         ForeignKey("calls.id", ondelete="SET NULL"), index=True
     )
-    campaign_id: Mapped[int | None] = mapped_column(
-        ForeignKey("campaigns.id", ondelete="SET NULL")
-    )
+    campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id", ondelete="SET NULL"))
     list_id: Mapped[int | None] = mapped_column(
         ForeignKey("campaign_lists.id", ondelete="SET NULL"), index=True
     )
@@ -91,9 +89,7 @@ class SurveyAnswer(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    response_id: Mapped[int] = mapped_column(
-        ForeignKey("survey_responses.id", ondelete="CASCADE")
-    )
+    response_id: Mapped[int] = mapped_column(ForeignKey("survey_responses.id", ondelete="CASCADE"))
     question_id: Mapped[str] = mapped_column(String(64))
     #: the normalised answer (JSON: true/false, 7, "price", ["a", "b"], "2026-12-01", null)
     value: Mapped[Any] = mapped_column(JSON, nullable=True)

@@ -86,9 +86,9 @@ class SurveyRepo:
             attempt_id = values.get("attempt_id")
             if attempt_id is not None:
                 lead = await session.scalar(
-                    select(Lead).join(DialAttempt, DialAttempt.lead_id == Lead.id).where(
-                        DialAttempt.id == attempt_id
-                    )
+                    select(Lead)
+                    .join(DialAttempt, DialAttempt.lead_id == Lead.id)
+                    .where(DialAttempt.id == attempt_id)
                 )
                 if lead is not None:
                     values = {"list_id": lead.list_id, **values}
@@ -229,6 +229,19 @@ class SurveyRepo:
             await session.commit()
             return int(getattr(result, "rowcount", 0) or 0)
 
+    async def call_parties(
+        self, call_key: str, pbx: str | None
+    ) -> list[tuple[str | None, list[str]]]:
+        """The stored call records of ``call_key``: (answering agent, extensions rung) each
+        (an operator's own calls: :func:`cti.crm_store.rules.visibility.may_see_call`)."""
+        stmt = select(Call.agent, Call.agents_rung).where(Call.linkedid == call_key)
+        if pbx is not None:
+            stmt = stmt.where(Call.pbx == pbx)
+        async with self.store.sessions() as session:
+            return [
+                (agent, list(rung or [])) for agent, rung in (await session.execute(stmt)).all()
+            ]
+
     async def contact_fields(self, contact_id: int | None) -> dict[str, Any]:
         """The contact's fields a script may use (``{first_name}``, a condition on
         ``city``): names, company, time zone, tags and the imported extra columns."""
@@ -238,9 +251,7 @@ class SurveyRepo:
             contact = await session.get(Contact, contact_id)
             if contact is None:
                 return {}
-            company = (
-                await session.get(Company, contact.company_id) if contact.company_id else None
-            )
+            company = await session.get(Company, contact.company_id) if contact.company_id else None
             extra = {
                 k: v
                 for k, v in (contact.extra or {}).items()
