@@ -24,8 +24,15 @@ log = logging.getLogger(__name__)
 #: the shipped ``campaigns/`` folder (package data: example campaigns, ``scripts/``)
 DEFAULT_CAMPAIGNS_DIR = Path(__file__).resolve().parents[1] / "campaigns"
 
-__all__ = ["DEFAULT_CAMPAIGNS_DIR", "CallFacts", "Question", "Script", "ScriptBook", "When",
-           "load_script_file"]
+__all__ = [
+    "DEFAULT_CAMPAIGNS_DIR",
+    "CallFacts",
+    "Question",
+    "Script",
+    "ScriptBook",
+    "When",
+    "load_script_file",
+]
 
 
 @dataclass(frozen=True, slots=True)

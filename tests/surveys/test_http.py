@@ -27,7 +27,7 @@ from cti.web.auth import USERS
 from cti.web.keys import BUS
 from tests.calllog.records import call
 from tests.screenpop.conftest import Ws
-from tests.web.conftest import FAST_HASHER, PASSWORD
+from tests.web.conftest import PASSWORD
 
 Client = TestClient[web.Request, web.Application]
 MakeClient = Callable[[web.Application], Awaitable[Client]]

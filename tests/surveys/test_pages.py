@@ -149,8 +149,7 @@ async def test_operator_walks_the_survey_and_the_supervisor_sees_it(
     await expect(charts).to_have_count(
         6
     )  # consent, recommend, improve, liked, satisfaction, callback
-    drawn = await boss.evaluate(
-        "() => Chart.getChart(document.querySelector('canvas[data-chart=recommend]')).data.datasets[0].data"
-    )
+    chart = "Chart.getChart(document.querySelector('canvas[data-chart=recommend]'))"
+    drawn = await boss.evaluate(f"() => {chart}.data.datasets[0].data")
     assert drawn == [0] * 9 + [1, 0]
     assert errors == []

@@ -135,3 +135,49 @@ def test_contact_fields_fill_in_and_missing_ones_are_safe() -> None:
     text = "Hello {first_name} of {company}, {missing}{first_name.__class__} {0}"
     out = render(text, {"first_name": "Anna", "company": None})
     assert out == "Hello Anna of , {first_name.__class__} {0}"
+
+
+def test_the_surveys_page_example_is_the_shipped_nps_script() -> None:
+    import json
+
+    from tests.docs.markdown import blocks
+
+    (example,) = blocks("surveys.md", "yaml")
+    shipped = ScriptBook.load(DEFAULT_CAMPAIGNS_DIR).scripts["nps"]
+    assert parse_script(yaml.safe_load(example.text), "docs/surveys.md") == shipped
+    (documented,) = blocks("surveys.md", "json")
+    from cti.crm_store.schemas.surveys import AnswerOut, ResponseOut
+    from cti.crm_store.timeutil import utcnow
+    from cti.surveys.http import frame
+    from cti.surveys.service import SurveyState
+
+    shown = json.loads(documented.text)
+    response = ResponseOut.model_validate(
+        {
+            **shown["survey"],
+            "pbx": None,
+            "call_id": None,
+            "list_id": None,
+            "attempt_id": None,
+            "contact_id": None,
+            "script_name": "nps",
+            "script_version": shipped.version,
+            "agent_user_id": 1,
+            "stopped_at": None,
+            "started_at": utcnow(),
+            "ended_at": None,
+        }
+    )
+    answer = AnswerOut(
+        question_id="consent",
+        value=True,
+        raw=None,
+        answered_at=utcnow(),
+        answered_by="olga",
+        updated_at=utcnow(),
+    )
+    made = frame(
+        "survey.answer", SurveyState(response, shipped, [answer], shipped.by_id["recommend"])
+    )
+    assert set(made) == set(shown) and set(made["survey"]) == set(shown["survey"])
+    assert made["survey"]["answers"][0].keys() == shown["survey"]["answers"][0].keys()
