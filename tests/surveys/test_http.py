@@ -211,6 +211,6 @@ async def test_an_operator_cannot_start_on_an_unknown_call(desk: Desk) -> None:
     status, err = await desk.call(
         "POST", "/api/surveys", "sue", {"call_key": "x.1", "script": "none"}
     )
-    assert status == 404
+    assert status == 404 and err["message"] == "no script 'none'"
     status, err = await desk.call("POST", "/api/surveys", "sue", {"call_key": "x.1"})
-    assert status == 422
+    assert status == 422 and "give script or campaign_id" in str(err)
