@@ -23,6 +23,9 @@ from cti.surveys import flow
 from cti.surveys.script import Question, Script, render
 
 Finish = Literal["complete", "partial"]
+#: parsed script versions (a version is a content hash: it never changes), oldest first
+_VERSIONS: dict[str, Script] = {}
+_VERSIONS_KEPT = 256
 
 
 @dataclass(frozen=True)
@@ -137,12 +140,20 @@ class SurveyService:
                 details={"question": question_id, "next": upcoming and upcoming.id},
             )
         clean = flow.check_answer(question, value)
-        await self.repo.save_answer(response_id, question_id, clean, raw=raw, by=by)
+        answers[question_id] = await self.repo.save_answer(
+            response_id, question_id, clean, raw=raw, by=by
+        )
         values[question_id] = clean
-        kept = [q.id for q in flow.path(script, values, contact)]
-        if len(kept) < len(values):  # a change re-routed: what is off the path goes
-            await self.repo.keep_only(response_id, kept)
-        state = await self._state(response, script=script, contact=contact)
+        taken = flow.path(script, values, contact)
+        if len(taken) < len(values):  # a change re-routed: what is off the path goes
+            await self.repo.keep_only(response_id, [q.id for q in taken])
+        state = SurveyState(
+            response=response,
+            script=script,
+            answers=[answers[q.id] for q in taken],
+            next_question=flow.next_question(script, values, contact),
+            contact=contact,
+        )
         self._tell("survey.answer", state)
         return state
 
@@ -179,11 +190,19 @@ class SurveyService:
         return await self._state(await self.repo.get(response_id))
 
     async def _script(self, response: ResponseOut) -> Script:
-        stored = await self.repo.script(response.script_version)
+        version = response.script_version
+        known = _VERSIONS.get(version)
+        if known is not None:
+            return known
+        stored = await self.repo.script(version)
         if stored is None:  # the start stores it first: only a hand-edited database
-            msg = f"script version {response.script_version} is missing from the store"
-            raise NotFoundError(msg, details={"version": response.script_version})
-        return Script.model_validate(stored)
+            msg = f"script version {version} is missing from the store"
+            raise NotFoundError(msg, details={"version": version})
+        script = Script.model_validate(stored)
+        if len(_VERSIONS) >= _VERSIONS_KEPT:
+            _VERSIONS.pop(next(iter(_VERSIONS)))
+        _VERSIONS[version] = script
+        return script
 
     async def _state(
         self,
