@@ -293,6 +293,7 @@ def graph_problems(script: Script) -> list[Problem]:
             problems.append((f"questions[{i}].id", f"{reason} ({q.id!r})"))
         seen.add(q.id)
         problems += _key_problems(i, q)
+        problems += _digit_problems(i, q)
     if problems:
         return problems
     edges: dict[str, list[str]] = {}
@@ -330,6 +331,21 @@ def _key_problems(i: int, q: Question) -> list[Problem]:
             out.append((f"questions[{i}].next.{key}", f"not an answer of {q.id!r}: {expect}"))
     if q.kind == "multi" and q.value_map:
         out.append((f"questions[{i}].next", "a multi question branches with conditions"))
+    return out
+
+
+def _digit_problems(i: int, q: Question) -> list[Problem]:
+    """Each key of a digit map must give an answer the question takes."""
+    from cti.errors import ValidationError
+    from cti.surveys.flow import check_answer  # flow reads this module: imported when used
+
+    out: list[Problem] = []
+    for key, value in (q.digits or {}).items():
+        try:
+            check_answer(q, value)
+        except ValidationError as exc:
+            reason = exc.details["fields"][q.id]
+            out.append((f"questions[{i}].digits.{key}", f"{value!r} is no answer: {reason}"))
     return out
 
 

@@ -94,6 +94,11 @@ def test_the_first_format_still_loads_with_its_kinds_mapped(tmp_path: Path) -> N
         ),
         ([q("a", kind="single", options=["one"])], "questions[0]", "at least two options"),
         ([q("a", kind="yesno", digits={"12": "yes"})], "questions[0]", "digits keys"),
+        (
+            [q("a", kind="single", options=["x", "y"], digits={"1": "x", "2": "z"})],
+            "questions[0].digits.2",
+            "'z' is no answer: not one of the options",
+        ),
         ([q("a", kind="bogus")], "questions[0].kind", "Input should be"),
         (
             [q("a", branches=[{"when": {"question": "a"}, "goto": "end"}])],

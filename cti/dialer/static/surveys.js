@@ -40,6 +40,7 @@ function resultsQuery() {
   const q = new URLSearchParams();
   if (f.get("campaign_id")) q.set("campaign_id", f.get("campaign_id"));
   else if (f.get("script")) q.set("script", String(f.get("script")).trim());
+  if (f.get("campaign_id") && f.get("list_id")) q.set("list_id", f.get("list_id"));
   if (f.get("from")) q.set("from", `${f.get("from")}T00:00:00Z`);
   if (f.get("to")) q.set("to", `${f.get("to")}T23:59:59Z`);
   if (f.get("agent")) q.set("agent", String(f.get("agent")).trim());
@@ -88,6 +89,12 @@ function renderResults(data) {
 }
 
 $("#results-campaign").addEventListener("focus", fillCampaigns);
+$("#results-campaign").addEventListener("change", async () => {
+  const id = $("#results-campaign").value;
+  const lists = id ? (await api("GET", `/api/campaigns/${id}`).catch(() => ({ lists: [] }))).lists : [];
+  $("#results-list").replaceChildren(el("option", { value: "" }, "all"),
+    ...lists.map((l) => el("option", { value: String(l.id) }, l.name)));
+});
 $("#results-form").addEventListener("submit", async (ev) => {
   ev.preventDefault();
   try { renderResults(await api("GET", `/api/survey-results?${resultsQuery()}`)); }
