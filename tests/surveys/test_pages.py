@@ -12,7 +12,14 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from pydantic import SecretStr
 
-from cti.ami.events import AgentRinging, CallAnswered, CallInfo, CallStarted, OriginateInfo
+from cti.ami.events import (
+    AgentRinging,
+    CallAnswered,
+    CallEnded,
+    CallInfo,
+    CallStarted,
+    OriginateInfo,
+)
 from cti.config import Settings
 from cti.crm_store.repos.surveys import SurveyRepo
 from cti.crm_store.schemas.users import UserIn
@@ -20,6 +27,7 @@ from cti.crm_store.services.users import UserService
 from cti.crm_store.store import Store
 from cti.daemon import SETUP_HOOKS, build_app, load_hooks
 from cti.web.keys import BUS
+from tests.calllog.records import call
 from tests.needs import CHROMIUM
 from tests.web.conftest import FAST_HASHER, PASSWORD
 
@@ -62,17 +70,20 @@ async def login(page: Any, username: str) -> None:
     await page.press("#login-form [name=password]", "Enter")
 
 
+INFO = CallInfo(
+    pbx="lab",
+    call_id=KEY,
+    direction="outbound",
+    from_number="101",
+    from_name=None,
+    to_number="+74951234567",
+    originate=OriginateInfo(action_id="a1", variables={"CTI_CAMPAIGN": "nps-survey"}),
+)
+
+
 def campaign_call(app: web.Application) -> None:
     """An NPS campaign call answered on 101 (its pop carries the NPS script)."""
-    info = CallInfo(
-        pbx="lab",
-        call_id=KEY,
-        direction="outbound",
-        from_number="101",
-        from_name=None,
-        to_number="+74951234567",
-        originate=OriginateInfo(action_id="a1", variables={"CTI_CAMPAIGN": "nps-survey"}),
-    )
+    info = INFO
     for event in (
         CallStarted(info, None),
         AgentRinging(info, "101", None),
@@ -118,6 +129,11 @@ async def test_operator_walks_the_survey_and_the_supervisor_sees_it(
     await expect(page.locator("[data-answer=recommend]")).to_contain_text("9")
     await expect(question).to_have_attribute("data-question", "liked")
     await question.locator("input[value=quality]").check()
+    # the caller hangs up while the operator is on it: the card redraws, the tick stays,
+    # and the answers given after the hang-up are saved on the same call
+    client.app[BUS].publish(CallEnded(INFO, call(KEY, pbx="lab", agent="101"), None))
+    await expect(page.locator(".state .badge")).to_contain_text("ended")
+    await expect(question.locator("input[value=quality]")).to_be_checked()
     await question.locator("button[type=submit]").click()
     await expect(question).to_have_attribute("data-question", "satisfaction")
     await question.locator("[data-value='5']").click()

@@ -203,7 +203,7 @@ function upsert(msg) {
   let c = S.calls.get(msg.call_id);
   if (!c) {
     c = { id: msg.call_id, call: msg.call || {}, pop: null, state: "ringing", contactId: null,
-      note: "", history: null, survey: null, surveyChecked: false, editing: null };
+      note: "", history: null, survey: null, surveyChecked: false, editing: null, drafts: {} };
     S.calls.set(msg.call_id, c); S.order.unshift(msg.call_id);
     // keep the list short: forget the oldest finished calls beyond 20
     while (S.order.length > 20) {
@@ -448,10 +448,15 @@ function questionForm(c, q, current) {
     const points = []; for (let i = q.min; i <= q.max; i++) points.push([String(i), i]);
     form.append(buttons(points));
   } else if (q.kind === "multi") {
+    const picked = c.drafts[q.id] || (Array.isArray(had) ? had : []);
     form.append(h("div", { class: "choices" }, q.options.map((o) => h("label", {},
-      h("input", { type: "checkbox", name: "opt", value: o, checked: Array.isArray(had) && had.includes(o) }), ` ${o}`))));
+      h("input", { type: "checkbox", name: "opt", value: o, checked: picked.includes(o),
+        onchange: () => { c.drafts[q.id] = [...form.querySelectorAll("input[name=opt]:checked")].map((x) => x.value); } }),
+      ` ${o}`))));
   } else {
-    const attrs = { name: "value", id: `q-${q.id}`, value: had === undefined || had === null ? "" : String(had) };
+    // what the operator typed survives a re-render (a pop update, the call ending)
+    const draft = c.drafts[q.id] !== undefined ? c.drafts[q.id] : had === undefined || had === null ? "" : String(had);
+    const attrs = { name: "value", id: `q-${q.id}`, value: draft, oninput: (ev) => { c.drafts[q.id] = ev.target.value; } };
     if (q.kind === "number") Object.assign(attrs, { type: "number", step: q.integer ? "1" : "any", min: q.min, max: q.max });
     if (q.kind === "date") attrs.type = "date";
     input = q.kind === "text" ? h("textarea", attrs, attrs.value) : h("input", attrs);
@@ -487,7 +492,7 @@ async function startSurvey(c, script) {
 async function answerSurvey(c, questionId, value) {
   try {
     c.survey = await api("POST", `/api/surveys/${c.survey.response.id}/answers`, { question_id: questionId, value });
-    c.editing = null; renderCard();
+    delete c.drafts[questionId]; c.editing = null; renderCard();
   } catch (err) { toast(`Survey: ${err.message}`, true); }
 }
 
