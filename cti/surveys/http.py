@@ -186,7 +186,7 @@ def _own_response(viewer: Viewer, response: ResponseOut) -> None:
 
 async def _call_agent(request: web.Request, data: StartIn, viewer: Viewer) -> str | None:
     """The caller's extension on this call (live in the hub, else the stored record); an
-    operator is refused a call that never rang on their extensions."""
+    operator is refused a call answered by someone else, or that never rang on them."""
     from cti.screenpop.http import HUB
 
     hub = request.app.get(HUB)
@@ -197,8 +197,11 @@ async def _call_agent(request: web.Request, data: StartIn, viewer: Viewer) -> st
         parties = await SurveyRepo(request.app[STORE]).call_parties(data.call_key, data.pbx)
     mine = viewer.extensions
     for agent, rung in parties:
-        if may_see_call(mine, agent, rung):
-            return agent if agent in mine else next(e for e in rung if e in mine)
+        # an answered call is its answerer's; one nobody answered, each rung extension's
+        if agent is not None and agent in mine:
+            return agent
+        if agent is None and may_see_call(mine, agent, rung):
+            return next(e for e in rung if e in mine)
     if not viewer.own:
         return parties[0][0] if parties else None
     if not parties:

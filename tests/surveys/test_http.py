@@ -214,3 +214,53 @@ async def test_an_operator_cannot_start_on_an_unknown_call(desk: Desk) -> None:
     assert status == 404 and err["message"] == "no script 'none'"
     status, err = await desk.call("POST", "/api/surveys", "sue", {"call_key": "x.1"})
     assert status == 422 and "give script or campaign_id" in str(err)
+
+
+async def test_a_call_answered_by_a_colleague_is_not_mine(desk: Desk) -> None:
+    app = desk.client.app
+    info = CallInfo(
+        pbx="lab",
+        call_id="q.1",
+        direction="inbound",
+        from_number="+74951234567",
+        from_name=None,
+        to_number="600",
+    )
+    # a queue call rings 101 and 102; 102 answers
+    for event in (
+        CallStarted(info, None),
+        AgentRinging(info, "101", None),
+        AgentRinging(info, "102", None),
+    ):
+        app[BUS].publish(event)
+    body = {"call_key": "q.1", "pbx": "lab", "script": "nps"}
+    app[BUS].publish(CallAnswered(info, "102", None))
+    status, _ = await desk.call("POST", "/api/surveys", "olga", body)
+    assert status == 403
+    status, view = await desk.call("POST", "/api/surveys", "oleg", body)
+    assert status == 200 and view["response"]["agent"] == "102"
+
+
+async def test_results_filters(desk: Desk) -> None:
+    ring(desk.client.app, "f.1", "101")
+    status, view = await desk.call(
+        "POST", "/api/surveys", "olga", {"call_key": "f.1", "pbx": "lab", "script": "nps"}
+    )
+    rid = view["response"]["id"]
+    await desk.call(
+        "POST", f"/api/surveys/{rid}/answers", "olga", {"question_id": "consent", "value": False}
+    )
+    await desk.call("POST", f"/api/surveys/{rid}/finish", "olga", {"status": "complete"})
+
+    async def started(query: str) -> int:
+        status, body = await desk.call("GET", f"/api/survey-results?script=nps{query}", "sue")
+        assert status == 200, body
+        return sum(v["started"] for v in body["versions"])
+
+    assert await started("") == 1
+    assert await started("&from=2000-01-01T00:00:00Z&to=2100-01-01T00:00:00Z") == 1
+    assert await started("&from=2100-01-01T00:00:00Z") == 0
+    assert await started("&agent=101") == 1
+    assert await started("&agent=102") == 0
+    status, _ = await desk.call("GET", "/api/survey-results", "sue")
+    assert status == 422  # neither a campaign nor a script

@@ -116,3 +116,35 @@ async def test_the_call_key_is_checked(store: Store) -> None:
     rid = await svc.start(call_key="k-9", script=NPS, mode="operator")
     with pytest.raises(ValidationError):
         await svc.finish(rid, bad)
+
+
+async def test_concurrent_starts_and_first_answers_make_one_row_each(store: Store) -> None:
+    import asyncio
+
+    svc, other = SurveyService(store), SurveyService(store)
+    ids = await asyncio.gather(
+        *(s.start(call_key="race.1", script=NPS, mode="keypad") for s in (svc, other, svc))
+    )
+    assert len(set(ids)) == 1
+    await asyncio.gather(
+        svc.answer(ids[0], "consent", True), other.answer(ids[0], "consent", False)
+    )
+    stored = await svc.repo.answers(ids[0])
+    assert list(stored) == ["consent"]
+
+
+async def test_a_changed_answer_drops_the_answers_off_the_new_path(store: Store) -> None:
+    svc = SurveyService(store)
+    rid = await svc.start(call_key="k-10", script=NPS, mode="operator")
+    for qid, value in (
+        ("consent", True),
+        ("recommend", 2),
+        ("improve", "price"),
+        ("satisfaction", 1),
+    ):
+        await svc.answer(rid, qid, value)
+    assert list(await svc.repo.answers(rid)) == ["consent", "recommend", "improve", "satisfaction"]
+    state = await svc.answer(rid, "recommend", 10)
+    assert [a.question_id for a in state.answers] == ["consent", "recommend"]
+    assert sorted(await svc.repo.answers(rid)) == ["consent", "recommend"]
+    assert state.next_question is not None and state.next_question.id == "liked"

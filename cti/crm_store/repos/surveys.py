@@ -152,6 +152,11 @@ class SurveyRepo:
         now = utcnow()
         for _ in range(2):  # a concurrent first answer: the second try updates its row
             async with self.store.sessions() as session:
+                await session.execute(
+                    update(SurveyResponse)
+                    .where(SurveyResponse.id == response_id)
+                    .values(updated_at=now)
+                )
                 row = await session.scalar(
                     select(SurveyAnswer).where(
                         SurveyAnswer.response_id == response_id,
@@ -168,11 +173,6 @@ class SurveyRepo:
                     session.add(row)
                 row.value, row.raw, row.answered_by = value, raw, by
                 row.updated_at = now
-                await session.execute(
-                    update(SurveyResponse)
-                    .where(SurveyResponse.id == response_id)
-                    .values(updated_at=now)
-                )
                 try:
                     await session.commit()
                 except IntegrityError:
