@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from cti.errors import ConfigError, FileAccessError
-from cti.surveys.script import Question, Script, When, load_script_file
+from cti.surveys.script import Question, Script, When, load_script_file, parse_script
 from cti.surveys.script import load_yaml as _load_yaml
 
 log = logging.getLogger(__name__)
@@ -55,6 +55,8 @@ class ScriptBook:
     #: campaign name → the script stored with the campaign (the store is the truth for a
     #: loaded campaign; the dialer keeps this fresh)
     stored: dict[str, Script] = field(default_factory=dict)
+    #: campaigns whose stored script fails today's checks (logged once)
+    refused: set[str] = field(default_factory=set)
 
     @classmethod
     def load(cls, campaigns_dir: Path | None = None) -> ScriptBook:
@@ -81,11 +83,22 @@ class ScriptBook:
         return cls(scripts=scripts, campaign_scripts=links)
 
     def remember(self, campaign: str, script: dict[str, Any] | None) -> None:
-        """The script a loaded campaign stores (``Script.to_json``), or none."""
+        """The script a loaded campaign stores (``Script.to_json``), or none. One stored by
+        an older build that today's checks refuse (a choice with one option, a loop) is
+        left out, said once in the log: its calls get the script files' choice."""
         if script is None:
             self.stored.pop(campaign, None)
-        else:
-            self.stored[campaign] = Script.model_validate(script)
+            return
+        try:
+            parsed = parse_script(script, f"campaign {campaign!r}'s stored script")
+        except ConfigError as exc:
+            if campaign not in self.refused:
+                log.warning("%s: reload the campaign with a valid script", exc.message)
+            self.refused.add(campaign)
+            self.stored.pop(campaign, None)
+            return
+        self.refused.discard(campaign)
+        self.stored[campaign] = parsed
 
     def choose(self, facts: CallFacts) -> Script | None:
         """The script for a call: the campaign's link first, then the best matching rule."""

@@ -21,9 +21,9 @@ from cti.crm_store.rules.visibility import Viewer, may_see_call
 from cti.crm_store.schemas.common import Id, InModel, OutModel
 from cti.crm_store.schemas.surveys import ResponseOut
 from cti.crm_store.timeutil import UtcDateTime
-from cti.errors import ForbiddenError, NotFoundError, ValidationError
+from cti.errors import ConfigError, ConflictError, ForbiddenError, NotFoundError, ValidationError
 from cti.surveys.results import Results
-from cti.surveys.script import Script
+from cti.surveys.script import Script, parse_script
 from cti.surveys.service import SurveyService, SurveyState
 from cti.web.access import grant_of, viewer_of
 from cti.web.keys import STORE
@@ -221,7 +221,12 @@ async def _script_for(request: web.Request, data: StartIn) -> Script:
     if data.campaign_id is not None:
         campaign = await CampaignRepo(request.app[STORE]).get(data.campaign_id)
         if campaign.script is not None and data.script in (None, campaign.script.get("name")):
-            return Script.model_validate(campaign.script)
+            try:
+                return parse_script(campaign.script, f"campaign {campaign.name!r}'s script")
+            except ConfigError as exc:  # stored by an older build, refused by today's checks
+                raise ConflictError(
+                    f"{exc.message}: reload the campaign", details={"campaign": campaign.name}
+                ) from None
         if data.script is None:
             raise ValidationError(
                 f"campaign {campaign.name!r} has no script: name one",
@@ -242,7 +247,7 @@ async def _script_for(request: web.Request, data: StartIn) -> Script:
     summary="Start the survey of a call, or resume the one already started",
     body=StartIn,
     response=SurveyView,
-    errors=(403, 404, 422),
+    errors=(403, 404, 409, 422),
     perm=("surveys", "create"),
 )
 async def start(request: web.Request) -> web.Response:

@@ -186,3 +186,23 @@ def test_the_surveys_page_example_is_the_shipped_nps_script() -> None:
     )
     assert set(made) == set(shown) and set(made["survey"]) == set(shown["survey"])
     assert made["survey"]["answers"][0].keys() == shown["survey"]["answers"][0].keys()
+
+
+def test_a_stored_script_todays_checks_refuse_is_left_out(caplog: pytest.LogCaptureFixture) -> None:
+    book = ScriptBook.load(DEFAULT_CAMPAIGNS_DIR)
+    # the first format took a choice with one option; today it is refused
+    old = {
+        "name": "nps",
+        "questions": [{"id": "a", "text": "A?", "kind": "choice", "options": ["x"]}],
+    }
+    book.remember("nps-survey", old)
+    book.remember("nps-survey", old)
+    assert "nps-survey" not in book.stored
+    warnings = [r.getMessage() for r in caplog.records if "stored script" in r.getMessage()]
+    assert (
+        len(warnings) == 1 and "questions[0]: a single question needs at least two" in warnings[0]
+    )
+    assert "campaign 'nps-survey'" in warnings[0] and "reload the campaign" in warnings[0]
+    good = book.scripts["nps"].to_json()
+    book.remember("nps-survey", good)
+    assert book.stored["nps-survey"].version == book.scripts["nps"].version
