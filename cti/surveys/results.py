@@ -130,15 +130,15 @@ def aggregate(script: Script, rows: Sequence[ResponseRow]) -> VersionResult:
     tallies = {q.id: _Tally() for q in script.questions}
     statuses = Counter(r.response.status for r in rows)
     for row in rows:
-        for qid, answer in row.answers.items():
+        for qid, value in row.answers.items():
             tally = tallies.get(qid)
             if tally is None:
                 continue
-            if answer.value is None:
+            if value is None:
                 tally.skipped += 1
             else:
                 tally.answered += 1
-                tally.values.append(answer.value)
+                tally.values.append(value)
         stopped = row.response.stopped_at
         if row.response.status == "partial" and stopped in tallies:
             tallies[stopped].dropped += 1
@@ -267,6 +267,6 @@ def csv_text(scripts: dict[str, Script], rows: Sequence[ResponseRow]) -> str:
             r.script_name,
             r.script_version,
         ]
-        answers = [cell(row.answers[c].value) if c in row.answers else "" for c in columns]
+        answers = [cell(row.answers.get(c)) for c in columns]
         writer.writerow([safe(cell(v)) for v in meta] + [safe(a) for a in answers])
     return out.getvalue()
