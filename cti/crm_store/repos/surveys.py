@@ -271,9 +271,9 @@ class SurveyRepo:
 
     async def rows(self, where: ResponseFilter) -> list[ResponseRow]:
         """The responses ``where`` selects, each with its answers' values and its call's
-        disposition (oldest first). Two plain-column reads, whatever the count (20,000
-        responses with 60,000 answers: 2.4 s for the whole results on SQLite, on the shared
-        2-core development machine, against 7.6 s reading ORM rows)."""
+        disposition (oldest first). Two plain-column reads, whatever the count: reading ORM
+        rows made the results of 20,000 responses take 7.6 s, this about 1.1 s
+        (``bench/bench_survey_results.py``, docs/benchmarks.md)."""
         chosen = select(SurveyResponse.id)
         columns = [
             (where.campaign_id, SurveyResponse.campaign_id.__eq__),
