@@ -1,4 +1,4 @@
-"""Surveys: scripts with branching (``script.py``), the walk (``flow.py``), saving each
+"""Surveys: scripts with branching (``script.py``, checked by ``checks.py``), the walk (``flow.py``), saving each
 answer at once (``service.py``), results and CSV (``results.py``, ``reports.py``), REST
 (``http.py``) and ``cti survey`` (``cli.py``).
 
