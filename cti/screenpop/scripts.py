@@ -13,55 +13,26 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
-
-import yaml
-from pydantic import BaseModel, ConfigDict, Field
-from pydantic import ValidationError as PydanticValidationError
+from typing import Any
 
 from cti.errors import ConfigError, FileAccessError
+from cti.surveys.script import Question, Script, When, load_script_file, parse_script
+from cti.surveys.script import load_yaml as _load_yaml
 
 log = logging.getLogger(__name__)
 
 #: the shipped ``campaigns/`` folder (package data: example campaigns, ``scripts/``)
 DEFAULT_CAMPAIGNS_DIR = Path(__file__).resolve().parents[1] / "campaigns"
 
-
-class Question(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    id: str = Field(min_length=1, max_length=64)
-    text: str = Field(min_length=1)
-    kind: Literal["text", "yesno", "choice", "number"] = "text"
-    options: tuple[str, ...] = ()
-
-
-class When(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    has_open_ticket: bool | None = None
-    has_open_deal: bool | None = None
-    #: ``true``: any dialer call; a string: that campaign only
-    campaign: bool | str | None = None
-    queue: str | None = None
-    match_status: tuple[str, ...] | None = None
-
-
-class Script(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    name: str = Field(min_length=1, max_length=64)
-    title: str = ""
-    priority: int = 0
-    when: When | None = None
-    questions: tuple[Question, ...] = ()
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "title": self.title or self.name,
-            "questions": [q.model_dump(mode="json") for q in self.questions],
-        }
+__all__ = [
+    "DEFAULT_CAMPAIGNS_DIR",
+    "CallFacts",
+    "Question",
+    "Script",
+    "ScriptBook",
+    "When",
+    "load_script_file",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,34 +46,6 @@ class CallFacts:
     open_deals: int = 0
 
 
-def _load_yaml(path: Path) -> Any:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        msg = f"{path}: cannot read it ({reason}): check the file and its permissions"
-        raise FileAccessError(msg, details={"file": str(path)}) from None
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        msg = f"{path}: not valid YAML: {' '.join(str(exc).split())}"
-        raise ConfigError(msg, details={"file": str(path)}) from None
-
-
-def load_script_file(path: Path) -> Script:
-    """One script file, validated; a ConfigError names the file and the key."""
-    data = _load_yaml(path)
-    if isinstance(data, dict):
-        data.setdefault("name", path.stem)
-    try:
-        return Script.model_validate(data)
-    except PydanticValidationError as exc:
-        err = exc.errors()[0]
-        where = ".".join(str(p) for p in err["loc"])
-        msg = f"{path}: {where}: {err['msg']}"
-        raise ConfigError(msg, details={"file": str(path), "key": where}) from None
-
-
 @dataclass
 class ScriptBook:
     """All scripts of a ``campaigns/`` folder, loaded once and validated at start."""
@@ -112,6 +55,8 @@ class ScriptBook:
     #: campaign name → the script stored with the campaign (the store is the truth for a
     #: loaded campaign; the dialer keeps this fresh)
     stored: dict[str, Script] = field(default_factory=dict)
+    #: campaigns whose stored script fails today's checks (logged once)
+    refused: set[str] = field(default_factory=set)
 
     @classmethod
     def load(cls, campaigns_dir: Path | None = None) -> ScriptBook:
@@ -138,11 +83,22 @@ class ScriptBook:
         return cls(scripts=scripts, campaign_scripts=links)
 
     def remember(self, campaign: str, script: dict[str, Any] | None) -> None:
-        """The script a loaded campaign stores (``Script.to_json``), or none."""
+        """The script a loaded campaign stores (``Script.to_json``), or none. One stored by
+        an older build that today's checks refuse (a choice with one option, a loop) is
+        left out, said once in the log: its calls get the script files' choice."""
         if script is None:
             self.stored.pop(campaign, None)
-        else:
-            self.stored[campaign] = Script.model_validate(script)
+            return
+        try:
+            parsed = parse_script(script, f"campaign {campaign!r}'s stored script")
+        except ConfigError as exc:
+            if campaign not in self.refused:
+                log.warning("%s: reload the campaign with a valid script", exc.message)
+            self.refused.add(campaign)
+            self.stored.pop(campaign, None)
+            return
+        self.refused.discard(campaign)
+        self.stored[campaign] = parsed
 
     def choose(self, facts: CallFacts) -> Script | None:
         """The script for a call: the campaign's link first, then the best matching rule."""

@@ -43,7 +43,7 @@ async def test_a_script_beside_the_file_wins_and_is_part_of_the_version(
     shutil.copy(NPS, tmp_path / "nps-survey.yaml")
     (tmp_path / "scripts").mkdir()
     own = (DEFAULT_CAMPAIGNS_DIR / "scripts" / "nps.yaml").read_text()
-    (tmp_path / "scripts" / "nps.yaml").write_text(own.replace("main reason", "one reason"))
+    (tmp_path / "scripts" / "nps.yaml").write_text(own.replace("improve first", "one reason"))
     loaded = await svc.load_file(tmp_path / "nps-survey.yaml")
     assert loaded.campaign.script is not None
     assert "one reason" in str(loaded.campaign.script["questions"])

@@ -18,6 +18,7 @@ from cti.screenpop.scripts import (
     When,
     load_script_file,
 )
+from cti.surveys.script import Branch, Condition
 from tests.docs.markdown import blocks, read, section
 
 DOC = "scripts.md"
@@ -40,7 +41,7 @@ def test_the_example_loads_and_wins_where_the_page_says(tmp_path: Path) -> None:
     book = ScriptBook.load(_campaigns(tmp_path))
     example = load_script_file(tmp_path / "scripts" / "support-queue.yaml")
     assert book.scripts["support-queue"] == example
-    assert [q.kind for q in example.questions] == ["yesno", "choice", "number", "text"]
+    assert [q.kind for q in example.questions] == ["yesno", "single", "number", "text"]
 
     def pick(**facts: object) -> str | None:
         chosen = book.choose(CallFacts(**facts))  # type: ignore[arg-type]
@@ -56,22 +57,29 @@ def test_the_example_loads_and_wins_where_the_page_says(tmp_path: Path) -> None:
     assert pick() == "default"
     # the card shows what the page says it shows
     shown = example.to_json()
-    assert set(shown) == {"name", "title", "questions"}
-    assert set(shown["questions"][0]) == {"id", "text", "kind", "options"}
+    assert set(shown) == {"name", "title", "intro", "closing", "questions", "version"}
+    assert set(shown["questions"][0]) == {f.alias or n for n, f in Question.model_fields.items()}
 
 
 def _keys(model: type[BaseModel], prefix: str = "") -> set[str]:
-    return {f"{prefix}{name}" for name in model.model_fields}
+    return {f"{prefix}{f.alias or name}" for name, f in model.model_fields.items()}
 
 
 def test_the_table_lists_every_key_of_the_format() -> None:
     table = set(re.findall(r"^\| `([\w.\[\]]+)` \|", section(DOC, "The file"), re.MULTILINE))
     keys = _keys(Script) | _keys(When, "when.") | _keys(Question, "questions[].")
+    keys |= _keys(Branch, "questions[].branches[].")
     assert table == keys, f"docs/scripts.md: document {keys - table}, drop {table - keys}"
+    named = {
+        key
+        for row in re.findall(r"^\| (`\w+`(?:, `\w+`)*) \|", section(DOC, "Conditions"), re.M)
+        for key in re.findall(r"`(\w+)`", row)
+    }
+    assert named == _keys(Condition), "docs/scripts.md: the conditions table"
 
 
 def test_the_quoted_error_is_the_loaders(tmp_path: Path) -> None:
-    quoted = re.search(r"`…/scripts/sales.yaml: (questions[^`]+)`", read(DOC))
+    quoted = re.search(r"`…/scripts/sales.yaml: (questions[^`]+)`", read(DOC), re.S)
     assert quoted is not None
     bad = tmp_path / "sales.yaml"
     bad.write_text("questions:\n  - id: a\n    text: Why\n    kind: multiple\n")

@@ -38,12 +38,17 @@ def test_campaign_file_names_its_script_and_bad_files_fail_loudly(tmp_path: Path
     book = ScriptBook.load(tmp_path)
     chosen = book.choose(CallFacts(campaign="spring"))
     assert chosen is not None and chosen.name == "nps"
-    assert chosen.to_json()["questions"] == [
-        {"id": "score", "text": "Score?", "kind": "text", "options": []}
-    ]
+    (question,) = chosen.to_json()["questions"]
+    assert {k: question[k] for k in ("id", "text", "kind", "options", "required")} == {
+        "id": "score",
+        "text": "Score?",
+        "kind": "text",
+        "options": [],
+        "required": True,
+    }
     assert book.choose(CallFacts(campaign="unknown")).name == "default"  # type: ignore[union-attr]
     (tmp_path / "scripts" / "broken.yaml").write_text("questions:\n  - {id: x, kind: essay}\n")
-    with pytest.raises(ConfigError, match=r"broken.yaml: questions.0"):
+    with pytest.raises(ConfigError, match=r"broken.yaml: questions\[0\]\.text: Field required"):
         ScriptBook.load(tmp_path)
 
 

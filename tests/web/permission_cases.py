@@ -37,13 +37,15 @@ from cti.crm_store.store import Store
 from cti.crm_store.timeutil import utcnow
 from cti.dialer.list_service import DncService, ListService
 from cti.dialer.service import CampaignService
-from cti.screenpop.scripts import DEFAULT_CAMPAIGNS_DIR
+from cti.screenpop.scripts import DEFAULT_CAMPAIGNS_DIR, ScriptBook
+from cti.surveys.service import SurveyService
 from cti.web.auth import USERS
 from cti.web.keys import SETTINGS
 from tests.calllog.records import IVAN, call
 from tests.web.conftest import PASSWORD, Login
 
 Client = TestClient[web.Request, web.Application]
+NPS_SCRIPT = ScriptBook.load(DEFAULT_CAMPAIGNS_DIR).scripts["nps"]
 _serial = itertools.count(1)
 DIALLED = "+79161110001"
 
@@ -326,6 +328,28 @@ async def _create_user(w: World, p: Login | None) -> Req:
     return Req("/api/users", {"username": f"new{next(_serial)}", "password": PASSWORD})
 
 
+async def _survey_start(w: World, p: Login | None) -> Req:
+    """Start the NPS survey of the call on ``p``'s phone."""
+    key = f"c-{(p or w.oleg).user.username}"
+    return Req("/api/surveys", {"call_key": key, "pbx": "lab", "script": "nps"})
+
+
+async def _survey_start_olegs(w: World, p: Login | None) -> Req:
+    return Req("/api/surveys", {"call_key": "c-oleg", "pbx": "lab", "script": "nps"})
+
+
+async def _survey_of(w: World, p: Login | None) -> int:
+    """A survey ``p`` started (None: oleg) on a call of their own."""
+    who = p or w.oleg
+    return await SurveyService(w.store).start(
+        call_key=f"s-{next(_serial)}",
+        script=NPS_SCRIPT,
+        mode="operator",
+        agent=who.user.extensions[0],
+        agent_user_id=who.user.id,
+    )
+
+
 _ID = "{id}"
 #: "METHOD path" (as the router spells the path) → how each role calls it
 CASES: dict[str, Case] = {
@@ -401,6 +425,17 @@ CASES: dict[str, Case] = {
     "POST /api/agent/preview": Case(_previewing),
     "POST /api/agent/preview/{id}/dial": Case(_previewed("dial")),
     "POST /api/agent/preview/{id}/skip": Case(_previewed("skip")),
+    "POST /api/surveys": Case(_survey_start, _survey_start_olegs),
+    "GET /api/surveys": plain("/api/surveys?call_key=c-oleg"),
+    "GET /api/surveys/{id}": owned(_survey_of, f"/api/surveys/{_ID}"),
+    "POST /api/surveys/{id}/answers": owned(
+        _survey_of, f"/api/surveys/{_ID}/answers", {"question_id": "consent", "value": True}
+    ),
+    "POST /api/surveys/{id}/finish": owned(
+        _survey_of, f"/api/surveys/{_ID}/finish", {"status": "partial"}
+    ),
+    "GET /api/survey-results": plain("/api/survey-results?script=nps"),
+    "GET /api/survey-results/csv": plain("/api/survey-results/csv?script=nps"),
     "GET /api/docs": plain("/api/docs"),
     "GET /ws": plain("/ws"),  # a WebSocket: the matrix connects (see test_permissions)
     "GET /": plain("/"),

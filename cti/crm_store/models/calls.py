@@ -21,6 +21,8 @@ class Call(TimestampMixin, Base):
         Index("ix_calls_external_tail_started", "external_tail", "started_at"),
         Index("ix_calls_agent_started", "agent", "started_at"),
         Index("ix_calls_started", "started_at"),
+        #: a survey finds its call by Linkedid alone (the keypad knows no PBX name)
+        Index("ix_calls_linkedid", "linkedid"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -38,6 +38,8 @@ Resource = Literal[
     "campaigns",
     "dnc",
     "agent",
+    "surveys",
+    "survey_results",
 ]
 Action = Literal["read", "create", "edit", "delete"]
 #: what a route does: (resource, action)
@@ -130,6 +132,10 @@ RULES: tuple[Rule, ...] = (
     Rule("dnc", "delete", _N, _A, _A, "taking a number off: supervisors"),
     Rule("agent", "read", _O, _O, _O, "own: my campaign and state"),
     Rule("agent", "edit", _O, _O, _O, "own: join, pause, leave, my calls' dispositions"),
+    Rule("surveys", "read", _O, _A, _A, "a call's survey; own: the ones they started"),
+    Rule("surveys", "create", _O, _A, _A, "start or resume; own: on a call that rang on them"),
+    Rule("surveys", "edit", _O, _A, _A, "answer, change, finish; own: the ones they started"),
+    Rule("survey_results", "read", _N, _A, _A, "results per question, the raw-answer CSV"),
 )
 TABLE: dict[Perm, Rule] = {rule.perm: rule for rule in RULES}
 

@@ -111,6 +111,8 @@ function connect() {
     if (msg.type === "campaigns") {
       for (const c of msg.campaigns) S.campaigns.set(c.name, c);
       render(); $("#updated").textContent = `updated ${new Date().toLocaleTimeString()}`;
+    } else if (typeof msg.type === "string" && msg.type.startsWith("survey.")) {
+      if (window.ctiSurveyFrame) window.ctiSurveyFrame(msg);  // surveys.js
     } else if (msg.type === "error" && msg.error_id === "forbidden") {
       setLink(false, "no live figures (role)");
     }

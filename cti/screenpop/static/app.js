@@ -203,7 +203,7 @@ function upsert(msg) {
   let c = S.calls.get(msg.call_id);
   if (!c) {
     c = { id: msg.call_id, call: msg.call || {}, pop: null, state: "ringing", contactId: null,
-      note: "", history: null, answers: {} };
+      note: "", history: null, survey: null, surveyChecked: false, editing: null, drafts: {} };
     S.calls.set(msg.call_id, c); S.order.unshift(msg.call_id);
     // keep the list short: forget the oldest finished calls beyond 20
     while (S.order.length > 20) {
@@ -385,17 +385,122 @@ function activity(x) {  // why people sharing a number are listed in this order
     (open ? ` · ${open} open deal(s)/ticket(s)` : "");
 }
 
+// ---- the call's survey: walked question by question, each answer saved at once -------------
+// The server decides the path (branches) and keeps every answer; the page only shows the
+// question it names next, or the one the operator went back to. A reload asks the server for
+// the call's survey and carries on where it was.
 function scriptBox(c, script) {
   if (!script) return section("Script", h("p", { class: "muted" }, "no script"));
-  const form = h("form", { class: "stack" }, h("p", {}, h("strong", {}, script.title)),
-    script.questions.map((q) => h("div", { class: "question" }, h("p", {}, q.text),
-      q.kind === "choice" || q.kind === "yesno"
-        ? h("select", { name: q.id, onchange: (ev) => { c.answers[q.id] = ev.target.value; } },
-            h("option", { value: "" }, "—"),
-            (q.kind === "yesno" ? ["yes", "no"] : q.options).map((o) =>
-              h("option", { value: o, selected: c.answers[q.id] === o }, o)))
-        : h("input", { name: q.id, value: c.answers[q.id] || "", oninput: (ev) => { c.answers[q.id] = ev.target.value; } }))));
-  return section("Script", form);
+  if (!c.surveyChecked) { c.surveyChecked = true; findSurvey(c); }
+  const sv = c.survey;
+  const box = h("div", { class: "stack survey", "data-survey": sv ? sv.response.id : "" },
+    h("p", {}, h("strong", {}, script.title)));
+  if (!sv) {
+    box.append(h("ol", { class: "muted" }, script.questions.map((q) => h("li", {}, q.text))),
+      h("button", { type: "button", id: "survey-start", onclick: () => startSurvey(c, script) }, "Start survey"));
+    return section("Survey", box);
+  }
+  if (sv.intro) box.append(h("p", { class: "intro" }, sv.intro));
+  const texts = Object.fromEntries(sv.script.questions.map((q) => [q.id, q]));
+  box.append(h("ol", { class: "answers" }, sv.answers.map((a) => h("li", { "data-answer": a.question_id },
+    `${texts[a.question_id] ? texts[a.question_id].text : a.question_id} — `, h("strong", {}, shown(a.value)),
+    sv.response.status === "in_progress" ? h("button", { type: "button", class: "small ghost",
+      onclick: () => { c.editing = a.question_id; renderCard(); } }, "change") : null))));
+  const status = sv.response.status;
+  if (status !== "in_progress") {
+    box.append(h("p", { class: "badge", "data-status": status }, status === "complete" ? "survey complete" : "survey stopped (partial)"));
+    return section("Survey", box);
+  }
+  const editing = c.editing && texts[c.editing];
+  const q = editing || sv.next;
+  if (q) box.append(questionForm(c, q, editing ? sv.answers.find((a) => a.question_id === q.id) : null));
+  else box.append(h("p", { class: "closing" }, sv.closing || "All questions answered."),
+    h("button", { type: "button", id: "survey-finish", onclick: () => finishSurvey(c, "complete") }, "Finish survey"));
+  const back = sv.answers.length && !editing ? sv.answers[sv.answers.length - 1].question_id : null;
+  box.append(h("p", {},
+    back ? h("button", { type: "button", class: "small ghost", id: "survey-back",
+      onclick: () => { c.editing = back; renderCard(); } }, "← Back") : null,
+    editing ? h("button", { type: "button", class: "small ghost", onclick: () => { c.editing = null; renderCard(); } }, "Cancel") : null,
+    q ? h("button", { type: "button", class: "small ghost", id: "survey-stop",
+      onclick: () => finishSurvey(c, "partial") }, "Stop survey (partial)") : null));
+  return section("Survey", box);
+}
+
+function shown(value) {
+  if (value === null || value === undefined) return "—";
+  if (value === true) return "yes";
+  if (value === false) return "no";
+  return Array.isArray(value) ? value.join(", ") : String(value);
+}
+
+function questionForm(c, q, current) {
+  const send = (value) => answerSurvey(c, q.id, value);
+  const had = current ? current.value : undefined;
+  const buttons = (pairs) => h("div", { class: "choices" }, pairs.map(([label, value]) =>
+    h("button", { type: "button", class: had === value ? "chosen" : "", "data-value": String(label),
+      onclick: () => send(value) }, label)));
+  let input = null;
+  const form = h("form", { class: "stack question", "data-question": q.id },
+    h("p", {}, h("strong", {}, q.text), q.required ? null : h("span", { class: "muted" }, " (optional)")));
+  if (q.kind === "yesno") form.append(buttons([["yes", true], ["no", false]]));
+  else if (q.kind === "single") form.append(buttons(q.options.map((o) => [o, o])));
+  else if (q.kind === "scale") {
+    const points = []; for (let i = q.min; i <= q.max; i++) points.push([String(i), i]);
+    form.append(buttons(points));
+  } else if (q.kind === "multi") {
+    const picked = c.drafts[q.id] || (Array.isArray(had) ? had : []);
+    form.append(h("div", { class: "choices" }, q.options.map((o) => h("label", {},
+      h("input", { type: "checkbox", name: "opt", value: o, checked: picked.includes(o),
+        onchange: () => { c.drafts[q.id] = [...form.querySelectorAll("input[name=opt]:checked")].map((x) => x.value); } }),
+      ` ${o}`))));
+  } else {
+    // what the operator typed survives a re-render (a pop update, the call ending)
+    const draft = c.drafts[q.id] !== undefined ? c.drafts[q.id] : had === undefined || had === null ? "" : String(had);
+    const attrs = { name: "value", id: `q-${q.id}`, value: draft, oninput: (ev) => { c.drafts[q.id] = ev.target.value; } };
+    if (q.kind === "number") Object.assign(attrs, { type: "number", step: q.integer ? "1" : "any", min: q.min, max: q.max });
+    if (q.kind === "date") attrs.type = "date";
+    input = q.kind === "text" ? h("textarea", attrs, attrs.value) : h("input", attrs);
+    form.append(input);
+  }
+  if (["multi", "number", "date", "text"].includes(q.kind)) form.append(h("button", { type: "submit" }, "Save answer"));
+  if (!q.required) form.append(h("button", { type: "button", class: "ghost", onclick: () => send(null) }, "Skip"));
+  form.addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    if (q.kind === "multi") send([...form.querySelectorAll("input[name=opt]:checked")].map((x) => x.value));
+    else if (q.kind === "number") send(input.value === "" ? null : Number(input.value));
+    else send(input.value.trim() === "" ? null : input.value);
+  });
+  return form;
+}
+
+async function findSurvey(c) {
+  try {
+    const found = await api("GET", `/api/surveys?call_key=${encodeURIComponent(c.id)}`);
+    if (found.items.length) { c.survey = found.items[found.items.length - 1]; renderCard(); }
+  } catch (err) { /* no survey yet */ }
+}
+
+async function startSurvey(c, script) {
+  const campaign = c.call.campaign && A.campaigns.find((x) => x.name === c.call.campaign);
+  const body = { call_key: c.id, pbx: c.call.pbx || null, script: script.name,
+    contact_id: c.contactId, campaign_id: campaign ? campaign.id : null,
+    attempt_id: A.agent && A.agent.attempt_id && campaign && A.agent.campaign_id === campaign.id ? A.agent.attempt_id : null };
+  try { c.survey = await api("POST", "/api/surveys", body); renderCard(); }
+  catch (err) { toast(`Survey: ${err.message}`, true); }
+}
+
+async function answerSurvey(c, questionId, value) {
+  try {
+    c.survey = await api("POST", `/api/surveys/${c.survey.response.id}/answers`, { question_id: questionId, value });
+    delete c.drafts[questionId]; c.editing = null; renderCard();
+  } catch (err) { toast(`Survey: ${err.message}`, true); }
+}
+
+async function finishSurvey(c, status) {
+  try {
+    c.survey = await api("POST", `/api/surveys/${c.survey.response.id}/finish`, { status });
+    c.editing = null; renderCard(); toast(status === "complete" ? "Survey saved" : "Survey stopped");
+  } catch (err) { toast(`Survey: ${err.message}`, true); }
 }
 
 function wrapUpBox(c) {
@@ -425,11 +530,7 @@ async function callRow(c) {
 }
 
 async function saveWrapUp(c, f) {
-  const answers = Object.entries(c.answers).filter(([, v]) => v);
-  const script = c.pop && c.pop.script;
-  let body = (f.get("note") || "").trim();
-  if (answers.length && script)
-    body += `${body ? "\n\n" : ""}${script.title}:\n${answers.map(([k, v]) => `- ${k}: ${v}`).join("\n")}`;
+  const body = (f.get("note") || "").trim();  // survey answers are saved as they are given
   c.disposition = f.get("disposition");
   try {
     let row = null;  // the logged call, to link the note and carry the disposition
@@ -442,7 +543,7 @@ async function saveWrapUp(c, f) {
       if (!row) throw new Error("the disposition can be set once the call has ended");
       await api("PATCH", `/api/calls/${row.id}`, { disposition: c.disposition });
     }
-    c.note = ""; c.answers = {}; toast("Wrap-up saved"); renderCard();
+    c.note = ""; toast("Wrap-up saved"); renderCard();
   } catch (err) { toast(err.message, true); }
 }
 
