@@ -1,6 +1,6 @@
-"""Surveys: scripts with branching (``script.py``, checked by ``checks.py``), the walk (``flow.py``), saving each
-answer at once (``service.py``), results and CSV (``results.py``, ``reports.py``), REST
-(``http.py``) and ``cti survey`` (``cli.py``).
+"""Surveys: scripts with branching (``script.py``, checked by ``checks.py``), the walk
+(``flow.py``), saving each answer at once (``service.py``), results and CSV (``results.py``,
+``reports.py``), REST (``http.py``) and ``cti survey`` (``cli.py``).
 
 ``setup(app)`` adds the survey routes to a cti application.
 """

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import insert
+
 from cti.calllog.service import CallLog
 from cti.crm_store.migrate import current_revision, upgrade_database
 from cti.crm_store.models.campaigns import Campaign
@@ -37,25 +39,24 @@ async def test_0005_keeps_the_data_and_reads_old_scripts(empty_db_url: str) -> N
         await CallLog(store).record(call("1700000500.1", pbx="lab"))
         async with store.sessions() as session:
             now = utcnow()
-            campaign = Campaign(
-                name="q3",
-                title="Q3",
-                status="stopped",
-                version=1,
-                spec={},
-                script=OLD_SCRIPT,
-                pacing_ratio=1.0,
-                created_at=now,
-                updated_at=now,
-            )
-            session.add(campaign)
+            # the table as revision 0004 has it (the model has columns of later revisions)
+            campaign_id = (
+                await session.execute(
+                    insert(Campaign.__table__)
+                    .values(
+                        name="q3", title="Q3", status="stopped", version=1, spec={},
+                        script=OLD_SCRIPT, pacing_ratio=1.0, created_at=now, updated_at=now,
+                    )
+                    .returning(Campaign.__table__.c.id)
+                )
+            ).scalar_one()  # fmt: skip
             await session.commit()
-            campaign_id = campaign.id
     finally:
         await store.close()
 
-    await upgrade_database(empty_db_url)
+    await upgrade_database(empty_db_url, target="0005")
     assert await current_revision(empty_db_url) == "0005"
+    await upgrade_database(empty_db_url)  # and on to the head, for today's models
     store = await Store.open(empty_db_url, upgrade=False)
     try:
         async with store.sessions() as session:
