@@ -15,6 +15,10 @@ from typing import Annotated, Any, Literal
 from aiohttp import web
 from pydantic import Field, JsonValue, model_validator
 
+from cti.agi import AGI_FLOWS
+from cti.agi.keypad import KeypadFlow
+from cti.agi.protocol import AgiEnv
+from cti.agi.server import FlowFactory
 from cti.crm_store.repos.campaigns import CampaignRepo
 from cti.crm_store.repos.surveys import ResponseFilter, SurveyRepo
 from cti.crm_store.rules.visibility import Viewer, may_see_call
@@ -22,6 +26,7 @@ from cti.crm_store.schemas.common import Id, InModel, OutModel
 from cti.crm_store.schemas.surveys import ResponseOut
 from cti.crm_store.timeutil import UtcDateTime
 from cti.errors import ConfigError, ConflictError, ForbiddenError, NotFoundError, ValidationError
+from cti.surveys.keypad import keypad_flows
 from cti.surveys.results import Results
 from cti.surveys.script import Script, parse_script
 from cti.surveys.service import SurveyService, SurveyState
@@ -373,7 +378,24 @@ async def results_csv(request: web.Request) -> web.Response:
     )
 
 
+def keypad_flows_of(app: web.Application) -> FlowFactory:
+    """The FastAGI server's flows: scripts as the screen-pop's book has them now, answers
+    through the app's survey service (so supervisors watching see keypad answers too)."""
+    from cti.screenpop.http import SCRIPTS
+
+    def lookup(name: str) -> Script | None:
+        book = app.get(SCRIPTS)
+        return book.scripts.get(name) if book is not None else None
+
+    async def flows(name: str, env: AgiEnv) -> KeypadFlow | None:
+        return await keypad_flows(app[STORE], survey_service(app), lookup)(name, env)
+
+    return flows
+
+
 def setup(app: web.Application) -> None:
-    """Add the survey routes; changes are pushed to the supervisors watching."""
+    """Add the survey routes; changes are pushed to the supervisors watching; keypad
+    surveys come in through the FastAGI server (``[agi]``)."""
     ROUTES.install(app)
     app[SURVEY_EVENTS] = push_to_watchers(app)
+    app[AGI_FLOWS] = keypad_flows_of(app)

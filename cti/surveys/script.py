@@ -20,13 +20,21 @@ import json
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 from pydantic import ValidationError as PydanticValidationError
 from pydantic_core import PydanticCustomError
 
+from cti.agi.protocol import check_sound
 from cti.errors import ConfigError, FileAccessError
 
 Kind = Literal["yesno", "single", "multi", "scale", "number", "date", "text"]
@@ -39,6 +47,8 @@ _ID = r"^[A-Za-z0-9_-]+$"
 _DIGIT_KEYS = frozenset("0123456789*#")
 #: a range key of a `next` map (``"0-6"``)
 RANGE = re.compile(r"^(-?\d+(?:\.\d+)?)\s*-\s*(-?\d+(?:\.\d+)?)$")
+#: sound file names as Asterisk's ``STREAM FILE`` takes them (no extension, no spaces)
+Prompts = tuple[Annotated[str, AfterValidator(check_sound)], ...]
 _FIELD = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
@@ -110,7 +120,7 @@ class Question(_Frozen):
     default_next: str | None = Field(default=None, pattern=_ID)
     # -- keypad (IVR): what is played and how digits become the answer
     #: sound file names played in order (Asterisk speaks no text without a TTS engine)
-    prompt: tuple[str, ...] = ()
+    prompt: Prompts = ()
     #: the text for a site's TTS engine, where it has one
     tts: str | None = Field(default=None, max_length=2000)
     #: digit → answer value (``{"1": "yes", "2": "no"}``); without it digits are the number
@@ -191,6 +201,10 @@ class Script(_Frozen):
     #: said first, then last; ``{first_name}``-style contact fields are filled in
     intro: str = Field(default="", max_length=4000)
     closing: str = Field(default="", max_length=4000)
+    #: on the keypad: played after the call is answered, and before hanging up on a
+    #: complete survey (sound files)
+    intro_prompt: Prompts = ()
+    closing_prompt: Prompts = ()
     questions: tuple[Question, ...] = ()
 
     @model_validator(mode="before")
