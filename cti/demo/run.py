@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+import socket
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -19,7 +20,7 @@ from pathlib import Path
 
 from pydantic import SecretStr
 
-from cti.config import PbxConfig, PhoneConfig, Settings
+from cti.config import AgiConfig, PbxConfig, PhoneConfig, Settings
 from cti.crm_store.schemas.tasks import TaskIn, TaskQuery
 from cti.crm_store.schemas.users import Role, UserIn, UserPatch
 from cti.crm_store.services.contacts import ContactService
@@ -28,9 +29,12 @@ from cti.crm_store.services.users import UserService
 from cti.crm_store.store import Store
 from cti.crm_store.timeutil import utcnow
 from cti.demo.seed import IVAN_PETROV, seed_demo
+from cti.pbxsim.agi import AgiTarget
 from cti.pbxsim.calls import AgentProfile
 from cti.pbxsim.campaign import Campaign
+from cti.pbxsim.ivr_agi import LiveAgi
 from cti.pbxsim.population import Population
+from cti.pbxsim.respondents import RespondentProfile
 from cti.pbxsim.server import PbxSimulator
 from cti.pbxsim.traffic import Kind, TrafficProfile
 
@@ -57,11 +61,13 @@ DEMO_USERS = (
 )
 #: demo traffic: mostly calls that ring an operator (direct and via the queue), a few others
 DEMO_MIX: dict[Kind, float] = {
-    "inbound": 0.45,
+    "inbound": 0.4,
     "missed": 0.1,
-    "queue": 0.3,
+    "queue": 0.25,
     "abandoned": 0.05,
     "transfer": 0.1,
+    # the IVR: mostly the NPS survey on the keypad (FastAGI), else a message or a menu
+    "ivr": 0.1,
 }
 
 
@@ -158,14 +164,32 @@ async def prepare_campaign(
     out(f"  campaign {DEMO_CAMPAIGN}: {report.added} numbers to call, {CAMPAIGN_AGENT} working it")
 
 
-def demo_simulator(time_scale: float = 1.0) -> PbxSimulator:
+#: the keys the demo's keypad respondents press for each prompt of the NPS script
+NPS_KEYS: dict[str, tuple[str, ...]] = {
+    "survey/consent": ("1", "1", "1", "2"),
+    "survey/enter-0-10": tuple(str(n) for n in range(11)),
+    "survey/improve-menu": ("1", "2", "3", "4", "5"),
+    "survey/enter-1-5": ("1", "2", "3", "4", "5"),
+    "survey/callback": ("1", "2"),
+}
+
+
+def demo_simulator(time_scale: float = 1.0, agi_port: int | None = None) -> PbxSimulator:
     """Operators 101–103 (each also in the ``support`` queue); realistic ring/talk times;
-    the campaign queue with carol (103) in it, and a called population answering 30 %."""
+    the campaign queue with carol (103) in it, and a called population answering 30 %. With
+    ``agi_port``, the IVR's survey calls take the NPS survey on the keypad, against the
+    daemon's FastAGI server there (respondents press keys, pause, mistype, hang up)."""
     agents = {
         "101": AgentProfile(ring_seconds=4.0, talk_seconds=20.0),
         "102": AgentProfile(ring_seconds=5.0, talk_seconds=25.0),
         "103": AgentProfile(ring_seconds=6.0, talk_seconds=15.0),
     }
+    agi = None
+    if agi_port is not None:
+        respondents = RespondentProfile(
+            answer=0.85, pause=0.06, wrong=0.05, hangup=0.04, valid=NPS_KEYS, seed=1
+        )
+        agi = LiveAgi(AgiTarget(port=agi_port, script="nps", args=("", "en")), respondents)
     return PbxSimulator(
         agents=agents,
         queues={"support": ["101", "102", "103"], CAMPAIGN_QUEUE: ["103"]},
@@ -173,7 +197,15 @@ def demo_simulator(time_scale: float = 1.0) -> PbxSimulator:
         time_scale=time_scale,
         campaign=Campaign(population=Population(talk_mean=40.0, seed=1)),
         wrapup=10.0,
+        agi=agi,
     )
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A port free now on ``host`` (the demo's FastAGI server binds it a moment later)."""
+    with socket.socket() as probe:
+        probe.bind((host, 0))
+        return int(probe.getsockname()[1])
 
 
 def banner(url: str, db: Path, users: Sequence[DemoUser] = DEMO_USERS) -> str:
@@ -215,10 +247,12 @@ async def run_demo(
     from cti.demo.status import status_hook
     from cti.dialer import setup as dialer_setup
     from cti.screenpop import setup as screenpop_setup
+    from cti.surveys import setup as surveys_setup
 
     url = f"sqlite+aiosqlite:///{db}"
     numbers = await prepare_store(url, contacts, out)
-    sim = demo_simulator(time_scale)
+    agi_port = free_port()
+    sim = demo_simulator(time_scale, agi_port)
     await sim.start()
     try:
         username, secret = next(iter(sim.users.items()))
@@ -226,7 +260,11 @@ async def run_demo(
             host="127.0.0.1", port=sim.port, username=username, secret=SecretStr(secret)
         )
         settings = (base or Settings()).model_copy(
-            update={"database_url": SecretStr(url), "pbx": {"demo": pbx}}
+            update={
+                "database_url": SecretStr(url),
+                "pbx": {"demo": pbx},
+                "agi": AgiConfig(enabled=True, port=agi_port),
+            }
         )
         sim.start_traffic(
             TrafficProfile(calls_per_second=rate, numbers=numbers, mix=DEMO_MIX, seed=None)
@@ -239,7 +277,7 @@ async def run_demo(
             if on_ready is not None:
                 on_ready(page)
 
-        hooks = [screenpop_setup, dialer_setup, status_hook(out, status_every)]
+        hooks = [screenpop_setup, dialer_setup, surveys_setup, status_hook(out, status_every)]
         await serve(settings, host, port, extra_setup=hooks, stop=stop, on_ready=ready)
     finally:
         await sim.stop_traffic()

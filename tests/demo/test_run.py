@@ -92,6 +92,14 @@ async def test_demo_pops_a_seeded_caller_to_a_demo_operator(tmp_path: Path) -> N
                     )
                     figures = await got.json()
             assert figures["dialled_24h"] and [a["extension"] for a in figures["agents"]] == ["103"]
+            # the IVR's callers take the NPS survey on the keypad, through the FastAGI server
+            started = 0
+            async with asyncio.timeout(60):
+                while not started:
+                    await asyncio.sleep(0.5)
+                    got = await http.get(url + "api/survey-results?script=nps", headers=auth)
+                    versions = (await got.json())["versions"]
+                    started = sum(v["complete"] + v["partial"] for v in versions)
     finally:
         stop.set()
         async with asyncio.timeout(30):
