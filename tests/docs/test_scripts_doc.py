@@ -57,7 +57,10 @@ def test_the_example_loads_and_wins_where_the_page_says(tmp_path: Path) -> None:
     assert pick() == "default"
     # the card shows what the page says it shows
     shown = example.to_json()
-    assert set(shown) == {"name", "title", "intro", "closing", "questions", "version"}
+    assert set(shown) == {
+        "name", "title", "intro", "closing", "intro_prompt", "closing_prompt", "questions",
+        "version",
+    }  # fmt: skip
     assert set(shown["questions"][0]) == {f.alias or n for n, f in Question.model_fields.items()}
 
 
