@@ -375,6 +375,22 @@ async def campaign_invalid(rec: Recorder, name: str) -> None:
     await rec.send(campaign_call(f"{name}-dialer-1", "79161110009", 1006))
 
 
+async def campaign_amd_machine(rec: Recorder, name: str) -> None:
+    """79161110021 answers and talks on without a pause: ``AMD()`` in ``cti-campaign-amd``
+    says MACHINE and the dialplan hangs up."""
+    action = campaign_call(f"{name}-dialer-1", "79161110021", 1010)
+    action["Context"] = "cti-campaign-amd"
+    await rec.send(action)
+
+
+async def campaign_amd_human(rec: Recorder, name: str) -> None:
+    """79161110022 says a short hello and waits: ``AMD()`` says HUMAN and the call goes on
+    to the campaign queue, where agent 107 answers."""
+    action = campaign_call(f"{name}-dialer-1", "79161110022", 1011)
+    action["Context"] = "cti-campaign-amd"
+    await rec.send(action)
+
+
 async def campaign_no_endpoint(rec: Recorder, name: str) -> None:
     """Two Originates that never create a channel: an endpoint of a technology this PBX
     does not have (``PJSIP/nobody``: built without pjproject) and an unknown technology."""
@@ -448,6 +464,8 @@ CAMPAIGN: dict[str, Scenario] = {
     "campaign-congestion": campaign_congestion,
     "campaign-invalid": campaign_invalid,
     "campaign-no-endpoint": campaign_no_endpoint,
+    "campaign-amd-machine": campaign_amd_machine,
+    "campaign-amd-human": campaign_amd_human,
     "queue-member-actions": queue_member_actions,
     "device-state": device_state,
 }

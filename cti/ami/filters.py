@@ -43,7 +43,7 @@ AGENT_EVENTS = frozenset(
 NOT_LIVE = frozenset({"Cdr"})
 #: ``VarSet`` is wanted only for these variables, and for any variable set on a channel
 #: that is still down (the variables of an ``Originate``: campaign, lead …)
-VARIABLES = ("MIXMONITOR_FILENAME", "QUEUESTATUS")
+VARIABLES = ("MIXMONITOR_FILENAME", "QUEUESTATUS", "AMDSTATUS")
 #: read: events of these classes; write: the actions cti sends (Originate: originate;
 #: Hangup/Redirect/BlindTransfer/Setvar: call; Queue*: agent; CoreShowChannels: reporting)
 READ = "system,call,agent,dialplan"

@@ -87,6 +87,29 @@ CALLS: dict[str, dict[str, Any]] = {
         "hangup_cause": 1,
         "attempt": "1006",
     },
+    # Context cti-campaign-amd: AMD() first (a campaign with amd: true); the dialer's outcome
+    # for a MACHINE is "machine", never a live answer nor an abandon
+    "campaign-amd-machine": {
+        "to": "79161110021",
+        "status": "answered",
+        "answered_by": "external",
+        "amd_status": "MACHINE",  # LONGGREETING: it talked on without a pause
+        "agent": None,
+        "queue": None,
+        "talks": [],
+        "attempt": "1010",
+        "about": {"ring_seconds": 2.0, "talk_seconds": 2.0},  # AMD's 1.5 s greeting limit
+    },
+    "campaign-amd-human": {
+        "to": "79161110022",
+        "status": "answered",
+        "amd_status": "HUMAN",  # a short hello, then silence: on to the queue
+        "queue": "campaign",
+        "agent": "107",
+        "talks": ["107"],
+        "attempt": "1011",
+        "about": {"ring_seconds": 2.0},
+    },
 }
 
 

@@ -40,7 +40,7 @@ def test_filter_actions_use_advanced_criteria_and_narrow_varset() -> None:
     assert varset == {
         "action(include),name(VarSet),header(ChannelState),method(exact)": "0",
         "action(include),name(VarSet),header(Variable),method(regex)": (
-            "^(MIXMONITOR_FILENAME|QUEUESTATUS)$"
+            "^(MIXMONITOR_FILENAME|QUEUESTATUS|AMDSTATUS)$"
         ),
     }
 

@@ -16,7 +16,8 @@ CLICK_TO_DIAL_VAR = "CTI_CLICK2DIAL"
 def varset_matters(block: str) -> bool:
     """Whether a raw ``VarSet`` block (its lines joined by ``\r\n`` as sent, or by ``\n``)
     can change what :meth:`ChannelHandlers._varset` follows: a recording's file name, the
-    ``QUEUESTATUS`` a queue leaves behind, or a variable set on a channel that is still down
+    ``QUEUESTATUS`` a queue leaves behind, answering-machine detection's ``AMDSTATUS``, or a
+    variable set on a channel that is still down
     (originate variables). The parser drops the others unsplit: every ``Set()`` of a
     dialplan emits one (in the simulator's traffic, 38 % of the events the tracker
     handles). Keep the two in step."""
@@ -25,6 +26,7 @@ def varset_matters(block: str) -> bool:
         (at >= 0 and block[at + 16 : at + 17] in ("", "\r", "\n"))
         or "\nVariable: MIXMONITOR_FILENAME" in block
         or "\nVariable: QUEUESTATUS" in block
+        or "\nVariable: AMDSTATUS" in block
     )
 
 
@@ -69,6 +71,11 @@ class ChannelHandlers(TrackerBase):
             call = self._call_of(msg)
             if call is not None:
                 call.recording = msg.get("Value") or None
+            return
+        if var == "AMDSTATUS":  # AMD() on the answered call: MACHINE, HUMAN, NOTSURE, HANGUP
+            call = self._call_of(msg)
+            if call is not None:
+                call.amd_status = (msg.get("Value") or "")[:16] or None
             return
         if var == "QUEUESTATUS":
             call = self._call_of(msg)

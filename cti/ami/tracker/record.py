@@ -149,6 +149,7 @@ def _record(
         transfers=tuple(call.transfers),
         originate=call.originate_info(),
         recording=call.recording,
+        amd_status=call.amd_status,
         partial=call.partial,
         clock="cdr" if call.clock is None and call.cdr_start is not None else call.clock,
         answered_by=answered_by,  # type: ignore[arg-type]

@@ -109,6 +109,7 @@ class Call:
     """Everything learnt about one call (one Linkedid) while it is live."""
 
     __slots__ = (
+        "amd_status",
         "abandoned",
         "account",
         "agent",
@@ -225,6 +226,7 @@ class Call:
         self.cause_caller: int | None = None
         self.transfers: list[Transfer] = []
         self.recording: str | None = None
+        self.amd_status: str | None = None  # AMD()'s verdict on a dialer call
         self.hold = 0.0  # seconds on hold, closed intervals
         self.clock: Clock | None = None
         self.t_start = now
