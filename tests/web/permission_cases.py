@@ -23,7 +23,7 @@ from cti.calllog.service import CallLog
 from cti.config import PhoneConfig
 from cti.crm_store.models.campaigns import CampaignList, DialAttempt, Lead
 from cti.crm_store.repos.dialer import DialerRepo
-from cti.crm_store.schemas.calls import CallFilter
+from cti.crm_store.schemas.calls import CallQuery
 from cti.crm_store.schemas.contacts import CompanyIn, ContactIn
 from cti.crm_store.schemas.deals import DealIn
 from cti.crm_store.schemas.tasks import NoteIn, TaskIn
@@ -432,7 +432,7 @@ async def build_world(client: Client, store: Store) -> World:
             user = await users.create(UserIn.model_validate({**data, "extensions": [extension]}))
             people[name] = Login(user, (await users.issue_token(user.id)).token)
             await log.record(call(f"c-{name}", agents_rung=(extension,), agent=extension))
-            calls[name] = (await log.search(CallFilter(agent=extension))).items[0].id
+            calls[name] = (await log.search(CallQuery(agent=extension))).items[0].id
     finally:
         log.close()
     return World(client, store, people, calls)

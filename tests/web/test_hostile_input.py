@@ -19,7 +19,7 @@ import pytest
 from aiohttp import web
 
 from cti.calllog.service import CallLog
-from cti.crm_store.schemas.calls import CallFilter
+from cti.crm_store.schemas.calls import CallQuery
 from cti.crm_store.schemas.users import UserIn
 from cti.crm_store.store import Store
 from cti.web.auth import USERS
@@ -193,7 +193,7 @@ async def test_every_timestamp_in_responses_is_utc_with_its_zone(
     log = CallLog(sqlite_store)
     try:
         await log.record(call("c-1", agents_rung=("200",), agent="200"))
-        call_id = (await log.search(CallFilter(agent="200"))).items[0].id
+        call_id = (await log.search(CallQuery(agent="200"))).items[0].id
     finally:
         log.close()
     company = await (await client.post("/api/companies", json={"name": "Co"}, headers=h)).json()

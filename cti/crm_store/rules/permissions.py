@@ -38,6 +38,8 @@ Resource = Literal[
     "campaigns",
     "dnc",
     "agent",
+    "exports",
+    "downloads",
 ]
 Action = Literal["read", "create", "edit", "delete"]
 #: what a route does: (resource, action)
@@ -130,6 +132,16 @@ RULES: tuple[Rule, ...] = (
     Rule("dnc", "delete", _N, _A, _A, "taking a number off: supervisors"),
     Rule("agent", "read", _O, _O, _O, "own: my campaign and state"),
     Rule("agent", "edit", _O, _O, _O, "own: join, pause, leave, my calls' dispositions"),
+    Rule("exports", "create", _O, _A, _A, "a download link; own: the calls they may see"),
+    Rule(
+        "downloads",
+        "read",
+        _A,
+        _A,
+        _A,
+        "a single-use link from an export: the link is the key, its maker's visibility applies",
+        public=True,
+    ),
 )
 TABLE: dict[Perm, Rule] = {rule.perm: rule for rule in RULES}
 
