@@ -117,11 +117,14 @@ async def xlsx_chunks(
     path = Path(name)
     try:
         await write_xlsx(batches, path, zone, sheet_rows)
-        with path.open("rb") as handle:
+        handle = await asyncio.to_thread(path.open, "rb")
+        try:
             while data := await asyncio.to_thread(handle.read, chunk):
                 yield data
+        finally:
+            handle.close()
     finally:
-        path.unlink(missing_ok=True)
+        await asyncio.to_thread(path.unlink, missing_ok=True)
 
 
 def file_name(kind: str, fmt: str, stamp: str) -> str:

@@ -25,9 +25,7 @@ async def _page(request: web.Request, *, contact: bool) -> web.Response:
     tasks = grant_for(user, ("tasks", "read")).viewer.tasks
     service = TimelineService(request.app[STORE])
     key = "contact_id" if contact else "company_id"
-    page = await service.page(
-        **{key: path_id(request)}, query=query, calls=calls, tasks=tasks
-    )
+    page = await service.page(**{key: path_id(request)}, query=query, calls=calls, tasks=tasks)
     return json_model(page)
 
 

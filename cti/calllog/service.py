@@ -32,8 +32,8 @@ from cti.crm_store.repos.calllog import CallLogRepo, Key, text_limits
 from cti.crm_store.repos.calls import CallRepo, Listing, conditions
 from cti.crm_store.repos.lookup import CallerLookup
 from cti.crm_store.rules import callbacks, keyset
-from cti.crm_store.rules.visibility import may_see_call
 from cti.crm_store.rules.fields import invalid
+from cti.crm_store.rules.visibility import may_see_call
 from cti.crm_store.schemas.calls import (
     CallDetailOut,
     CallFilter,
@@ -271,9 +271,7 @@ class CallLog:
             if found is not None:
                 contact = ContactSummary.model_validate(found, from_attributes=True)
         url = f"/api/calls/{call_id}/recording" if recordings.find(call.recording) else None
-        return CallFull(
-            **call.model_dump(), notes=notes.items, contact=contact, recording_url=url
-        )
+        return CallFull(**call.model_dump(), notes=notes.items, contact=contact, recording_url=url)
 
     async def recording(
         self, call_id: int, recordings: Recordings, *, extensions: Sequence[str] | None = None
@@ -282,9 +280,7 @@ class CallLog:
         call = await self.detail(call_id, extensions=extensions)
         found = recordings.find(call.recording)
         if found is None:
-            raise NotFoundError(
-                f"call {call_id} has no recording on file", details={"id": call_id}
-            )
+            raise NotFoundError(f"call {call_id} has no recording on file", details={"id": call_id})
         return found
 
     async def recent_calls(self, number: str, limit: int = 5) -> list[CallOut]:

@@ -81,7 +81,7 @@ async def test_xlsx_continues_on_further_sheets_past_the_row_limit(tmp_path: Pat
             assert list(rows[0]) == HEADER and len(rows) <= 5
             got += [int(row[0]) for row in rows[1:]]  # type: ignore[arg-type]
         assert got == list(range(11))
-        first = list(book.worksheets[0].iter_rows(min_row=2, max_row=2, values_only=True))[0]
+        first = next(book.worksheets[0].iter_rows(min_row=2, max_row=2, values_only=True))
         assert first[HEADER.index("from_name")] == "=1+1"  # text, not a formula
         assert first[HEADER.index("talk_seconds")] == 30.0  # a number cell
     finally:

@@ -21,12 +21,12 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 
 from cti.ami.actions import ActionValue
+from cti.calllog.http import RECORDINGS
+from cti.calllog.http_exports import DOWNLOADS
 from cti.calllog.service import CallLog
 from cti.config import PhoneConfig
 from cti.crm_store.models.campaigns import CampaignList, DialAttempt, Lead
 from cti.crm_store.repos.dialer import DialerRepo
-from cti.calllog.http import RECORDINGS
-from cti.calllog.http_exports import DOWNLOADS
 from cti.crm_store.schemas.calls import CallQuery, ExportIn
 from cti.crm_store.schemas.contacts import CompanyIn, ContactIn
 from cti.crm_store.schemas.deals import DealIn

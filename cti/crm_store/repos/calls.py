@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import ColumnElement, Integer, Select, false, func, literal, select, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
 from cti.crm_store.models.calls import Call, CallAgent, CallRing, CallTalk
@@ -123,13 +124,23 @@ class CallRepo(RowRepo[Call, CallOut]):
         async with self.store.sessions() as session:
             if after is None or after.value is not None:
                 stmt = listing.valued(after).limit(limit)
-                out = [CallOut.model_validate(row) for row in await session.scalars(stmt)]
+                out = [CallOut.model_validate(row) for row in await _plain_rows(session, stmt)]
                 after = None
             if len(out) < limit:
                 stmt = listing.unvalued(after).limit(limit - len(out))
-                out += [CallOut.model_validate(row) for row in await session.scalars(stmt)]
+                out += [CallOut.model_validate(row) for row in await _plain_rows(session, stmt)]
         return out
 
+
+async def _plain_rows(session: AsyncSession, stmt: Select[Any]) -> list[dict[str, Any]]:
+    """The rows as plain mappings: no ORM objects and identity map for thousands of rows
+    (an export reads millions, a page at a time)."""
+    result = await session.execute(stmt)
+    return [dict(row) for row in result.mappings()]
+
+
+#: the columns a page reads (those of :class:`CallOut`)
+_COLUMNS = [Call.__table__.c[name] for name in CallOut.model_fields]
 
 #: sort name → (column, newest/largest first)
 SORTS: dict[str, tuple[InstrumentedAttribute[Any], bool]] = {
@@ -167,7 +178,7 @@ class Listing:
 
     def valued(self, after: Position | None) -> Select[Any]:
         col, desc = self.column, self.descending
-        stmt = select(Call).where(*self.where, col.is_not(None))
+        stmt = select(*_COLUMNS).where(*self.where, col.is_not(None))
         if after is not None:
             key = tuple_(col, Call.id)
             bound = tuple_(literal(after.value, col.type), literal(after.id, Integer()))
@@ -176,7 +187,7 @@ class Listing:
         return stmt.order_by(*order)
 
     def unvalued(self, after: Position | None) -> Select[Any]:
-        stmt = select(Call).where(*self.where, self.column.is_(None))
+        stmt = select(*_COLUMNS).where(*self.where, self.column.is_(None))
         if after is not None:
             stmt = stmt.where(Call.id < after.id if self.descending else Call.id > after.id)
         return stmt.order_by(Call.id.desc() if self.descending else Call.id.asc())

@@ -80,7 +80,9 @@ def _belongs(model: type[Base], owner: Owner) -> list[ColumnElement[bool]]:
     return where
 
 
-def _after(at: ColumnElement[datetime], model: type[Base], rank: int, after: Position) -> ColumnElement[bool]:
+def _after(
+    at: ColumnElement[datetime], model: type[Base], rank: int, after: Position
+) -> ColumnElement[bool]:
     """Rows of this kind that come after ``after`` in ``(at, rank, id)`` descending order."""
     bound = literal(after.value, DateTime(timezone=True))
     row_id: Any = model.id  # type: ignore[attr-defined]

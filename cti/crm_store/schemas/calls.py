@@ -14,6 +14,7 @@ from cti.crm_store.schemas.contacts import check_time_zone
 from cti.crm_store.schemas.tasks import NoteOut
 from cti.crm_store.timeutil import UtcDateTime, aware_only
 
+
 def _iso_day(value: Any) -> Any:
     """A day as ``YYYY-MM-DD`` text (a query's) or a date; the last day of year 9999 has no
     next midnight, so the range stops a day short of it."""

@@ -65,9 +65,7 @@ async def test_a_viewer_limited_to_their_own_sees_notes_on_their_calls_only(stor
     try:
         for ext in ("101", "102"):
             await log.record(call(f"c-{ext}", agents_rung=(ext,), agent=ext))
-        hers, his = [
-            (await log.search(CallQuery(agent=ext))).items[0].id for ext in ("101", "102")
-        ]
+        hers, his = [(await log.search(CallQuery(agent=ext))).items[0].id for ext in ("101", "102")]
     finally:
         log.close()
     notes = NoteService(store)
