@@ -271,6 +271,8 @@ class CallLog:
             if found is not None:
                 contact = ContactSummary.model_validate(found, from_attributes=True)
         url = f"/api/calls/{call_id}/recording" if recordings.find(call.recording) else None
+        # survey answers: not stored yet; when surveys store them, read them here and pass
+        # survey_answers=[…] (the field is in CallFull already, empty until then)
         return CallFull(**call.model_dump(), notes=notes.items, contact=contact, recording_url=url)
 
     async def recording(
