@@ -4,6 +4,7 @@ links (CSV formula-safe, XLSX), and contact/company timelines."""
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import os
@@ -34,6 +35,7 @@ from cti.crm_store.services.tasks import NoteService, TaskService
 from cti.crm_store.services.tickets import TicketService
 from cti.crm_store.store import Store
 from cti.crm_store.timeutil import utcnow
+from cti.errors import NotFoundError
 from cti.web.app import create_app
 from cti.web.auth import USERS
 from cti.web.keys import SETTINGS
@@ -318,3 +320,23 @@ async def test_timelines_newest_first_in_pages(
     await get_json(client, "/api/contacts/999999/timeline", sup, 404)
     bad = await get_json(client, f"/api/companies/{company}/timeline?cursor=abc", sup, 422)
     assert "cursor" in bad["details"]["fields"]
+
+
+async def test_a_link_raced_by_two_requests_is_served_once(
+    store: Store, client: Client, calls: dict[str, int]
+) -> None:
+    """Two daemons (two services over the one store) claim the same link at once."""
+    assert client.app is not None
+    users = client.app[USERS]
+    data = {"username": "sam", "password": "pw-123456789", "role": "supervisor"}
+    user = await users.create(UserIn.model_validate(data))
+    session = (await users.issue_token(user.id)).token
+    one, two = (Downloads(store, users, 60) for _ in range(2))
+    for _ in range(5):
+        link = await one.create(user.id, session, ExportIn())
+        token = link.url.rsplit("/", 1)[1]
+        results = await asyncio.gather(one.claim(token), two.claim(token), return_exceptions=True)
+        won = [r for r in results if not isinstance(r, BaseException)]
+        lost = [r for r in results if isinstance(r, NotFoundError)]
+        assert len(won) == 1 and len(lost) == 1, results
+        assert won[0].user.id == user.id and won[0].extensions is None

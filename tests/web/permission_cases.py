@@ -10,7 +10,6 @@ records of its own) on oleg's: an ``own`` scope must refuse it, ``all`` must not
 from __future__ import annotations
 
 import itertools
-import tempfile
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -333,8 +332,9 @@ async def _create_user(w: World, p: Login | None) -> Req:
 async def _recorded_call(w: World, p: Login | None) -> int:
     """A fresh call on ``p``'s phone (None: oleg's) whose recording is on file."""
     recordings = w.client.app[RECORDINGS]
-    if recordings.root is None:
-        recordings.root = Path(tempfile.mkdtemp(prefix="cti-permissions-recordings-"))
+    if recordings.root is None:  # next to the world's SQLite file, in pytest's tmp folder
+        recordings.root = Path(w.store.url.split("///", 1)[1]).parent / "recordings"
+        recordings.root.mkdir(exist_ok=True)
         (recordings.root / "r.wav").write_bytes(b"RIFF")
     extension = (p or w.oleg).user.extensions[0]
     log = CallLog(w.store)
