@@ -5,6 +5,11 @@ single-use link: ``download_links`` keeps the SHA-256 of each link's token, the 
 login session it belongs to, and what it exports. A new table only: existing data is
 untouched (calls already have their ``recording`` column, from revision 0001).
 
+The history lists a queue's, a status's or a campaign's calls newest first a page at a
+time: their single-column indexes become ``(column, started_at)`` (which serve every
+query the old ones did), so a page is an index range instead of all such calls sorted; and
+``talk_seconds`` gets an index for the listing sorted by duration.
+
 Revision ID: 0006
 Revises: 0004
 Create Date: 2026-12-07 16:20:00
@@ -49,8 +54,23 @@ def upgrade() -> None:
         )
         batch_op.create_index(batch_op.f("ix_download_links_user_id"), ["user_id"], unique=False)
 
+    with op.batch_alter_table("calls", schema=None) as batch_op:
+        for column in _PAIRED:
+            batch_op.drop_index(f"ix_calls_{column}")
+            batch_op.create_index(f"ix_calls_{column}_started", [column, "started_at"])
+        batch_op.create_index("ix_calls_talk", ["talk_seconds"], unique=False)
+
+
+#: the columns whose index becomes (column, started_at)
+_PAIRED = ("queue", "status", "campaign")
+
 
 def downgrade() -> None:
+    with op.batch_alter_table("calls", schema=None) as batch_op:
+        batch_op.drop_index("ix_calls_talk")
+        for column in _PAIRED:
+            batch_op.drop_index(f"ix_calls_{column}_started")
+            batch_op.create_index(f"ix_calls_{column}", [column], unique=False)
     with op.batch_alter_table("download_links", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_download_links_user_id"))
         batch_op.drop_index(batch_op.f("ix_download_links_expires_at"))
