@@ -19,6 +19,9 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
+from cti.ami.events import CallEnded
+from cti.ami.parser import parse_bytes
+from cti.ami.tracker import CallTracker
 from cti.calllog import http as calllog_http
 from cti.calllog.downloads import Downloads
 from cti.calllog.service import CallLog
@@ -40,6 +43,7 @@ from cti.web.app import create_app
 from cti.web.auth import USERS
 from cti.web.keys import SETTINGS
 from tests.calllog.records import T0, call
+from tests.needs import TRACES
 from tests.web.conftest import FAST_HASHER
 
 Client = TestClient[web.Request, web.Application]
@@ -340,3 +344,41 @@ async def test_a_link_raced_by_two_requests_is_served_once(
         lost = [r for r in results if isinstance(r, NotFoundError)]
         assert len(won) == 1 and len(lost) == 1, results
         assert won[0].user.id == user.id and won[0].extensions is None
+
+
+@pytest.mark.traces
+async def test_a_recording_named_on_the_pbx_is_served_end_to_end(
+    client: Client, store: Store, recordings: Path
+) -> None:
+    """A recorded inbound call with the ``VarSet`` MixMonitor sends: the tracker's record,
+    the call log's row, the file under ``[recordings] dir`` by the PBX's own path."""
+    messages = parse_bytes((TRACES / "asterisk22" / "inbound-answered.ami").read_bytes())
+    bridged = next(i for i, m in enumerate(messages) if m.get("Event") == "BridgeEnter")
+    spool = "/var/spool/asterisk/monitor/2026/03/in-1.wav"
+    varset = {
+        "Event": "VarSet",
+        "Channel": messages[bridged]["Channel"],
+        "Uniqueid": messages[bridged]["Uniqueid"],
+        "Linkedid": messages[bridged]["Linkedid"],
+        "Variable": "MIXMONITOR_FILENAME",
+        "Value": spool,
+    }
+    tracker = CallTracker()
+    ended = [
+        event.record
+        for msg in [*messages[: bridged + 1], varset, *messages[bridged + 1 :]]
+        for event in tracker.feed(msg)
+        if isinstance(event, CallEnded)
+    ]
+    assert [r.recording for r in ended] == [spool]
+    log = CallLog(store)
+    try:
+        await log.record(ended[0])
+        (stored,) = (await log.search(CallQuery())).items
+    finally:
+        log.close()
+    sup = await login(client, "sue", "supervisor")
+    got = await get_json(client, f"/api/calls/{stored.id}", sup)
+    assert got["recording"] == spool and got["recording_url"].endswith("/recording")
+    resp = await client.get(got["recording_url"], headers=sup)
+    assert resp.status == 200 and await resp.read() == b"RIFF-recorded-audio"
