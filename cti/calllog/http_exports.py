@@ -84,7 +84,8 @@ async def download(request: web.Request) -> web.StreamResponse:
             "X-Content-Type-Options": "nosniff",
         }
     )
-    async with aclosing(chunks):  # a client gone mid-way still removes the temporary file
+    # a client gone mid-way: both generators closed at once (the temporary file removed)
+    async with aclosing(batches), aclosing(chunks):
         first = await anext(chunks, b"")  # a failing first read is still a JSON error
         await response.prepare(request)
         await response.write(first)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -332,7 +332,7 @@ class CallLog:
         *,
         extensions: Sequence[str] | None = None,
         size: int = 1000,
-    ) -> AsyncIterator[list[CallOut]]:
+    ) -> AsyncGenerator[list[CallOut], None]:
         """Every call ``filters`` select, ``size`` at a time (exports)."""
         return self._calls.batches(self.listing(filters, sort, extensions=extensions), size)
 

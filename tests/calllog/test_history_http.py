@@ -252,7 +252,8 @@ async def test_expired_and_unknown_links(
     fresh = await downloads.create(user.id, session, ExportIn())
     assert (await client.get(fresh.url + "x")).status == 404
     assert (await client.get("/api/downloads/short")).status == 404
-    assert (await client.get(fresh.url)).status == 200
+    served = await client.get(fresh.url)
+    assert served.status == 200 and (await served.read()).startswith(b"\xef\xbb\xbfid,")
 
 
 async def test_an_xlsx_export_streams_a_workbook(

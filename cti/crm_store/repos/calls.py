@@ -8,7 +8,7 @@ is matched on its indexed tail and then exactly.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -105,7 +105,7 @@ class CallRepo(RowRepo[Call, CallOut]):
         async with self.store.sessions() as session:
             return int(await session.scalar(stmt) or 0)
 
-    async def batches(self, listing: Listing, size: int) -> AsyncIterator[list[CallOut]]:
+    async def batches(self, listing: Listing, size: int) -> AsyncGenerator[list[CallOut], None]:
         """Every call of ``listing`` in its order, ``size`` at a time: one keyset query per
         batch, so an export of millions of rows holds one batch in memory."""
         after: Position | None = None
