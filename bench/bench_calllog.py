@@ -45,7 +45,8 @@ from cti.calllog.service import CallLog
 from cti.crm_store.models.calls import Call, CallAgent
 from cti.crm_store.models.tasks import Task
 from cti.crm_store.repos.base import paginate
-from cti.crm_store.schemas.calls import CallFilter, CallOut
+from cti.crm_store.schemas.calls import CallOut, CallQuery
+from cti.crm_store.schemas.common import PageParams
 from cti.crm_store.schemas.users import UserIn
 from cti.crm_store.services.users import UserService
 from cti.crm_store.store import Store
@@ -261,21 +262,21 @@ async def history(n: int, pages: int = 30) -> list[str]:
             t0 = time.perf_counter()
             await fill_history(store, n, rng)
             print(f"{n:,} calls filled in {time.perf_counter() - t0:.1f}s", file=sys.stderr)
-            filters = CallFilter(per_page=50)
+            query, params = CallQuery(limit=50), PageParams(per_page=50)
             order = [Call.started_at.desc().nulls_last(), Call.id.desc()]
             timings: dict[str, list[float]] = {"index": [], "like": []}
             totals: set[tuple[int, int]] = set()
             for _ in range(pages):
                 ext = str(1000 + rng.randrange(200))
                 t = time.perf_counter()
-                mine = await log.search(filters, extensions=[ext])
+                mine = await log.search(query, extensions=[ext])
                 timings["index"].append(time.perf_counter() - t)
                 t = time.perf_counter()
                 async with store.sessions() as session:
                     stmt = select(Call).where(_like_touches([ext]))
-                    old = await paginate(session, stmt, filters, CallOut, order)
+                    old = await paginate(session, stmt, params, CallOut, order)
                 timings["like"].append(time.perf_counter() - t)
-                totals.add((mine.total, old.total))
+                totals.add((await log.count(query, extensions=[ext]), old.total))
                 if [c.id for c in mine.items] != [c.id for c in old.items]:
                     raise SystemExit("the two selections disagree: a bug")
         finally:

@@ -70,6 +70,7 @@ app.add_typer(config_app, name="config")
 #: feature modules that add commands; each has ``register(app: typer.Typer) -> None``
 COMMAND_MODULES = (
     "cti.crm_store.cli",
+    "cti.calllog.cli",
     "cti.crm_store.importers.cli",
     "cti.web.cli",
     "cti.ami.cli",

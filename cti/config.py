@@ -213,6 +213,28 @@ class CallLogConfig(_Strict):
     journal_max_mb: int = Field(default=1024, ge=1, le=1 << 20)
 
 
+class RecordingsConfig(_Strict):
+    """Where call recordings are read from (``[recordings]``; ``docs/call-history.md``).
+
+    A call's recording is the file its record names (the dialplan's ``MixMonitor()``, seen
+    as the channel variable ``MIXMONITOR_FILENAME``); it is served only from inside ``dir``.
+    """
+
+    #: the folder holding the recordings (a copy or a mount of the PBX's); empty: no
+    #: recordings are served
+    dir: str = ""
+    #: the PBX's own recordings folder: a recorded path under it is read from the same place
+    #: under ``dir`` (``/var/spool/asterisk/monitor/2026/x.wav`` → ``<dir>/2026/x.wav``)
+    pbx_dir: str = "/var/spool/asterisk/monitor"
+
+
+class ExportsConfig(_Strict):
+    """Exports of the call history (``[exports]``): their download links."""
+
+    #: seconds a download link stays valid (it is used once, by the browser, at once)
+    link_seconds: float = Field(default=60.0, gt=0, le=3600)
+
+
 class DialerConfig(_Strict):
     """How this daemon's dialer runs campaigns (``[dialer]``; the campaign files say how
     each campaign dials): its rhythm, and when it gives up waiting for the PBX."""
@@ -340,6 +362,8 @@ class Settings(_Strict):
     auth: AuthConfig = AuthConfig()
     crm: CrmConfig = CrmConfig()
     calllog: CallLogConfig = CallLogConfig()
+    recordings: RecordingsConfig = RecordingsConfig()
+    exports: ExportsConfig = ExportsConfig()
     #: the PBXes, one ``[pbx.NAME]`` table each (NAME is yours: ``main``, ``branch2``)
     pbx: dict[str, PbxConfig] = Field(default_factory=dict)
     #: the log level: ``DEBUG``, ``INFO``, ``WARNING``, ``ERROR`` or ``CRITICAL``

@@ -38,6 +38,7 @@ EXAMPLES: dict[str, Any] = {
     "http.trusted_proxies": ["127.0.0.1", "10.0.0.0/24"],
     "phone.default_region": "DE",
     "calllog.journal_dir": "/var/lib/cti/calls-journal",
+    "recordings.dir": "/srv/recordings",
     "crm.pipeline": ["lead", "demo", "offer"],
     "pbx.NAME.host": "10.0.0.5",
     "pbx.NAME.secret": "AMI-PASSWORD",

@@ -22,7 +22,7 @@ import cti.crm_store.models  # noqa: F401 (every table in Base.metadata)
 from cti.calllog.http import CALLLOG
 from cti.config import PbxConfig, Settings
 from cti.crm_store.models.base import Base
-from cti.crm_store.schemas.calls import CallFilter
+from cti.crm_store.schemas.calls import CallQuery
 from cti.crm_store.schemas.users import UserIn
 from cti.crm_store.store import Store
 from cti.daemon import CONSUMER, build_app, load_hooks, serve
@@ -145,7 +145,7 @@ async def test_several_pbxes_at_once_each_record_names_its_pbx(
         await consumer.until(lambda: consumer.stored >= 2)
     finally:
         await other.stop()
-    rows = (await app[CALLLOG].search(CallFilter())).items
+    rows = (await app[CALLLOG].search(CallQuery())).items
     got = {(c.pbx, c.linkedid) for c in rows}
     assert got == {("lab", calls[0].linkedid), ("branch", calls[1].linkedid)}
 
@@ -166,7 +166,7 @@ async def test_an_in_memory_store_gets_its_calls_written_in_place(
         consumer = app[CONSUMER]
         async with asyncio.timeout(10):  # written elsewhere, it would never show up here
             await consumer.until(lambda: consumer.stored >= 1)
-        rows = (await app[CALLLOG].search(CallFilter())).items
+        rows = (await app[CALLLOG].search(CallQuery())).items
         assert [c.linkedid for c in rows] == [handle.linkedid]
         assert not [t for t in threading.enumerate() if t.name == "calllog-writer"]
     finally:

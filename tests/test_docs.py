@@ -45,3 +45,21 @@ def test_the_readme_links_every_doc() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     missing = [d.name for d in sorted(DOCS.glob("*.md")) if f"docs/{d.name}" not in readme]
     assert not missing, f"README.md does not link {missing}"
+
+
+def test_no_file_keeps_merge_conflict_markers() -> None:
+    """A merge left half-resolved shows in no doc, code or config file."""
+    import subprocess
+
+    tracked = subprocess.run(
+        ["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True
+    ).stdout.split(b"\0")
+    marked = []
+    for name in filter(None, tracked):
+        path = ROOT / name.decode()
+        if path.suffix not in {".py", ".md", ".js", ".html", ".css", ".yaml", ".toml", ".conf"}:
+            continue
+        lines = path.read_text(errors="replace").splitlines()
+        if any(line.startswith(("<<<<<<< ", ">>>>>>> ")) or line == "=======" for line in lines):
+            marked.append(name.decode())
+    assert marked == []

@@ -18,25 +18,39 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import AsyncGenerator, Sequence
+from pathlib import Path
 from typing import Any
 
 from cti.ami.events import CallRecord
 from cti.calllog.batch import Batch, Row, finished, parts
 from cti.calllog.fit import describe, fit_record
+from cti.calllog.recordings import Recordings
 from cti.crm_store.errors import Conflict
 from cti.crm_store.phones import external_number, tail
 from cti.crm_store.repos.calllog import CallLogRepo, Key, text_limits
-from cti.crm_store.repos.calls import CallRepo
+from cti.crm_store.repos.calls import CallRepo, Listing, conditions
 from cti.crm_store.repos.lookup import CallerLookup
-from cti.crm_store.rules import callbacks
+from cti.crm_store.rules import callbacks, keyset
+from cti.crm_store.rules.fields import invalid
 from cti.crm_store.rules.visibility import may_see_call
-from cti.crm_store.schemas.calls import CallDetailOut, CallFilter, CallOut
-from cti.crm_store.schemas.common import Page
+from cti.crm_store.schemas.calls import (
+    CallDetailOut,
+    CallFilter,
+    CallFull,
+    CallOut,
+    CallPage,
+    CallQuery,
+    ContactSummary,
+)
+from cti.crm_store.schemas.common import MAX_PER_PAGE
+from cti.crm_store.schemas.tasks import NoteQuery
+from cti.crm_store.services.contacts import ContactService
+from cti.crm_store.services.tasks import NoteService
 from cti.crm_store.services.users import UserService
 from cti.crm_store.store import Store
 from cti.crm_store.timeutil import utcnow
-from cti.errors import ForbiddenError
+from cti.errors import ForbiddenError, NotFoundError
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +73,8 @@ class CallLog:
         self._owners: dict[str, int | None] = {}
         self._owners_at = float("-inf")
         self._limits = text_limits()
+        self._notes = NoteService(store)
+        self._contacts = ContactService(store)
 
     def close(self) -> None:
         """Release the caller lookup's read connection (SQLite)."""
@@ -239,6 +255,36 @@ class CallLog:
             )
         return call
 
+    async def full(
+        self, call_id: int, recordings: Recordings, *, extensions: Sequence[str] | None = None
+    ) -> CallFull:
+        """The whole call as ``GET /api/calls/{id}`` shows it: the record with its rings and
+        parts, its notes, its contact, and its recording's link when the file is there."""
+        call = await self.detail(call_id, extensions=extensions)
+        notes = await self._notes.search(NoteQuery(call_id=call_id, per_page=MAX_PER_PAGE))
+        contact = None
+        if call.contact_id is not None:
+            try:
+                found = await self._contacts.get(call.contact_id)
+            except NotFoundError:  # deleted since: the call keeps its number
+                found = None
+            if found is not None:
+                contact = ContactSummary.model_validate(found, from_attributes=True)
+        url = f"/api/calls/{call_id}/recording" if recordings.find(call.recording) else None
+        # survey answers: not stored yet; when surveys store them, read them here and pass
+        # survey_answers=[…] (the field is in CallFull already, empty until then)
+        return CallFull(**call.model_dump(), notes=notes.items, contact=contact, recording_url=url)
+
+    async def recording(
+        self, call_id: int, recordings: Recordings, *, extensions: Sequence[str] | None = None
+    ) -> Path:
+        """The recording file of a call the caller may see (404 when there is none)."""
+        call = await self.detail(call_id, extensions=extensions)
+        found = recordings.find(call.recording)
+        if found is None:
+            raise NotFoundError(f"call {call_id} has no recording on file", details={"id": call_id})
+        return found
+
     async def recent_calls(self, number: str, limit: int = 5) -> list[CallOut]:
         """The latest calls with this external number (screen-pop history), newest first."""
         stored = self.external_e164(number)
@@ -246,26 +292,54 @@ class CallLog:
             return []
         return await self._calls.recent(stored, max(1, min(limit, 100)))
 
-    async def search(
-        self, filters: CallFilter, *, extensions: Sequence[str] | None = None
-    ) -> Page[CallOut]:
-        """A page of calls, newest first. ``extensions``: only calls that rang or were
-        answered on one of these (an operator's own phones); None = all calls."""
-        number = None
-        if filters.number:
-            number = self.external_e164(filters.number)
-            if number is None:
-                return Page[CallOut](
-                    items=[], total=0, page=filters.page, per_page=filters.per_page
-                )
-        return await self._calls.search(filters, number=number, extensions=extensions)
+    def listing(
+        self, filters: CallFilter, sort: str = "-started_at", *, extensions: Sequence[str] | None
+    ) -> Listing:
+        """The calls ``filters`` select in ``sort`` order, within ``extensions`` (an
+        operator's own phones; None: all calls). The filter's number is read as the call
+        log stores numbers (E.164 in the configured region, else its digits)."""
+        number = self.external_e164(filters.number) if filters.number else None
+        where = conditions(
+            filters,
+            number=number,
+            extensions=extensions,
+            tail_digits=self.store.phone.tail_digits,
+        )
+        only = filters.model_dump(mode="json", include=set(CallFilter.model_fields))
+        return Listing(tuple(where), sort, keyset.scope_of(["calls", sort, only]))
 
-    async def calls_for_user(
-        self, user_id: int, filters: CallFilter | None = None
-    ) -> Page[CallOut]:
+    async def search(
+        self, query: CallQuery, *, extensions: Sequence[str] | None = None
+    ) -> CallPage:
+        """One page of calls (``query.cursor``: where the page before ended)."""
+        listing = self.listing(query, query.sort, extensions=extensions)
+        after = None
+        if query.cursor is not None:
+            try:
+                after = keyset.decode(query.cursor, listing.scope)
+            except ValueError as exc:
+                raise invalid("cursor", str(exc)) from None
+        return await self._calls.page(listing, after, query.limit)
+
+    async def count(self, filters: CallFilter, *, extensions: Sequence[str] | None = None) -> int:
+        """How many calls ``filters`` select (within ``extensions`` as for :meth:`search`)."""
+        return await self._calls.count(self.listing(filters, extensions=extensions))
+
+    def batches(
+        self,
+        filters: CallFilter,
+        sort: str = "-started_at",
+        *,
+        extensions: Sequence[str] | None = None,
+        size: int = 1000,
+    ) -> AsyncGenerator[list[CallOut], None]:
+        """Every call ``filters`` select, ``size`` at a time (exports)."""
+        return self._calls.batches(self.listing(filters, sort, extensions=extensions), size)
+
+    async def calls_for_user(self, user_id: int, query: CallQuery | None = None) -> CallPage:
         """The calls an operator may see: those on any of the user's extensions."""
         exts = await self._users.extensions_of(user_id)
-        return await self.search(filters or CallFilter(), extensions=exts)
+        return await self.search(query or CallQuery(), extensions=exts)
 
 
 def _cut(value: str | None, size: int) -> str | None:

@@ -42,6 +42,20 @@ def _iso_only(value: Any) -> Any:
     return value
 
 
+def aware_only(value: Any) -> Any:
+    """Refuse a time without its UTC offset (``2026-03-01T10:00``: whose ten o'clock?);
+    malformed text is left for the ISO check to name."""
+    parsed = value
+    if isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            return value
+    if isinstance(parsed, datetime) and parsed.tzinfo is None:
+        raise ValueError("needs its UTC offset (Z or +03:00), or use day_from/day_to with tz")
+    return value
+
+
 def _in_utc(value: datetime) -> datetime:
     try:
         return as_utc(value)

@@ -22,7 +22,7 @@ from cti.bus import EventBus
 from cti.calllog.consumer import CallLogConsumer
 from cti.calllog.service import CallLog
 from cti.config import PbxConfig
-from cti.crm_store.schemas.calls import CallFilter
+from cti.crm_store.schemas.calls import CallQuery
 from cti.crm_store.store import Store
 from cti.pbxsim.calls import AgentProfile, CallHandle, InboundCall, Takeover
 from cti.pbxsim.server import PbxSimulator
@@ -128,7 +128,7 @@ class Rig:
 
     async def rows(self) -> list[tuple[str, bool, str]]:
         await self.consumer.drain(5.0)
-        page = await self.calllog.search(CallFilter())
+        page = await self.calllog.search(CallQuery())
         return [(c.linkedid, c.partial, c.status) for c in page.items]
 
     def channels_of(self, handle: CallHandle) -> list[str]:

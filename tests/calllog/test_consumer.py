@@ -14,7 +14,7 @@ from sqlalchemy import event, text
 from cti.ami.events import CallEnded, CallInfo, CallRecord, CallStarted, PbxRestarted
 from cti.calllog.consumer import CallLogConsumer
 from cti.calllog.service import CallLog
-from cti.crm_store.schemas.calls import CallFilter
+from cti.crm_store.schemas.calls import CallQuery
 from cti.crm_store.store import Store
 
 T0 = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
@@ -57,7 +57,7 @@ async def test_consumer_retries_while_the_store_is_down(
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
     assert consumer.duplicates == 1 and consumer.skipped == 0
-    page = await log.search(CallFilter())
+    page = await log.search(CallQuery())
     assert sorted(c.linkedid for c in page.items) == ["1.1", "1.2"]
     errors = [r for r in caplog.records if r.levelno == logging.ERROR]
     assert len(errors) == 1 and "1.1" in errors[0].getMessage()  # once, not per retry
@@ -94,7 +94,7 @@ async def test_a_record_the_store_refuses_is_logged_and_skipped_not_retried_fore
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
     assert consumer.skipped == 1 and consumer.failures == 0
-    assert [c.linkedid for c in (await log.search(CallFilter())).items] == ["3.1"]
+    assert [c.linkedid for c in (await log.search(CallQuery())).items] == ["3.1"]
     skipped = [r for r in caplog.records if "skipped" in r.getMessage()]
     assert len(skipped) == 1 and '"linkedid": "bad"' in skipped[0].getMessage()
 
@@ -148,7 +148,7 @@ async def test_what_is_queued_is_written_in_one_transaction_per_batch(
         0,
         0,
     )
-    assert (await log.search(CallFilter())).total == calls
+    assert await log.count(CallQuery()) == calls
 
 
 async def test_a_refused_record_is_skipped_and_the_rest_of_its_batch_stored(
@@ -166,7 +166,7 @@ async def test_a_refused_record_is_skipped_and_the_rest_of_its_batch_stored(
         1,
         0,
     )
-    page = await log.search(CallFilter())
+    page = await log.search(CallQuery())
     assert [c.linkedid for c in page.items] == ["5.3", "5.2", "5.1"]  # in order, newest first
     skipped = [r for r in caplog.records if "skipped" in r.getMessage()]
     assert len(skipped) == 1 and '"linkedid": "bad"' in skipped[0].getMessage()
@@ -194,7 +194,7 @@ async def test_a_batch_kept_through_an_outage_is_stored_once_in_order(
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
     assert (consumer.stored, consumer.duplicates, consumer.skipped) == (4, 2, 0)
-    page = await log.search(CallFilter())
+    page = await log.search(CallQuery())
     assert [c.linkedid for c in page.items] == ["6.4", "6.3", "6.2", "6.1", "6.0"]
     errors = [r for r in caplog.records if r.levelno == logging.ERROR]
     assert len(errors) == 1 and "6.1 and 5 more" in errors[0].getMessage()

@@ -11,7 +11,7 @@ from cti.ami.events import AgentRing, CallRecord, OriginateInfo, TalkSegment, Tr
 from cti.calllog.fit import INT_MAX, fit_record
 from cti.calllog.service import CallLog
 from cti.crm_store.repos.calllog import text_limits
-from cti.crm_store.schemas.calls import CallFilter
+from cti.crm_store.schemas.calls import CallQuery
 from cti.crm_store.store import Store
 from tests.calllog.records import T0, call
 
@@ -45,7 +45,7 @@ async def test_a_call_with_values_that_do_not_fit_is_stored_cleaned(
     try:
         assert await log.record(hostile())
         assert not await log.record(hostile())  # still idempotent
-        page = await log.search(CallFilter())
+        page = await log.search(CallQuery())
         (stored,) = page.items
         detail = await log.detail(stored.id)
     finally:

@@ -19,7 +19,7 @@ from cti.calllog.service import CallLog
 from cti.crm_store.models.calls import Call, CallAgent
 from cti.crm_store.models.tasks import Task
 from cti.crm_store.models.users import User
-from cti.crm_store.schemas.calls import CallFilter
+from cti.crm_store.schemas.calls import CallFilter, CallQuery
 from cti.crm_store.schemas.contacts import ContactIn, PhoneIn
 from cti.crm_store.schemas.users import UserIn, UserPatch
 from cti.crm_store.services.contacts import ContactService
@@ -73,8 +73,8 @@ async def test_a_replayed_trace_applied_twice_stores_each_call_once(
     second = [await log.record(r) for r in records]
     assert all(first) and not any(second)
     assert await count(store, Call) == len({r.linkedid for r in records})
-    assert (await log.search(CallFilter(campaign="spring-promo"))).total == 3
-    outbound = (await log.search(CallFilter(campaign="spring-promo", number="79161110001"))).items
+    assert await log.count(CallQuery(campaign="spring-promo")) == 3
+    outbound = (await log.search(CallQuery(campaign="spring-promo", number="79161110001"))).items
     assert len(outbound) == 1
     assert outbound[0].external_number == "+79161110001"
     assert outbound[0].originate_variables and outbound[0].originate_variables["LEAD_ID"] == "7741"
@@ -86,7 +86,7 @@ async def test_complete_record_replaces_a_partial_one_but_not_the_reverse(store:
     assert await log.record(partial)
     assert await log.record(call("1.1"))  # the full trace arrived later: it wins
     assert not await log.record(partial)  # a partial never overwrites a complete one
-    rows = (await log.search(CallFilter())).items
+    rows = (await log.search(CallQuery())).items
     assert [(r.linkedid, r.status, r.partial) for r in rows] == [("1.1", "answered", False)]
 
 
@@ -100,7 +100,7 @@ async def test_external_number_contact_agent_and_campaign_are_filled(store: Stor
     log = CallLog(store)
     orig = OriginateInfo("cti-orig-1", {"CAMPAIGN": "spring"}, "acc-7")
     await log.record(call("2.1", originate=orig))
-    (row,) = (await log.search(CallFilter())).items
+    (row,) = (await log.search(CallQuery())).items
     assert row.external_number == IVAN
     assert row.contact_id == contact.id
     assert row.agent_user_id == agent_id
@@ -183,18 +183,19 @@ async def test_search_filters_and_pagination(store: Store) -> None:
             )
         )
     await log.record(call("9.9", status="missed", from_number="+79160000000"))
-    page = await log.search(CallFilter(per_page=2, page=2))
-    assert page.total == 6 and [c.linkedid for c in page.items] == ["9.2", "9.1"]
-    assert (await log.search(CallFilter(status="missed"))).total == 1
-    assert (await log.search(CallFilter(number="89160000000"))).total == 1
-    assert (await log.search(CallFilter(agent="101"))).total == 3  # 9.1, 9.3 and the miss 9.9
+    first = await log.search(CallQuery(limit=2))
+    page = await log.search(CallQuery(limit=2, cursor=first.next_cursor))
+    assert await log.count(CallQuery()) == 6 and [c.linkedid for c in page.items] == ["9.2", "9.1"]
+    assert await log.count(CallQuery(status="missed")) == 1
+    assert await log.count(CallQuery(number="89160000000")) == 1
+    assert await log.count(CallQuery(agent="101")) == 3  # 9.1, 9.3 and the miss 9.9
     since = T0 + timedelta(minutes=3)
     assert {
-        c.linkedid for c in (await log.search(CallFilter.model_validate({"from": since}))).items
+        c.linkedid for c in (await log.search(CallQuery.model_validate({"from": since}))).items
     } == {"9.3", "9.4"}
-    mine = await log.search(CallFilter(), extensions=["100"])
+    mine = await log.search(CallQuery(), extensions=["100"])
     assert {c.linkedid for c in mine.items} == {"9.0", "9.2", "9.4"}
-    assert (await log.search(CallFilter(), extensions=[])).total == 0
+    assert await log.count(CallQuery(), extensions=[]) == 0
 
 
 async def test_my_calls_are_those_that_rang_or_were_answered_on_my_extensions(
@@ -210,7 +211,7 @@ async def test_my_calls_are_those_that_rang_or_were_answered_on_my_extensions(
     await log.record(call("30.5", agents_rung=("106",), agent="106"))
 
     async def mine(*exts: str) -> list[str]:
-        page = await log.search(CallFilter(), extensions=list(exts))
+        page = await log.search(CallQuery(), extensions=list(exts))
         return sorted(c.linkedid for c in page.items)
 
     assert await mine("101") == ["30.1"]
@@ -218,7 +219,7 @@ async def test_my_calls_are_those_that_rang_or_were_answered_on_my_extensions(
     assert await mine('1"0%_') == ["30.3"]
     assert await mine("10") == [] and await mine("105") == []
     assert await mine("106") == ["30.5"]
-    assert (await log.search(CallFilter(agent="1010"))).total == 1
+    assert await log.count(CallQuery(agent="1010")) == 1
     async with store.sessions() as session:  # one row per call and extension
         rows = await session.execute(select(CallAgent.call_id, CallAgent.extension))
         assert len(rows.all()) == 6
@@ -239,7 +240,7 @@ def test_filter_validation_names_the_field() -> None:
 async def test_oversized_caller_id_is_cut_to_fit(store: Store) -> None:
     log = CallLog(store)
     assert await log.record(call("10.1", from_name="N" * 500, from_number="9" * 100))
-    (row,) = (await log.search(CallFilter())).items
+    (row,) = (await log.search(CallQuery())).items
     assert row.from_name == "N" * 200 and row.from_number == "9" * 64
 
 
@@ -250,13 +251,13 @@ async def test_agent_owner_cache_sees_new_users_and_is_dropped_on_demand(store: 
     boris = await user(store, "boris", "102")  # not in the map: checked on its own
     await log.record(call("9.2", agents_rung=("102",), agent="102"))
     await log.record(call("9.3", agents_rung=("103",), agent="103"))  # nobody's
-    rows = {c.linkedid: c.agent_user_id for c in (await log.search(CallFilter())).items}
+    rows = {c.linkedid: c.agent_user_id for c in (await log.search(CallQuery())).items}
     assert rows == {"9.1": anna, "9.2": boris, "9.3": None}
     assert await UserService(store).extension_owners() == {"101": anna, "102": boris}
     log.forget_users()
     await UserService(store).update(boris, UserPatch(active=False))
     await log.record(call("9.4", agents_rung=("102",), agent="102"))
-    assert (await log.search(CallFilter(agent="102"))).items[0].agent_user_id is None
+    assert (await log.search(CallQuery(agent="102"))).items[0].agent_user_id is None
     log.close()
 
 
@@ -278,7 +279,7 @@ async def test_partial_then_complete_of_one_call_in_one_batch(store: Store) -> N
     partial = call("21.1", status="missed", partial=True, agent=None)
     assert await log.record_many([partial, call("21.1"), partial]) == [True, True, False]
     assert await log.record_many([call("21.2"), call("21.2", partial=True)]) == [True, False]
-    rows = (await log.search(CallFilter())).items
+    rows = (await log.search(CallQuery())).items
     assert sorted((r.linkedid, r.status, r.partial) for r in rows) == [
         ("21.1", "answered", False),
         ("21.2", "answered", False),
@@ -294,7 +295,7 @@ async def test_missed_then_answered_in_one_batch_closes_the_callback(store: Stor
     assert await log.record_many([call("22.1", status="missed"), back]) == [True, True]
     (task,) = await callbacks(store)
     assert task.done and task.done_reason == "answered outbound call lab/22.2"
-    ids = {c.linkedid: c.id for c in (await log.search(CallFilter())).items}
+    ids = {c.linkedid: c.id for c in (await log.search(CallQuery())).items}
     assert task.call_id == ids["22.1"] and task.phone == IVAN
 
 
@@ -375,7 +376,7 @@ async def test_a_refused_batch_is_rolled_back_whole_and_then_written(store: Stor
         await log.record_many(batch)
     assert await count(store, Call) == 1 and await count(store, Task) == 0  # nothing half-written
     assert await log.record_many(batch) == [True, True, True]  # the owners are read again
-    rows = {c.linkedid: c.agent_user_id for c in (await log.search(CallFilter())).items}
+    rows = {c.linkedid: c.agent_user_id for c in (await log.search(CallQuery())).items}
     assert rows == {"26.0": None, "26.1": None, "26.2": None, "26.3": None}
     assert len(await callbacks(store)) == 2
 
@@ -396,7 +397,7 @@ async def test_rings_talk_parts_and_figures_are_stored_and_read_back(store: Stor
     log = CallLog(store)
     record = lab_record("blonde-transfer")
     assert await log.record(record)
-    page = await log.search(CallFilter(), extensions=("106",))
+    page = await log.search(CallQuery(), extensions=("106",))
     [stored] = page.items
     detail = await log.detail(stored.id)
     assert (detail.clock, detail.answered_by) == ("pbx", "agent")
@@ -419,7 +420,7 @@ async def test_a_complete_record_replaces_the_partial_ones_parts(store: Store) -
     guess = replace(full, partial=True, rings=full.rings[:1], talks=())
     assert await log.record(guess)
     assert await log.record(full)
-    [stored] = (await log.search(CallFilter())).items
+    [stored] = (await log.search(CallQuery())).items
     detail = await log.detail(stored.id)
     assert [(r.agent, r.answered) for r in detail.rings] == [("201", True), ("202", False)]
     assert [t.agent for t in detail.talks] == ["201"]

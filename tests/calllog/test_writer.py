@@ -15,7 +15,7 @@ from sqlalchemy.engine import Engine
 from cti.calllog.consumer import CallLogConsumer
 from cti.calllog.service import CallLog
 from cti.calllog.writer import CallLogWriter
-from cti.crm_store.schemas.calls import CallFilter
+from cti.crm_store.schemas.calls import CallQuery
 from cti.crm_store.store import Store
 from cti.errors import ConfigError
 from tests.calllog.test_consumer import ended, reject, rename
@@ -55,7 +55,7 @@ async def test_writes_like_the_call_log_on_its_own_thread(
         await writer.close()
     assert sql_threads == {"calllog-writer"}  # never the test's (the daemon's) event loop
     assert writer_threads() == []
-    page = await CallLog(store).search(CallFilter())
+    page = await CallLog(store).search(CallQuery())
     assert sorted(c.linkedid for c in page.items) == ["1.1", "1.2"]
     with pytest.raises(RuntimeError, match="not running"):
         await writer.record(ended("1.3").record)
@@ -81,7 +81,7 @@ async def test_the_consumer_retries_and_skips_through_the_writer(sqlite_store: S
         await asyncio.gather(task, return_exceptions=True)
         await writer.close()
     assert (consumer.stored, consumer.skipped) == (2, 1)
-    page = await CallLog(sqlite_store).search(CallFilter())
+    page = await CallLog(sqlite_store).search(CallQuery())
     assert [c.linkedid for c in page.items] == ["2.2", "2.1"]
 
 

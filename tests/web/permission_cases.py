@@ -12,6 +12,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -19,11 +20,13 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 
 from cti.ami.actions import ActionValue
+from cti.calllog.http import RECORDINGS
+from cti.calllog.http_exports import DOWNLOADS
 from cti.calllog.service import CallLog
 from cti.config import PhoneConfig
 from cti.crm_store.models.campaigns import CampaignList, DialAttempt, Lead
 from cti.crm_store.repos.dialer import DialerRepo
-from cti.crm_store.schemas.calls import CallFilter
+from cti.crm_store.schemas.calls import CallQuery, ExportIn
 from cti.crm_store.schemas.contacts import CompanyIn, ContactIn
 from cti.crm_store.schemas.deals import DealIn
 from cti.crm_store.schemas.tasks import NoteIn, TaskIn
@@ -350,6 +353,33 @@ async def _survey_of(w: World, p: Login | None) -> int:
     )
 
 
+async def _recorded_call(w: World, p: Login | None) -> int:
+    """A fresh call on ``p``'s phone (None: oleg's) whose recording is on file."""
+    recordings = w.client.app[RECORDINGS]
+    if recordings.root is None:  # next to the world's SQLite file, in pytest's tmp folder
+        recordings.root = Path(w.store.url.split("///", 1)[1]).parent / "recordings"
+        recordings.root.mkdir(exist_ok=True)
+        (recordings.root / "r.wav").write_bytes(b"RIFF")
+    extension = (p or w.oleg).user.extensions[0]
+    log = CallLog(w.store)
+    try:
+        linkedid = f"rec-{next(_serial)}"
+        await log.record(
+            call(linkedid, agents_rung=(extension,), agent=extension, recording="r.wav")
+        )
+        page = await log.search(CallQuery(agent=extension, limit=500))
+        return next(c.id for c in page.items if c.linkedid == linkedid)
+    finally:
+        log.close()
+
+
+async def _download_link(w: World, p: Login | None) -> Req:
+    """A fresh export link made by ``p`` (anonymous: by olga); the link alone fetches it."""
+    who = p or w.people["olga"]
+    link = await w.client.app[DOWNLOADS].create(who.user.id, who.token, ExportIn())
+    return Req(link.url)
+
+
 _ID = "{id}"
 #: "METHOD path" (as the router spells the path) → how each role calls it
 CASES: dict[str, Case] = {
@@ -396,6 +426,12 @@ CASES: dict[str, Case] = {
     "DELETE /api/notes/{id}": owned(World.note, f"/api/notes/{_ID}"),
     "GET /api/calls": plain("/api/calls"),
     "GET /api/calls/{id}": owned(World.call_of, f"/api/calls/{_ID}"),
+    "GET /api/calls/count": plain("/api/calls/count?status=answered"),
+    "GET /api/calls/{id}/recording": owned(_recorded_call, f"/api/calls/{_ID}/recording"),
+    "POST /api/exports": plain("/api/exports", {"format": "csv", "filters": {"tz": "UTC"}}),
+    "GET /api/downloads/{token}": Case(_download_link),
+    "GET /api/contacts/{id}/timeline": on("contact", f"/api/contacts/{_ID}/timeline"),
+    "GET /api/companies/{id}/timeline": on("company", f"/api/companies/{_ID}/timeline"),
     "PATCH /api/calls/{id}": owned(World.call_of, f"/api/calls/{_ID}", {"disposition": "sold"}),
     "POST /api/dial": Case(plain("/api/dial", {"number": DIALLED}).own, _dial_from_olegs_phone),
     "GET /api/openapi.json": plain("/api/openapi.json"),
@@ -467,7 +503,7 @@ async def build_world(client: Client, store: Store) -> World:
             user = await users.create(UserIn.model_validate({**data, "extensions": [extension]}))
             people[name] = Login(user, (await users.issue_token(user.id)).token)
             await log.record(call(f"c-{name}", agents_rung=(extension,), agent=extension))
-            calls[name] = (await log.search(CallFilter(agent=extension))).items[0].id
+            calls[name] = (await log.search(CallQuery(agent=extension))).items[0].id
     finally:
         log.close()
     return World(client, store, people, calls)

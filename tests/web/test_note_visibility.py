@@ -7,7 +7,7 @@ import pytest
 from aiohttp import web
 
 from cti.calllog.service import CallLog
-from cti.crm_store.schemas.calls import CallFilter
+from cti.crm_store.schemas.calls import CallQuery
 from cti.web.keys import STORE
 from tests.calllog.records import call
 from tests.web.conftest import Client, Login, MakeUser
@@ -18,7 +18,7 @@ async def _call_on(app: web.Application, extension: str) -> int:
     log = CallLog(app[STORE])
     try:
         await log.record(call(f"c-{extension}", agents_rung=(extension,), agent=extension))
-        return (await log.search(CallFilter(agent=extension))).items[0].id
+        return (await log.search(CallQuery(agent=extension))).items[0].id
     finally:
         log.close()
 

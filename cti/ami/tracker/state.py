@@ -109,11 +109,11 @@ class Call:
     """Everything learnt about one call (one Linkedid) while it is live."""
 
     __slots__ = (
-        "amd_status",
         "abandoned",
         "account",
         "agent",
         "agents_rung",
+        "amd_status",
         "answer_uids",
         "answered",
         "answered_by",

@@ -12,6 +12,7 @@ from cti.crm_store.models.campaigns import (
     Lead,
 )
 from cti.crm_store.models.contacts import Company, Contact, ContactEmail, Phone
+from cti.crm_store.models.exports import DownloadLink
 from cti.crm_store.models.sales import Deal
 from cti.crm_store.models.surveys import SurveyAnswer, SurveyResponse, SurveyScript
 from cti.crm_store.models.tasks import Note, Task
@@ -35,6 +36,7 @@ __all__ = [
     "Deal",
     "DialAttempt",
     "DncNumber",
+    "DownloadLink",
     "Lead",
     "LoginDevice",
     "Note",

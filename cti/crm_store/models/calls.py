@@ -23,6 +23,13 @@ class Call(TimestampMixin, Base):
         Index("ix_calls_started", "started_at"),
         #: a survey finds its call by Linkedid alone (the keypad knows no PBX name)
         Index("ix_calls_linkedid", "linkedid"),
+        # the history's filters with its order (newest first): a queue's, a status's, a
+        # campaign's calls are an index range, never all of them sorted per page
+        Index("ix_calls_queue_started", "queue", "started_at"),
+        Index("ix_calls_status_started", "status", "started_at"),
+        Index("ix_calls_campaign_started", "campaign", "started_at"),
+        # the history sorted by talk time (``sort=-duration``)
+        Index("ix_calls_talk", "talk_seconds"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -35,13 +42,13 @@ class Call(TimestampMixin, Base):
     #: the outside party (caller of an inbound, callee of an outbound call), E.164 when parseable
     external_number: Mapped[str | None] = mapped_column(String(64))
     external_tail: Mapped[str | None] = mapped_column(String(12))
-    queue: Mapped[str | None] = mapped_column(String(64), index=True)
+    queue: Mapped[str | None] = mapped_column(String(64))
     agents_rung: Mapped[list[str]] = mapped_column(JSON, default=list)
     agent: Mapped[str | None] = mapped_column(String(32))
     agent_user_id: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"), index=True
     )
-    status: Mapped[str] = mapped_column(String(10), index=True)
+    status: Mapped[str] = mapped_column(String(10))
     started_at: Mapped[datetime | None]
     answered_at: Mapped[datetime | None]
     ended_at: Mapped[datetime | None]
@@ -52,7 +59,7 @@ class Call(TimestampMixin, Base):
     originate_action_id: Mapped[str | None] = mapped_column(String(128), index=True)
     originate_variables: Mapped[dict[str, str] | None] = mapped_column(JSON)
     account: Mapped[str | None] = mapped_column(String(80))
-    campaign: Mapped[str | None] = mapped_column(String(80), index=True)
+    campaign: Mapped[str | None] = mapped_column(String(80))
     recording: Mapped[str | None] = mapped_column(String(500))
     contact_id: Mapped[int | None] = mapped_column(
         ForeignKey("contacts.id", ondelete="SET NULL"), index=True

@@ -40,6 +40,8 @@ Resource = Literal[
     "agent",
     "surveys",
     "survey_results",
+    "exports",
+    "downloads",
 ]
 Action = Literal["read", "create", "edit", "delete"]
 #: what a route does: (resource, action)
@@ -136,6 +138,16 @@ RULES: tuple[Rule, ...] = (
     Rule("surveys", "create", _O, _A, _A, "start or resume; own: on a call that rang on them"),
     Rule("surveys", "edit", _O, _A, _A, "answer, change, finish; own: the ones they started"),
     Rule("survey_results", "read", _N, _A, _A, "results per question, the raw-answer CSV"),
+    Rule("exports", "create", _O, _A, _A, "a download link; own: the calls they may see"),
+    Rule(
+        "downloads",
+        "read",
+        _A,
+        _A,
+        _A,
+        "a single-use link from an export: the link is the key, its maker's visibility applies",
+        public=True,
+    ),
 )
 TABLE: dict[Perm, Rule] = {rule.perm: rule for rule in RULES}
 

@@ -39,6 +39,9 @@ def _plain_bool(value: Any) -> Any:
     return value  # text is read by pydantic in a query, and refused in a (strict) body
 
 
+#: the check of every whole number a query sends (for schemas with their own bounds)
+plain_int = _plain_int
+
 #: the id of a record, as a client sends it in a body or a query (in the path:
 #: :func:`cti.web.routing.path_id`, a 404 when out of range)
 Id = Annotated[int, Field(ge=1, le=MAX_ID), BeforeValidator(_plain_int)]

@@ -520,7 +520,7 @@ async function callRow(c) {
   const number = c.call.direction === "outbound" ? c.call.to : c.call.from;
   if (!number) return null;
   for (let i = 0; i < 6; i++) {
-    const page = await api("GET", `/api/calls?number=${encodeURIComponent(number)}&per_page=20`);
+    const page = await api("GET", `/api/calls?number=${encodeURIComponent(number)}&limit=20`);
     const row = page.items.find((x) => x.linkedid === c.id && x.pbx === c.call.pbx);
     if (row) return row;
     if (c.state !== "ended") return null;
@@ -572,7 +572,7 @@ function historyBox(c) {
   const number = c.call.direction === "outbound" ? c.call.to : c.call.from;
   const body = c.history === null
     ? h("button", { class: "ghost", type: "button", onclick: async () => {
-        try { c.history = (await api("GET", `/api/calls?number=${encodeURIComponent(number)}&per_page=20`)).items; }
+        try { c.history = (await api("GET", `/api/calls?number=${encodeURIComponent(number)}&limit=20`)).items; }
         catch (err) { toast(err.message, true); return; }
         renderCard(); } }, "Show full call history")
     : h("table", {}, h("tr", {}, ["when", "dir", "status", "ext", "talk"].map((x) => h("th", {}, x))),

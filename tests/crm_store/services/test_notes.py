@@ -6,7 +6,7 @@ import pytest
 
 from cti.calllog.service import CallLog
 from cti.crm_store.rules.visibility import Viewer
-from cti.crm_store.schemas.calls import CallFilter
+from cti.crm_store.schemas.calls import CallQuery
 from cti.crm_store.schemas.contacts import ContactIn
 from cti.crm_store.schemas.tasks import NoteIn, NotePatch, NoteQuery
 from cti.crm_store.schemas.tickets import TicketIn
@@ -65,9 +65,7 @@ async def test_a_viewer_limited_to_their_own_sees_notes_on_their_calls_only(stor
     try:
         for ext in ("101", "102"):
             await log.record(call(f"c-{ext}", agents_rung=(ext,), agent=ext))
-        hers, his = [
-            (await log.search(CallFilter(agent=ext))).items[0].id for ext in ("101", "102")
-        ]
+        hers, his = [(await log.search(CallQuery(agent=ext))).items[0].id for ext in ("101", "102")]
     finally:
         log.close()
     notes = NoteService(store)
