@@ -31,6 +31,7 @@ from cti.crm_store.phones import external_number, tail
 from cti.crm_store.repos.calllog import CallLogRepo, Key, text_limits
 from cti.crm_store.repos.calls import CallRepo, Listing, conditions
 from cti.crm_store.repos.lookup import CallerLookup
+from cti.crm_store.repos.surveys import SurveyRepo
 from cti.crm_store.rules import callbacks, keyset
 from cti.crm_store.rules.fields import invalid
 from cti.crm_store.rules.visibility import may_see_call
@@ -75,6 +76,7 @@ class CallLog:
         self._limits = text_limits()
         self._notes = NoteService(store)
         self._contacts = ContactService(store)
+        self._surveys = SurveyRepo(store)
 
     def close(self) -> None:
         """Release the caller lookup's read connection (SQLite)."""
@@ -271,9 +273,29 @@ class CallLog:
             if found is not None:
                 contact = ContactSummary.model_validate(found, from_attributes=True)
         url = f"/api/calls/{call_id}/recording" if recordings.find(call.recording) else None
-        # survey answers: not stored yet; when surveys store them, read them here and pass
-        # survey_answers=[…] (the field is in CallFull already, empty until then)
-        return CallFull(**call.model_dump(), notes=notes.items, contact=contact, recording_url=url)
+        surveys = [
+            {
+                "response_id": response.id,
+                "script": response.script_name,
+                "version": response.script_version,
+                "mode": response.mode,
+                "status": response.status,
+                "agent": response.agent,
+                "answers": [
+                    a.model_dump(mode="json")
+                    for a in (await self._surveys.answers(response.id)).values()
+                ],
+            }
+            for response in await self._surveys.of_call(call.linkedid)
+            if response.pbx in (None, call.pbx)
+        ]
+        return CallFull(
+            **call.model_dump(),
+            notes=notes.items,
+            contact=contact,
+            recording_url=url,
+            survey_answers=surveys,
+        )
 
     async def recording(
         self, call_id: int, recordings: Recordings, *, extensions: Sequence[str] | None = None

@@ -39,6 +39,8 @@ from cti.crm_store.services.tickets import TicketService
 from cti.crm_store.store import Store
 from cti.crm_store.timeutil import utcnow
 from cti.errors import NotFoundError
+from cti.surveys.script import Script
+from cti.surveys.service import SurveyService
 from cti.web.app import create_app
 from cti.web.auth import USERS
 from cti.web.keys import SETTINGS
@@ -153,6 +155,22 @@ async def test_one_call_in_full(client: Client, store: Store, calls: dict[str, i
         assert key in got
     no_file = await get_json(client, f"/api/calls/{calls['r.4']}", olga)
     assert no_file["recording_url"] is None
+    # a survey on the call (here on the keypad, finished as partial) shows with its answers
+    script = Script.model_validate(
+        {"name": "quick", "questions": [
+            {"id": "ok", "text": "OK?", "kind": "yesno", "prompt": ["q-ok"]},
+            {"id": "score", "text": "0–10?", "kind": "scale", "min": 0, "max": 10},
+        ]}
+    )  # fmt: skip
+    surveys = SurveyService(store)
+    rid = await surveys.start(call_key="r.1", script=script, mode="keypad")
+    await surveys.answer(rid, "ok", "yes", raw="1", by="keypad")
+    await surveys.finish(rid, "partial")
+    (taken,) = (await get_json(client, f"/api/calls/{calls['r.1']}", olga))["survey_answers"]
+    assert (taken["script"], taken["mode"], taken["status"]) == ("quick", "keypad", "partial")
+    assert [(a["question_id"], a["value"], a["raw"]) for a in taken["answers"]] == [
+        ("ok", True, "1")
+    ]
     await get_json(client, f"/api/calls/{calls['b.1']}", olga, 403)
 
 

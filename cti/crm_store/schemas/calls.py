@@ -206,8 +206,8 @@ class CallFull(CallDetailOut):
     notes: list[NoteOut]
     contact: ContactSummary | None
     recording_url: str | None
-    #: the survey's answers on this call: filled once surveys store them (see
-    #: docs/call-history.md); always an empty list until then
+    #: the surveys taken on this call (operator or keypad), each with its script, version,
+    #: status and answers (question id, value, keys pressed, when, by whom)
     survey_answers: list[dict[str, Any]] = Field(default_factory=list)
 
 
