@@ -77,6 +77,7 @@ COMMAND_MODULES = (
     "cti.screenpop.cli",
     "cti.demo.cli",
     "cti.dialer.cli",
+    "cti.reports.cli",
     "cti.daemon",
 )
 

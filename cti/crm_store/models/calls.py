@@ -21,6 +21,8 @@ class Call(TimestampMixin, Base):
         Index("ix_calls_external_tail_started", "external_tail", "started_at"),
         Index("ix_calls_agent_started", "agent", "started_at"),
         Index("ix_calls_started", "started_at"),
+        Index("ix_calls_queue_started", "queue", "started_at"),
+        Index("ix_calls_status_started", "status", "started_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

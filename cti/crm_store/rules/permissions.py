@@ -38,6 +38,8 @@ Resource = Literal[
     "campaigns",
     "dnc",
     "agent",
+    "reports",
+    "agentreports",
 ]
 Action = Literal["read", "create", "edit", "delete"]
 #: what a route does: (resource, action)
@@ -130,6 +132,8 @@ RULES: tuple[Rule, ...] = (
     Rule("dnc", "delete", _N, _A, _A, "taking a number off: supervisors"),
     Rule("agent", "read", _O, _O, _O, "own: my campaign and state"),
     Rule("agent", "edit", _O, _O, _O, "own: join, pause, leave, my calls' dispositions"),
+    Rule("reports", "read", _N, _A, _A, "queues, callbacks, heat map, campaigns, SLA"),
+    Rule("agentreports", "read", _O, _A, _A, "the agents report; own: their extensions"),
 )
 TABLE: dict[Perm, Rule] = {rule.perm: rule for rule in RULES}
 
