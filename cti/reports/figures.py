@@ -202,6 +202,7 @@ def queue_figures(row: QueueRow, variant: str) -> QueueFigures:
         average_speed_of_answer=ratio(row.wait_answered, row.answered, 3),
         longest_wait=round(row.longest_wait, 3),
         average_abandon_seconds=ratio(row.wait_abandoned, long_abandons, 3),
+        average_ivr_seconds=ratio(row.ivr_seconds, row.ivr_calls, 3),
     )
 
 
@@ -218,6 +219,8 @@ def queue_total(rows: Sequence[QueueRow]) -> QueueRow:
         sum(r.wait_answered for r in rows),
         max((r.longest_wait for r in rows), default=0.0),
         sum(r.wait_abandoned for r in rows),
+        sum(r.ivr_seconds for r in rows),
+        sum(r.ivr_calls for r in rows),
     )
 
 

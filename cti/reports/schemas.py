@@ -67,6 +67,7 @@ class QueueFigures(OutModel):
     average_speed_of_answer: float | None
     longest_wait: float
     average_abandon_seconds: float | None = Field(description="abandons past the short ones")
+    average_ivr_seconds: float | None = Field(description="IVR time before the queue")
 
 
 class QueuesReport(Report):

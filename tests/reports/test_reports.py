@@ -76,6 +76,8 @@ async def test_queues_match_the_records(store: Store, calls: list[CallRecord]) -
             round(sum(wait[id(c)] for c in long_ab) / len(long_ab), 3) if long_ab else None,
         )
         assert _close(q.abandon_rate, round(len(long_ab) / (len(these) - len(short)), 4))
+        ivr = [c.ivr_seconds for c in these if c.ivr_seconds is not None]
+        assert _close(q.average_ivr_seconds, round(sum(ivr) / len(ivr), 3))
     # every variant names its denominator
     for variant, denominator in (
         ("offered", lambda t: t.offered),

@@ -39,6 +39,9 @@ class QueueRow:
     wait_answered: float
     longest_wait: float
     wait_abandoned: float
+    #: the IVR time before the queue, and the calls that had one
+    ivr_seconds: float = 0.0
+    ivr_calls: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +125,8 @@ class ReportRepo:
                 func.coalesce(func.sum(wait).filter(answered), 0.0),
                 func.coalesce(func.max(wait), 0.0),
                 func.coalesce(func.sum(wait).filter(long_abandon), 0.0),
+                func.coalesce(func.sum(Call.ivr_seconds), 0.0),
+                func.count(Call.ivr_seconds),
             )
             .where(
                 Call.queue.is_not(None),
@@ -133,7 +138,13 @@ class ReportRepo:
             .order_by(Call.queue)
         )
         return [
-            QueueRow(str(r[0]), *(int(x) for x in r[1:7]), *(float(x) for x in r[7:10]))
+            QueueRow(
+                str(r[0]),
+                *(int(x) for x in r[1:7]),
+                *(float(x) for x in r[7:10]),
+                float(r[10]),
+                int(r[11]),
+            )
             for r in await self._all(stmt)
         ]
 
