@@ -139,11 +139,18 @@ class ReportRepo:
         )
         return [
             QueueRow(
-                str(r[0]),
-                *(int(x) for x in r[1:7]),
-                *(float(x) for x in r[7:10]),
-                float(r[10]),
-                int(r[11]),
+                queue=str(r[0]),
+                offered=int(r[1]),
+                answered=int(r[2]),
+                abandoned=int(r[3]),
+                short_abandons=int(r[4]),
+                answered_within=int(r[5]),
+                abandoned_after=int(r[6]),
+                wait_answered=float(r[7]),
+                longest_wait=float(r[8]),
+                wait_abandoned=float(r[9]),
+                ivr_seconds=float(r[10]),
+                ivr_calls=int(r[11]),
             )
             for r in await self._all(stmt)
         ]
