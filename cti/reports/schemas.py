@@ -10,7 +10,10 @@ from cti.crm_store.schemas.common import OutModel
 
 
 class PeriodOut(OutModel):
-    #: first and last local day, inclusive
+    """First and last local day (inclusive), the zone, and the UTC instants they span."""
+
+    model_config = OutModel.model_config | {"serialize_by_alias": True, "populate_by_name": True}
+
     from_: date = Field(serialization_alias="from", alias="from")
     to: date
     tz: str
