@@ -10,23 +10,22 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 from aiohttp import web
 from aiohttp.test_utils import TestClient
-
-import pytest
 
 from cti.calllog.service import CallLog
 from cti.config import Settings
 from cti.crm_store.db import create_engine
 from cti.crm_store.migrate import schema_diff, upgrade_database
+from cti.crm_store.schemas.users import UserIn
 from cti.crm_store.store import Store
 from cti.reports.http import setup as reports_setup
-from tests.clihelp import run_cti
-from tests.reports.callset import callset
-from cti.crm_store.schemas.users import UserIn
 from cti.web.app import create_app
 from cti.web.auth import USERS
+from tests.clihelp import run_cti
+from tests.reports.callset import callset
 from tests.web.conftest import FAST_HASHER, PASSWORD, Login, MakeUser
 
 Client = TestClient[web.Request, web.Application]
@@ -172,7 +171,8 @@ async def test_revision_0007_copies_the_state_log_into_page_sessions(empty_db_ur
             got = (
                 await conn.execute(
                     sa.text(
-                        "SELECT kind, reason, started_at, ended_at, source, queue FROM agent_sessions "
+                        "SELECT kind, reason, started_at, ended_at, source, queue "
+                        "FROM agent_sessions "
                         "ORDER BY started_at, kind"
                     )
                 )
