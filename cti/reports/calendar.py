@@ -63,27 +63,38 @@ def period(first: date, last: date, tz: ZoneInfo, max_days: int = 400) -> Period
     return Period(first, last, tz)
 
 
-def whole_hours(tz: ZoneInfo, since: datetime, until: datetime) -> bool:
-    """Whether every UTC offset ``tz`` has between the instants is whole hours (then hour
-    buckets in UTC fall on local hours; else buckets are minutes)."""
-    moment = since
-    while moment < until + timedelta(days=1):
-        offset = moment.astimezone(tz).utcoffset() or timedelta(0)
-        if offset.total_seconds() % 3600:
-            return False
-        moment += timedelta(days=1)
-    return True
+def _offset(tz: ZoneInfo, moment: datetime) -> int:
+    return int((moment.astimezone(tz).utcoffset() or timedelta(0)).total_seconds())
 
 
-def parse_bucket(text: str) -> datetime:
-    """A bucket as the store gives it (``YYYY-MM-DD HH`` or ``YYYY-MM-DD HH:MM``, UTC)."""
-    if len(text) == 13:
-        return datetime.strptime(text, "%Y-%m-%d %H").replace(tzinfo=UTC)
-    return datetime.strptime(text[:16], "%Y-%m-%d %H:%M").replace(tzinfo=UTC)
-
-
-def local(moment: datetime, tz: ZoneInfo) -> datetime:
-    return moment.astimezone(tz)
+def offset_spans(
+    tz: ZoneInfo, since: datetime, until: datetime
+) -> list[tuple[datetime, datetime, int]]:
+    """[since, until) cut where ``tz``'s UTC offset changes: (start, end, offset seconds).
+    Within a span, local time is UTC plus one constant offset, so the store can group by
+    local day or hour with plain arithmetic (exact for any zone, DST and :30 offsets too)."""
+    spans: list[tuple[datetime, datetime, int]] = []
+    start, offset = since, _offset(tz, since)
+    day = timedelta(days=1)
+    cursor = since
+    while cursor < until:
+        step = min(cursor + day, until)
+        if _offset(tz, step) != offset:
+            lo, hi = cursor, step  # the change is in (lo, hi]: find its second
+            while (hi - lo) > timedelta(seconds=1):
+                mid = lo + (hi - lo) / 2
+                if _offset(tz, mid) == offset:
+                    lo = mid
+                else:
+                    hi = mid
+            change = hi.replace(microsecond=0)
+            if start < change < until:
+                spans.append((start, change, offset))
+                start, offset = change, _offset(tz, change)
+            step = max(change, cursor + timedelta(seconds=1))
+        cursor = step
+    spans.append((start, until, offset))
+    return spans
 
 
 # -- business hours -------------------------------------------------------------------------

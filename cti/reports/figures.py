@@ -18,12 +18,11 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from zoneinfo import ZoneInfo
 
 from cti.crm_store.repos.reports import AgentBucket, QueueRow
 from cti.crm_store.repos.sessions import SessionRow
 from cti.reports import intervals
-from cti.reports.calendar import Period, parse_bucket
+from cti.reports.calendar import Period
 from cti.reports.schemas import AgentFigures, QueueFigures
 
 WEEKDAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -33,8 +32,9 @@ def ratio(part: float, whole: float, digits: int = 4) -> float | None:
     return round(part / whole, digits) if whole > 0 else None
 
 
-def local_day(bucket: str, tz: ZoneInfo) -> date:
-    return parse_bucket(bucket).astimezone(tz).date()
+def local_day(bucket: str) -> date:
+    """A local day as the store gives it (``YYYY-MM-DD``)."""
+    return date.fromisoformat(bucket[:10])
 
 
 # -- agents ---------------------------------------------------------------------------------
@@ -150,13 +150,13 @@ def agents(
     """Per agent over the period, and per agent and local day."""
     cells: dict[tuple[str, date], _Counts] = defaultdict(_Counts)
     for r in rings:
-        c = cells[(r.agent, local_day(r.bucket, period.tz))]
+        c = cells[(r.agent, local_day(r.bucket))]
         c.offered += r.calls
         c.answered += r.answered
         c.ring += r.seconds
         c.ring_no_answer += r.other_seconds
     for t in talks:
-        c = cells[(t.agent, local_day(t.bucket, period.tz))]
+        c = cells[(t.agent, local_day(t.bucket))]
         c.handled += t.calls
         c.talk += t.seconds
         c.hold += t.other_seconds
@@ -227,10 +227,10 @@ def queue_total(rows: Sequence[QueueRow]) -> QueueRow:
 # -- heat map -------------------------------------------------------------------------------
 
 
-def heatmap(buckets: Iterable[tuple[str, int]], tz: ZoneInfo) -> list[list[int]]:
-    """cells[weekday (Monday 0)][local hour] of the calls per UTC bucket."""
+def heatmap(hours: Iterable[tuple[str, int]]) -> list[list[int]]:
+    """cells[weekday (Monday 0)][hour] of the calls per local hour (``YYYY-MM-DD HH``)."""
     cells = [[0] * 24 for _ in range(7)]
-    for bucket, calls in buckets:
-        moment = parse_bucket(bucket).astimezone(tz)
-        cells[moment.weekday()][moment.hour] += calls
+    for hour, calls in hours:
+        weekday = date.fromisoformat(hour[:10]).weekday()
+        cells[weekday][int(hour[11:13])] += calls
     return cells

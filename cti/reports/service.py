@@ -18,7 +18,7 @@ from cti.crm_store.repos.reports import ReportRepo
 from cti.crm_store.repos.sessions import SessionRepo
 from cti.crm_store.store import Store
 from cti.reports import figures, sla
-from cti.reports.calendar import BusinessCalendar, Period, whole_hours
+from cti.reports.calendar import BusinessCalendar, Period, offset_spans
 from cti.reports.schemas import (
     AgentsReport,
     CallbackRow,
@@ -97,9 +97,9 @@ class ReportService:
     ) -> AgentsReport:
         """``extensions``: only these agents (an operator's own); None: all."""
         since, until = period.since, period.until
-        fine = not whole_hours(period.tz, since, until)
-        rings = await self.repo.rings(since, until, fine, extensions)
-        talks = await self.repo.talks(since, until, fine, extensions)
+        spans = offset_spans(period.tz, since, until)
+        rings = await self.repo.rings(spans, extensions)
+        talks = await self.repo.talks(spans, extensions)
         sessions = await self.sessions.overlapping(since, until, extensions)
         _, users = await self.repo.people()
         per_agent, per_day = figures.agents(rings, talks, sessions, period, now=now, users=users)
@@ -163,9 +163,8 @@ class ReportService:
         )
 
     async def heatmap(self, period: Period) -> HeatmapReport:
-        fine = not whole_hours(period.tz, period.since, period.until)
-        buckets = await self.repo.inbound_buckets(period.since, period.until, fine)
-        cells = figures.heatmap(buckets, period.tz)
+        spans = offset_spans(period.tz, period.since, period.until)
+        cells = figures.heatmap(await self.repo.inbound_hours(spans))
         return HeatmapReport(
             report="heatmap",
             period=period_out(period),

@@ -10,7 +10,14 @@ import pytest
 
 from cti.errors import ValidationError
 from cti.reports import intervals
-from cti.reports.calendar import BusinessCalendar, Period, parse_hours, period, whole_hours, zone
+from cti.reports.calendar import (
+    BusinessCalendar,
+    Period,
+    offset_spans,
+    parse_hours,
+    period,
+    zone,
+)
 
 T = datetime(2026, 5, 4, 9, 0, tzinfo=UTC)
 
@@ -46,8 +53,21 @@ def test_a_period_is_checked_and_zones_are_named() -> None:
         zone("Mars/Olympus")
     p = Period(date(2026, 5, 1), date(2026, 5, 3), ZoneInfo("Asia/Kolkata"))
     assert p.since == datetime(2026, 4, 30, 18, 30, tzinfo=UTC)
-    assert not whole_hours(p.tz, p.since, p.until)
-    assert whole_hours(ZoneInfo("Europe/Paris"), p.since, p.until)
+    assert offset_spans(p.tz, p.since, p.until) == [(p.since, p.until, 19800)]
+
+
+def test_offset_spans_cut_at_the_dst_changes() -> None:
+    paris = ZoneInfo("Europe/Paris")
+    since, until = datetime(2026, 1, 1, tzinfo=UTC), datetime(2027, 1, 1, tzinfo=UTC)
+    spring, autumn = datetime(2026, 3, 29, 1, tzinfo=UTC), datetime(2026, 10, 25, 1, tzinfo=UTC)
+    assert offset_spans(paris, since, until) == [
+        (since, spring, 3600),
+        (spring, autumn, 7200),
+        (autumn, until, 3600),
+    ]
+    # a span ending exactly at a change has one offset
+    assert offset_spans(paris, since, spring) == [(since, spring, 3600)]
+    assert offset_spans(ZoneInfo("UTC"), since, until) == [(since, until, 0)]
 
 
 def test_business_hours_pause_the_clock_overnight_weekends_and_holidays() -> None:

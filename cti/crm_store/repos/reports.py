@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, func, or_, select
+from sqlalchemy import ColumnElement, and_, exists, func, literal_column, or_, select
 from sqlalchemy.orm import aliased
 
 from cti.crm_store.models.calls import Call, CallRing, CallTalk
@@ -22,6 +22,9 @@ from cti.crm_store.models.tickets import Ticket
 from cti.crm_store.models.users import User, UserExtension
 from cti.crm_store.store import Store
 from cti.crm_store.timeutil import as_utc, as_utc_opt
+
+#: (since, until, UTC offset in seconds): a period cut where the zone's offset changes
+Spans = Sequence[tuple[datetime, datetime, int]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,12 +86,15 @@ class ReportRepo:
     def __init__(self, store: Store) -> None:
         self.store = store
 
-    def bucket(self, column: Any, fine: bool) -> ColumnElement[str]:
-        """``column`` (a UTC time) as ``YYYY-MM-DD HH`` (``fine``: ``… HH:MM``) text."""
+    def local(self, column: Any, offset: int, hour: bool) -> ColumnElement[str]:
+        """``column`` (a UTC time) shifted by ``offset`` seconds, as ``YYYY-MM-DD`` (or
+        ``YYYY-MM-DD HH`` with ``hour``): a local day or hour within one offset span."""
         if self.store.is_sqlite:  # stored as 'YYYY-MM-DD HH:MM:SS.ffffff' in UTC
-            return func.substr(column, 1, 16 if fine else 13)
-        form = "YYYY-MM-DD HH24:MI" if fine else "YYYY-MM-DD HH24"
-        return func.to_char(func.timezone("UTC", column), form)
+            return func.substr(
+                func.datetime(column, f"{int(offset):+d} seconds"), 1, 13 if hour else 10
+            )
+        shifted = func.timezone("UTC", column) + literal_column(f"interval '{int(offset)} seconds'")
+        return func.to_char(shifted, "YYYY-MM-DD HH24" if hour else "YYYY-MM-DD")
 
     async def _all(self, stmt: Any) -> list[Any]:
         async with self.store.sessions() as session:
@@ -155,61 +161,64 @@ class ReportRepo:
             for r in await self._all(stmt)
         ]
 
-    async def inbound_buckets(
-        self, since: datetime, until: datetime, fine: bool
-    ) -> list[tuple[str, int]]:
-        """Inbound calls started per UTC bucket."""
-        bucket = self.bucket(Call.started_at, fine)
-        stmt = (
-            select(bucket, func.count())
-            .where(Call.direction == "inbound", Call.started_at >= since, Call.started_at < until)
-            .group_by(bucket)
-        )
-        return [(str(b), int(n)) for b, n in await self._all(stmt)]
+    async def inbound_hours(self, spans: Spans) -> list[tuple[str, int]]:
+        """Inbound calls started per local hour (``YYYY-MM-DD HH``)."""
+        out: list[tuple[str, int]] = []
+        for since, until, offset in spans:
+            hour = self.local(Call.started_at, offset, hour=True)
+            stmt = (
+                select(hour, func.count())
+                .where(
+                    Call.direction == "inbound", Call.started_at >= since, Call.started_at < until
+                )
+                .group_by(hour)
+            )
+            out += [(str(b), int(n)) for b, n in await self._all(stmt)]
+        return out
 
-    async def rings(
-        self, since: datetime, until: datetime, fine: bool, agents: Sequence[str] | None
-    ) -> list[AgentBucket]:
-        """Per agent and bucket: calls that rang them, of those answered by them, ring
+    async def rings(self, spans: Spans, agents: Sequence[str] | None) -> list[AgentBucket]:
+        """Per agent and local day: calls that rang them, of those answered by them, ring
         seconds, and ring seconds of the rings they did not answer."""
-        bucket = self.bucket(CallRing.started_at, fine)
+        out: list[AgentBucket] = []
         ring = func.coalesce(CallRing.seconds, 0.0)
-        stmt = select(
-            CallRing.agent,
-            bucket,
-            func.count(CallRing.call_id.distinct()),
-            func.count(CallRing.call_id.distinct()).filter(CallRing.answered.is_(True)),
-            func.coalesce(func.sum(ring), 0.0),
-            func.coalesce(func.sum(ring).filter(CallRing.answered.is_(False)), 0.0),
-        ).where(CallRing.started_at >= since, CallRing.started_at < until)
-        if agents is not None:
-            stmt = stmt.where(CallRing.agent.in_(sorted(set(agents))))
-        stmt = stmt.group_by(CallRing.agent, bucket)
-        return [
-            AgentBucket(str(a), str(b), int(c), int(n), float(s), float(o))
-            for a, b, c, n, s, o in await self._all(stmt)
-        ]
+        for since, until, offset in spans:
+            day = self.local(CallRing.started_at, offset, hour=False)
+            stmt = select(
+                CallRing.agent,
+                day,
+                func.count(CallRing.call_id.distinct()),
+                func.count(CallRing.call_id.distinct()).filter(CallRing.answered.is_(True)),
+                func.coalesce(func.sum(ring), 0.0),
+                func.coalesce(func.sum(ring).filter(CallRing.answered.is_(False)), 0.0),
+            ).where(CallRing.started_at >= since, CallRing.started_at < until)
+            if agents is not None:
+                stmt = stmt.where(CallRing.agent.in_(sorted(set(agents))))
+            out += [
+                AgentBucket(str(a), str(b), int(c), int(n), float(s), float(o))
+                for a, b, c, n, s, o in await self._all(stmt.group_by(CallRing.agent, day))
+            ]
+        return out
 
-    async def talks(
-        self, since: datetime, until: datetime, fine: bool, agents: Sequence[str] | None
-    ) -> list[AgentBucket]:
-        """Per agent and bucket: calls they talked on (their own part of a transferred
+    async def talks(self, spans: Spans, agents: Sequence[str] | None) -> list[AgentBucket]:
+        """Per agent and local day: calls they talked on (their own part of a transferred
         call), talk seconds (hold included) and hold seconds."""
-        bucket = self.bucket(CallTalk.started_at, fine)
-        stmt = select(
-            CallTalk.agent,
-            bucket,
-            func.count(CallTalk.call_id.distinct()),
-            func.coalesce(func.sum(CallTalk.seconds), 0.0),
-            func.coalesce(func.sum(CallTalk.hold_seconds), 0.0),
-        ).where(CallTalk.started_at >= since, CallTalk.started_at < until)
-        if agents is not None:
-            stmt = stmt.where(CallTalk.agent.in_(sorted(set(agents))))
-        stmt = stmt.group_by(CallTalk.agent, bucket)
-        return [
-            AgentBucket(str(a), str(b), int(c), int(c), float(s), float(h))
-            for a, b, c, s, h in await self._all(stmt)
-        ]
+        out: list[AgentBucket] = []
+        for since, until, offset in spans:
+            day = self.local(CallTalk.started_at, offset, hour=False)
+            stmt = select(
+                CallTalk.agent,
+                day,
+                func.count(CallTalk.call_id.distinct()),
+                func.coalesce(func.sum(CallTalk.seconds), 0.0),
+                func.coalesce(func.sum(CallTalk.hold_seconds), 0.0),
+            ).where(CallTalk.started_at >= since, CallTalk.started_at < until)
+            if agents is not None:
+                stmt = stmt.where(CallTalk.agent.in_(sorted(set(agents))))
+            out += [
+                AgentBucket(str(a), str(b), int(c), int(c), float(s), float(h))
+                for a, b, c, s, h in await self._all(stmt.group_by(CallTalk.agent, day))
+            ]
+        return out
 
     async def missed_not_called_back(
         self, since: datetime, until: datetime, limit: int
