@@ -398,7 +398,8 @@ def reports() -> dict[str, Query]:
         return ReportService(store, ReportsConfig(), CrmConfig().sla)
 
     return {
-        "report: agents, 30 days": lambda s, r: service(s).agents(p, NOW),
+        "report: agents, 30 days": lambda s, r: service(s).agents(p, NOW, by_day=False),
+        "report: agents per day, 30 days": lambda s, r: service(s).agents(p, NOW),
         "report: queues, 30 days": lambda s, r: service(s).queues(p),
         "report: callbacks, 30 days": lambda s, r: service(s).callbacks(p, NOW),
         "report: heat map, 30 days": lambda s, r: service(s).heatmap(p),

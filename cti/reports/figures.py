@@ -70,10 +70,11 @@ class _Counts:
 
 
 def _figures(agent: str, user: str, day: date | None, c: _Counts) -> AgentFigures:
+    """One row (built without validation: thousands per report, all computed here)."""
     talk = max(0.0, c.talk - c.hold)  # a talk part's seconds include its hold
     handle = talk + c.hold + c.wrap
     available = c.logged_in - c.pause
-    return AgentFigures(
+    return AgentFigures.model_construct(
         agent=agent,
         user=user,
         day=day,
@@ -146,8 +147,9 @@ def agents(
     *,
     now: datetime,
     users: Mapping[str, str],
+    by_day: bool = True,
 ) -> tuple[list[AgentFigures], list[AgentFigures]]:
-    """Per agent over the period, and per agent and local day."""
+    """Per agent over the period, and (``by_day``) per agent and local day."""
     cells: dict[tuple[str, date], _Counts] = defaultdict(_Counts)
     for r in rings:
         c = cells[(r.agent, local_day(r.bucket))]
@@ -169,6 +171,7 @@ def agents(
     per_day = [
         _figures(a, users.get(a, ""), d, c)
         for (a, d), c in sorted(cells.items(), key=lambda kv: (kv[0][1], kv[0][0]))
+        if by_day
     ]
     return per_agent, per_day
 

@@ -14,7 +14,7 @@ from typing import Annotated, Any
 from aiohttp import web
 from pydantic import BeforeValidator, Field, field_validator, model_validator
 
-from cti.crm_store.schemas.common import InModel
+from cti.crm_store.schemas.common import Flag, InModel
 from cti.crm_store.timeutil import utcnow
 from cti.reports.calendar import Period, period, zone
 from cti.reports.consumer import SessionConsumer
@@ -77,8 +77,14 @@ class ReportQuery(InModel):
         return self
 
 
-def period_of(request: web.Request) -> Period:
-    query = read_query(request, ReportQuery)
+class AgentsQuery(ReportQuery):
+    """The agents report's period, and whether to add each agent's figures per day."""
+
+    days: Flag = Field(default=False, description="also per agent and local day")
+
+
+def period_of(request: web.Request, model: type[ReportQuery] = ReportQuery) -> Period:
+    query = read_query(request, model)
     name = query.tz or request.app[SETTINGS].reports.timezone
     return period(query.first, query.last, zone(name), MAX_DAYS)
 
@@ -93,7 +99,7 @@ _ERRORS = (401, 403, 422)
 @ROUTES.get(
     "/api/reports/agents",
     summary="Agents: rung, answered, missed, times, sessions, occupancy (operators: their own)",
-    query=ReportQuery,
+    query=AgentsQuery,
     response=AgentsReport,
     errors=_ERRORS,
     perm=("agentreports", "read"),
@@ -101,7 +107,9 @@ _ERRORS = (401, 403, 422)
 async def agents_report(request: web.Request) -> web.Response:
     viewer = grant_of(request).viewer
     extensions = list(viewer.extensions) if viewer.own else None
-    return json_model(await _service(request).agents(period_of(request), utcnow(), extensions))
+    by_day = read_query(request, AgentsQuery).days
+    when = period_of(request, AgentsQuery)
+    return json_model(await _service(request).agents(when, utcnow(), extensions, by_day=by_day))
 
 
 @ROUTES.get(

@@ -93,16 +93,24 @@ class ReportService:
         )
 
     async def agents(
-        self, period: Period, now: datetime, extensions: Sequence[str] | None = None
+        self,
+        period: Period,
+        now: datetime,
+        extensions: Sequence[str] | None = None,
+        *,
+        by_day: bool = True,
     ) -> AgentsReport:
-        """``extensions``: only these agents (an operator's own); None: all."""
+        """``extensions``: only these agents (an operator's own); None: all. ``by_day``:
+        also each agent's figures per local day."""
         since, until = period.since, period.until
         spans = offset_spans(period.tz, since, until)
         rings = await self.repo.rings(spans, extensions)
         talks = await self.repo.talks(spans, extensions)
         sessions = await self.sessions.overlapping(since, until, extensions)
         _, users = await self.repo.people()
-        per_agent, per_day = figures.agents(rings, talks, sessions, period, now=now, users=users)
+        per_agent, per_day = figures.agents(
+            rings, talks, sessions, period, now=now, users=users, by_day=by_day
+        )
         return AgentsReport(
             report="agents",
             period=period_out(period),

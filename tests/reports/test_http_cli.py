@@ -78,6 +78,13 @@ async def test_reports_over_rest(
         assert body["period"]["from"] == "2026-03-27" and body["period"]["tz"] == "Europe/Moscow"
     everyone = await (await client.get(f"/api/reports/agents?{PERIOD}", headers=sue.headers)).json()
     assert {a["agent"] for a in everyone["agents"]} == {"101", "102", "103", "104"}
+    assert everyone["days"] == []  # per day only when asked
+    by_day = await client.get(f"/api/reports/agents?{PERIOD}&days=true", headers=sue.headers)
+    days = (await by_day.json())["days"]
+    assert {d["day"] for d in days} <= {f"2026-03-{n}" for n in range(27, 32)}
+    assert sum(d["offered"] for d in days if d["agent"] == "101") == next(
+        a["offered"] for a in everyone["agents"] if a["agent"] == "101"
+    )
     own = await (await client.get(f"/api/reports/agents?{PERIOD}", headers=olga.headers)).json()
     assert [a["agent"] for a in own["agents"]] == ["101"]
     assert own["agents"][0] == next(a for a in everyone["agents"] if a["agent"] == "101")
