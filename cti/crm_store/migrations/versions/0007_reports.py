@@ -5,7 +5,8 @@
 ``agent_state_log`` are copied in as ``page`` sessions: each run of consecutive states of a
 user in a campaign is one login, each ``paused`` row a pause with its reason, each
 ``wrap-up`` row a wrap-up. Indexes on ``calls`` for a queue's calls and the missed calls of
-a period (docs/benchmarks.md says what they cost on writes).
+a period, and on the start of ``call_rings`` and ``call_talks`` for the agents report of a
+period (docs/benchmarks.md says what they cost on writes).
 
 Revision ID: 0007
 Revises: 0004
@@ -57,6 +58,10 @@ def upgrade() -> None:
     with op.batch_alter_table("calls", schema=None) as batch_op:
         batch_op.create_index("ix_calls_queue_started", ["queue", "started_at"], unique=False)
         batch_op.create_index("ix_calls_status_started", ["status", "started_at"], unique=False)
+    with op.batch_alter_table("call_rings", schema=None) as batch_op:
+        batch_op.create_index("ix_call_rings_started", ["started_at"], unique=False)
+    with op.batch_alter_table("call_talks", schema=None) as batch_op:
+        batch_op.create_index("ix_call_talks_started", ["started_at"], unique=False)
     _copy_state_log()
 
 
@@ -141,6 +146,10 @@ def _continues(login: dict[str, Any], row: Any, queue: str) -> bool:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("call_talks", schema=None) as batch_op:
+        batch_op.drop_index("ix_call_talks_started")
+    with op.batch_alter_table("call_rings", schema=None) as batch_op:
+        batch_op.drop_index("ix_call_rings_started")
     with op.batch_alter_table("calls", schema=None) as batch_op:
         batch_op.drop_index("ix_calls_status_started")
         batch_op.drop_index("ix_calls_queue_started")
