@@ -231,9 +231,6 @@ class DialerConfig(_Strict):
     preview_timeout_seconds: float = Field(default=1800.0, ge=10, le=86400)
 
 
-SERVICE_LEVEL_VARIANTS = ("offered", "answered", "offered-no-short", "answered-and-late-abandons")
-
-
 class ReportsConfig(_Strict):
     """How the reports count (``[reports]``; docs/reports.md names each definition)."""
 

@@ -48,12 +48,6 @@ class SessionConsumer:
                 await self.handle(event)
             except Exception:  # one bad event must not stop the sessions
                 log.exception("agent sessions: could not apply %s", type(event).__name__)
-            finally:
-                self._events.task_done()
-
-    async def drain(self) -> None:
-        """Wait until every queued event is applied (tests, shutdown)."""
-        await self._events.join()
 
     async def handle(self, event: QueueMemberChanged | DeviceStateChanged) -> None:
         extension = event.extension
