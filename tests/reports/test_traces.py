@@ -97,3 +97,62 @@ async def test_agent_ring_and_talk_of_the_recordings(
         assert fig.handled == len({id(t) for t in talks})
     assert agents["201"].talk_seconds == pytest.approx(3.5, abs=0.2)
     assert agents["104"].handled >= 1 and agents["105"].handled >= 1
+
+
+def _corpus() -> list[Path]:
+    from tests.ami.tracehelp import ASTERISK22, CACOFONISK, trace_files
+
+    return trace_files(ASTERISK22) + trace_files(CACOFONISK, "**/*.ami")
+
+
+@pytest.mark.traces
+async def test_the_shared_corpus_gives_the_records_figures(store: Store) -> None:
+    """Every recording of ``../shared/ami-traces`` (Asterisk 22 and cacofonisk's), replayed
+    with ``cti replay``'s reader and stored: each queue's offered, answered, ASA and IVR
+    time and each agent's rings, answers and talk in the reports are the records' own."""
+    records: list[CallRecord] = []
+    for path in _corpus():
+        if not path.exists():
+            pytest.skip("the shared trace corpus is missing")
+        for record in replay_files([path], pbx=f"{path.parent.name}-{path.stem}"[:64]):
+            if record.started_at is not None:
+                records.append(record)
+    log = CallLog(store)
+    try:
+        await log.record_many(records)
+    finally:
+        log.close()
+    period = _period(records)
+    service = ReportService(store, ReportsConfig())
+    queues = {q.queue: q for q in (await service.queues(period)).queues}
+    inbound = [r for r in records if r.direction == "inbound" and r.queue]
+    assert queues, "the corpus has queue calls"
+    for name, q in queues.items():
+        mine = [r for r in inbound if r.queue == name]
+        answered = [r for r in mine if r.status == "answered"]
+        assert (q.offered, q.answered) == (len(mine), len(answered)), name
+        if answered:
+            asa = sum(r.queue_wait_seconds or 0 for r in answered) / len(answered)
+            assert q.average_speed_of_answer == pytest.approx(asa, abs=1e-3), name
+        ivr = [r.ivr_seconds for r in mine if r.ivr_seconds is not None]
+        if ivr:
+            assert q.average_ivr_seconds == pytest.approx(sum(ivr) / len(ivr), abs=1e-3)
+    now = max(r.ended_at or r.started_at for r in records if r.started_at) + timedelta(days=1)
+    agents = {a.agent: a for a in (await service.agents(period, now)).agents}
+    for ext, fig in agents.items():
+        rung = {
+            (r.pbx, r.linkedid)
+            for r in records
+            for g in r.rings
+            if g.agent == ext and g.started_at is not None
+        }
+        took = {
+            (r.pbx, r.linkedid)
+            for r in records
+            for g in r.rings
+            if g.agent == ext and g.answered and g.started_at is not None
+        }
+        assert (fig.offered, fig.answered) == (len(rung), len(took)), ext
+        talks = [t for r in records for t in r.talks if t.agent == ext and t.started_at]
+        want = sum((t.seconds or 0) - (t.hold_seconds or 0) for t in talks)
+        assert fig.talk_seconds == pytest.approx(max(0.0, want), abs=1e-2), ext
