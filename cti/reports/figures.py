@@ -32,9 +32,9 @@ def ratio(part: float, whole: float, digits: int = 4) -> float | None:
     return round(part / whole, digits) if whole > 0 else None
 
 
-def local_day(bucket: str) -> date:
-    """A local day as the store gives it (``YYYY-MM-DD``)."""
-    return date.fromisoformat(bucket[:10])
+def local_day(bucket: str) -> date | None:
+    """A local day as the store gives it (``YYYY-MM-DD``; ``""``: the whole period)."""
+    return date.fromisoformat(bucket[:10]) if bucket else None
 
 
 # -- agents ---------------------------------------------------------------------------------
@@ -150,7 +150,7 @@ def agents(
     by_day: bool = True,
 ) -> tuple[list[AgentFigures], list[AgentFigures]]:
     """Per agent over the period, and (``by_day``) per agent and local day."""
-    cells: dict[tuple[str, date], _Counts] = defaultdict(_Counts)
+    cells: dict[tuple[str, date | None], _Counts] = defaultdict(_Counts)
     for r in rings:
         c = cells[(r.agent, local_day(r.bucket))]
         c.offered += r.calls

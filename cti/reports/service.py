@@ -104,8 +104,8 @@ class ReportService:
         also each agent's figures per local day."""
         since, until = period.since, period.until
         spans = offset_spans(period.tz, since, until)
-        rings = await self.repo.rings(spans, extensions)
-        talks = await self.repo.talks(spans, extensions)
+        rings = await self.repo.rings(spans, extensions, by_day)
+        talks = await self.repo.talks(spans, extensions, by_day)
         sessions = await self.sessions.overlapping(since, until, extensions)
         _, users = await self.repo.people()
         per_agent, per_day = figures.agents(

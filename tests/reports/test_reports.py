@@ -210,3 +210,13 @@ async def test_a_period_is_local_days(store: Store, calls: list[CallRecord]) -> 
         assert heat.total == len(
             [c for c in calls if c.direction == "inbound" and _in(c.started_at, p)]
         )
+
+
+async def test_agent_totals_are_the_same_with_or_without_days(
+    store: Store, calls: list[CallRecord]
+) -> None:
+    service = ReportService(store, ReportsConfig())
+    with_days = await service.agents(P, NOW)
+    without = await service.agents(P, NOW, by_day=False)
+    assert without.days == [] and with_days.days
+    assert [a.model_dump() for a in without.agents] == [a.model_dump() for a in with_days.agents]

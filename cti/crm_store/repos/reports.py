@@ -176,13 +176,22 @@ class ReportRepo:
             out += [(str(b), int(n)) for b, n in await self._all(stmt)]
         return out
 
-    async def rings(self, spans: Spans, agents: Sequence[str] | None) -> list[AgentBucket]:
-        """Per agent and local day: calls that rang them, of those answered by them, ring
-        seconds, and ring seconds of the rings they did not answer."""
+    def _day(self, column: Any, offset: int, by_day: bool) -> ColumnElement[str]:
+        """The local day of ``column``, or one constant group for the whole period."""
+        return self.local(column, offset, hour=False) if by_day else literal_column("''")
+
+    async def rings(
+        self, spans: Spans, agents: Sequence[str] | None, by_day: bool = True
+    ) -> list[AgentBucket]:
+        """Per agent and local day (``by_day`` False: the period, bucket ``""``): calls that
+        rang them, of those answered by them, ring seconds, and ring seconds of the rings
+        they did not answer."""
         out: list[AgentBucket] = []
         ring = func.coalesce(CallRing.seconds, 0.0)
+        if not by_day:
+            spans = [(spans[0][0], spans[-1][1], 0)]
         for since, until, offset in spans:
-            day = self.local(CallRing.started_at, offset, hour=False)
+            day = self._day(CallRing.started_at, offset, by_day)
             stmt = select(
                 CallRing.agent,
                 day,
@@ -195,16 +204,23 @@ class ReportRepo:
                 stmt = stmt.where(CallRing.agent.in_(sorted(set(agents))))
             out += [
                 AgentBucket(str(a), str(b), int(c), int(n), float(s), float(o))
-                for a, b, c, n, s, o in await self._all(stmt.group_by(CallRing.agent, day))
+                for a, b, c, n, s, o in await self._all(
+                    stmt.group_by(CallRing.agent, day) if by_day else stmt.group_by(CallRing.agent)
+                )
             ]
         return out
 
-    async def talks(self, spans: Spans, agents: Sequence[str] | None) -> list[AgentBucket]:
-        """Per agent and local day: calls they talked on (their own part of a transferred
-        call), talk seconds (hold included) and hold seconds."""
+    async def talks(
+        self, spans: Spans, agents: Sequence[str] | None, by_day: bool = True
+    ) -> list[AgentBucket]:
+        """Per agent and local day (``by_day`` False: the period, bucket ``""``): calls they
+        talked on (their own part of a transferred call), talk seconds (hold included) and
+        hold seconds."""
         out: list[AgentBucket] = []
+        if not by_day:
+            spans = [(spans[0][0], spans[-1][1], 0)]
         for since, until, offset in spans:
-            day = self.local(CallTalk.started_at, offset, hour=False)
+            day = self._day(CallTalk.started_at, offset, by_day)
             stmt = select(
                 CallTalk.agent,
                 day,
@@ -216,7 +232,9 @@ class ReportRepo:
                 stmt = stmt.where(CallTalk.agent.in_(sorted(set(agents))))
             out += [
                 AgentBucket(str(a), str(b), int(c), int(c), float(s), float(h))
-                for a, b, c, s, h in await self._all(stmt.group_by(CallTalk.agent, day))
+                for a, b, c, s, h in await self._all(
+                    stmt.group_by(CallTalk.agent, day) if by_day else stmt.group_by(CallTalk.agent)
+                )
             ]
         return out
 
