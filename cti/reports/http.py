@@ -83,8 +83,9 @@ class AgentsQuery(ReportQuery):
     days: Flag = Field(default=False, description="also per agent and local day")
 
 
-def period_of(request: web.Request, model: type[ReportQuery] = ReportQuery) -> Period:
-    query = read_query(request, model)
+def period_of(request: web.Request, query: ReportQuery | None = None) -> Period:
+    """The period the query string asks for (``query``: already read)."""
+    query = query or read_query(request, ReportQuery)
     name = query.tz or request.app[SETTINGS].reports.timezone
     return period(query.first, query.last, zone(name), MAX_DAYS)
 
@@ -107,9 +108,11 @@ _ERRORS = (401, 403, 422)
 async def agents_report(request: web.Request) -> web.Response:
     viewer = grant_of(request).viewer
     extensions = list(viewer.extensions) if viewer.own else None
-    by_day = read_query(request, AgentsQuery).days
-    when = period_of(request, AgentsQuery)
-    return json_model(await _service(request).agents(when, utcnow(), extensions, by_day=by_day))
+    query = read_query(request, AgentsQuery)
+    report = await _service(request).agents(
+        period_of(request, query), utcnow(), extensions, by_day=query.days
+    )
+    return json_model(report)
 
 
 @ROUTES.get(
