@@ -79,6 +79,7 @@ COMMAND_MODULES = (
     "cti.demo.cli",
     "cti.dialer.cli",
     "cti.surveys.cli",
+    "cti.reports.cli",
     "cti.daemon",
 )
 

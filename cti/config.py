@@ -312,6 +312,65 @@ class AgiConfig(_Strict):
         return value
 
 
+class ReportsConfig(_Strict):
+    """How the reports count (``[reports]``; docs/reports.md names each definition)."""
+
+    #: the time zone a report uses when none is asked for (an IANA name)
+    timezone: str = "UTC"
+    #: a caller gone within this many seconds of joining a queue is a short abandon,
+    #: reported apart and left out of the abandon rate
+    short_abandon_seconds: float = Field(default=5.0, ge=0, le=600)
+    #: the service level's threshold: answered within this many seconds of waiting
+    service_level_seconds: float = Field(default=20.0, gt=0, le=3600)
+    #: its denominator: ``offered`` (every call offered), ``answered``,
+    #: ``offered-no-short`` (offered less short abandons), ``answered-and-late-abandons``
+    #: (answered plus calls abandoned after the threshold)
+    service_level_variant: Literal[
+        "offered", "answered", "offered-no-short", "answered-and-late-abandons"
+    ] = "offered-no-short"
+    #: seconds of wrap-up after each call ended on an agent's phone (the queues' own
+    #: ``wrapuptime``); 0: only the operator page's wrap-up (until the disposition) counts
+    wrap_up_seconds: float = Field(default=0.0, ge=0, le=3600)
+    #: the working hours the ticket SLA clock runs in, per weekday (``mon`` … ``sun``:
+    #: ``"09:00-18:00"``; a day left out is not worked); empty: the clock always runs
+    business_hours: dict[str, str] = Field(default_factory=dict)
+    #: days the SLA clock stops (``YYYY-MM-DD``), in ``business_timezone``
+    holidays: tuple[str, ...] = ()
+    #: the time zone of the business hours and holidays (an IANA name)
+    business_timezone: str = "UTC"
+
+    @field_validator("timezone", "business_timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}: use an IANA name") from None
+        return value
+
+    @field_validator("business_hours")
+    @classmethod
+    def _hours(cls, value: dict[str, str]) -> dict[str, str]:
+        from cti.reports.calendar import parse_hours
+
+        parse_hours(value)
+        return value
+
+    @field_validator("holidays")
+    @classmethod
+    def _holidays(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        from datetime import date
+
+        for day in value:
+            try:
+                date.fromisoformat(day)
+            except ValueError:
+                raise ValueError(f"holiday {day!r}: use YYYY-MM-DD") from None
+        return value
+
+
 class LogConfig(_Strict):
     """What the logs may hold (``[log]``); see docs/security.md, "Logs"."""
 
@@ -371,6 +430,7 @@ class Settings(_Strict):
     log: LogConfig = LogConfig()
     dialer: DialerConfig = DialerConfig()
     agi: AgiConfig = AgiConfig()
+    reports: ReportsConfig = ReportsConfig()
     #: seconds between the daemon's full garbage-collector sweeps (``cti.runtime``); in
     #: between, survivors are frozen so collections stay short; 0 = CPython's default GC
     gc_sweep_every: float = Field(default=600.0, ge=0)

@@ -51,6 +51,9 @@ EXAMPLES: dict[str, Any] = {
     "pbx.NAME.dial.prefix": "9",
     "agi.allowed_peers": ["127.0.0.1", "10.0.0.5"],
     "agi.tts_application": "Festival",
+    "reports.holidays": ["2026-12-25", "2027-01-01"],
+    "reports.business_hours": {"mon": "09:00-18:00", "fri": "09:00-17:00"},
+    "reports.timezone": "Europe/Berlin",
 }
 
 
@@ -211,7 +214,7 @@ def _named_defaults(
 def _key(name: str, field: FieldInfo, dotted: str, meaning: str, env: dict[str, str]) -> Key:
     default = _default(field)
     example = EXAMPLES.get(dotted, default)
-    if example in ("", (), [], None):
+    if example in ("", (), [], {}, None):
         raise ValueError(f"cti/config_doc.py: EXAMPLES needs a value for {dotted}")
     secret = field.annotation is SecretStr
     return Key(
@@ -284,6 +287,8 @@ def _toml(value: Any) -> str:
         return json.dumps(value, ensure_ascii=False)
     if isinstance(value, tuple | list):
         return "[" + ", ".join(_toml(v) for v in value) + "]"
+    if isinstance(value, dict):  # an inline table
+        return "{" + ", ".join(f"{k} = {_toml(v)}" for k, v in value.items()) + "}"
     raise TypeError(f"no TOML form for {value!r}")
 
 

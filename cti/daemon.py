@@ -50,7 +50,12 @@ log = logging.getLogger(__name__)
 
 SetupHook = Callable[[web.Application], None]
 #: hooks ``cti serve`` adds to the app, as ``"module:function"`` (features append theirs)
-SETUP_HOOKS: tuple[str, ...] = ("cti.screenpop:setup", "cti.dialer:setup", "cti.surveys:setup")
+SETUP_HOOKS: tuple[str, ...] = (
+    "cti.screenpop:setup",
+    "cti.dialer:setup",
+    "cti.surveys:setup",
+    "cti.reports:setup",
+)
 CONSUMER = web.AppKey("calllog_consumer", CallLogConsumer)
 #: seconds the call log may take at shutdown to store what is still in its journal
 SHUTDOWN_GRACE = 10.0

@@ -381,6 +381,7 @@ async def _download_link(w: World, p: Login | None) -> Req:
 
 
 _ID = "{id}"
+_PERIOD = "from=2026-12-01&to=2026-12-07&tz=Europe/Moscow"
 #: "METHOD path" (as the router spells the path) → how each role calls it
 CASES: dict[str, Case] = {
     "POST /api/login": Case(_login),
@@ -472,6 +473,14 @@ CASES: dict[str, Case] = {
     ),
     "GET /api/survey-results": plain("/api/survey-results?script=nps"),
     "GET /api/survey-results/csv": plain("/api/survey-results/csv?script=nps"),
+    "GET /api/reports/agents": plain(f"/api/reports/agents?{_PERIOD}"),
+    "GET /api/reports/queues": plain(f"/api/reports/queues?{_PERIOD}"),
+    "GET /api/reports/callbacks": plain(f"/api/reports/callbacks?{_PERIOD}"),
+    "GET /api/reports/heatmap": plain(f"/api/reports/heatmap?{_PERIOD}"),
+    "GET /api/reports/campaigns": plain(f"/api/reports/campaigns?{_PERIOD}"),
+    "GET /api/reports/sla": plain(f"/api/reports/sla?{_PERIOD}"),
+    "GET /manager": plain("/manager"),
+    "GET /static/reports": plain("/static/reports/manager.js"),
     "GET /api/docs": plain("/api/docs"),
     "GET /ws": plain("/ws"),  # a WebSocket: the matrix connects (see test_permissions)
     "GET /": plain("/"),

@@ -14,12 +14,14 @@ from cti.crm_store.models.campaigns import (
 from cti.crm_store.models.contacts import Company, Contact, ContactEmail, Phone
 from cti.crm_store.models.exports import DownloadLink
 from cti.crm_store.models.sales import Deal
+from cti.crm_store.models.sessions import AgentSession
 from cti.crm_store.models.surveys import SurveyAnswer, SurveyResponse, SurveyScript
 from cti.crm_store.models.tasks import Note, Task
 from cti.crm_store.models.tickets import Ticket, TicketComment
 from cti.crm_store.models.users import ApiToken, LoginDevice, User, UserExtension
 
 __all__ = [
+    "AgentSession",
     "AgentStateLog",
     "ApiToken",
     "Call",

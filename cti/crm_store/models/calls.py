@@ -95,7 +95,10 @@ class CallRing(Base):
     "offered / answered / missed" and ring times read these."""
 
     __tablename__ = "call_rings"
-    __table_args__ = (Index("ix_call_rings_agent_started", "agent", "started_at"),)
+    __table_args__ = (
+        Index("ix_call_rings_agent_started", "agent", "started_at"),
+        Index("ix_call_rings_started", "started_at"),
+    )
 
     call_id: Mapped[int] = mapped_column(
         ForeignKey("calls.id", ondelete="CASCADE"), primary_key=True
@@ -112,7 +115,10 @@ class CallTalk(Base):
     """One agent's part of a call (a transferred call has one per agent), with its hold."""
 
     __tablename__ = "call_talks"
-    __table_args__ = (Index("ix_call_talks_agent_started", "agent", "started_at"),)
+    __table_args__ = (
+        Index("ix_call_talks_agent_started", "agent", "started_at"),
+        Index("ix_call_talks_started", "started_at"),
+    )
 
     call_id: Mapped[int] = mapped_column(
         ForeignKey("calls.id", ondelete="CASCADE"), primary_key=True

@@ -29,6 +29,8 @@ from cti.crm_store.models.campaigns import (
     DncNumber,
     Lead,
 )
+from cti.crm_store.repos.sessions import apply_ops, open_sessions
+from cti.crm_store.rules.sessions import campaign_queue, page_ops
 from cti.crm_store.schemas.campaigns import AgentFigure, CampaignFigures, CampaignOut
 from cti.crm_store.store import Store
 
@@ -723,3 +725,12 @@ async def _log_state(
                 started_at=now,
             )
         )
+    # the same moves as session intervals (login, pause by reason, wrap-up) for the reports
+    at = _aware(now)
+    current = await open_sessions(session, "page", "", agent.extension, at)
+    ops = page_ops(
+        current, queue=campaign_queue(agent.campaign_id), state=state, reason=reason, at=at
+    )
+    await apply_ops(
+        session, ops, source="page", pbx="", extension=agent.extension, user_id=agent.user_id
+    )

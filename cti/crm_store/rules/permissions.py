@@ -42,6 +42,8 @@ Resource = Literal[
     "survey_results",
     "exports",
     "downloads",
+    "reports",
+    "agentreports",
 ]
 Action = Literal["read", "create", "edit", "delete"]
 #: what a route does: (resource, action)
@@ -148,6 +150,8 @@ RULES: tuple[Rule, ...] = (
         "a single-use link from an export: the link is the key, its maker's visibility applies",
         public=True,
     ),
+    Rule("reports", "read", _N, _A, _A, "queues, callbacks, heat map, campaigns, SLA"),
+    Rule("agentreports", "read", _O, _A, _A, "the agents report; own: their extensions"),
 )
 TABLE: dict[Perm, Rule] = {rule.perm: rule for rule in RULES}
 
