@@ -14,9 +14,10 @@ fresh parameters (a random agent, queue, number) and its p50/p95 are printed:
   time; all missed calls of the last 30 days (the first page);
 * every report over 30 days (agents, queues, callbacks, heat map, campaigns, SLA).
 
-The history queries are the functions in :data:`HISTORY` (today ``CallRepo.search`` with
-its page count; swap in the keyset search when it lands). Write cost: inserts/s of extra
-calls (with their parts) with the indexes revision 0007 adds, and without them.
+The history queries are the functions in :data:`HISTORY`: the first page of
+``GET /api/calls`` (``CallLog.search``: keyset, 50 calls, no count). Write cost: inserts/s
+of extra calls (with their parts) with the indexes the history and the reports add
+(revisions 0006 and 0007), and without them.
 PostgreSQL: ``CTI_BENCH_POSTGRES_URL`` (default: the test server), a throwaway database.
 """
 
@@ -41,13 +42,11 @@ from zoneinfo import ZoneInfo
 sys.path.append(str(Path(__file__).resolve().parent.parent))  # cti, when not installed
 
 from bench_lookup import machine_facts, write_section  # type: ignore[import-not-found]
-from sqlalchemy import select
 
+from cti.calllog.service import CallLog
 from cti.config import CrmConfig, ReportsConfig
 from cti.crm_store.migrate import upgrade_database
-from cti.crm_store.models.calls import Call
-from cti.crm_store.repos.calls import CallRepo
-from cti.crm_store.schemas.calls import CallFilter
+from cti.crm_store.schemas.calls import CallQuery
 from cti.crm_store.store import Store
 from cti.reports.calendar import Period
 from cti.reports.service import ReportService
@@ -60,7 +59,8 @@ TZ = ZoneInfo("Europe/Moscow")
 AGENTS = [str(1000 + n) for n in range(200)]
 QUEUES = [f"q{n:02d}" for n in range(20)]
 NUMBERS = 2_000_000
-#: the indexes revision 0007 adds to the call log's tables: name → (table, columns)
+#: the indexes revisions 0006 (history) and 0007 (reports) add to the call log's tables, for
+#: these queries: name → (table, columns)
 NEW_INDEXES = {
     "ix_calls_queue_started": ("calls", "queue, started_at"),
     "ix_calls_status_started": ("calls", "status, started_at"),
@@ -357,38 +357,36 @@ async def pg_write_rate(url: str, first_id: int, count: int, with_new: bool) -> 
 Query = Callable[[Store, random.Random], Awaitable[Any]]
 
 
+_LOGS: dict[int, CallLog] = {}
+
+
+async def first_page(store: Store, **filters: Any) -> Any:
+    """The first page of ``GET /api/calls`` (keyset, 50 calls, newest first; no count)."""
+    log = _LOGS.setdefault(id(store), CallLog(store))
+    return await log.search(CallQuery.model_validate({**filters, "limit": 50}))
+
+
 async def agent_30_days(store: Store, rng: random.Random) -> Any:
-    f = CallFilter.model_validate(
-        {"agent": rng.choice(AGENTS), "from": NOW - timedelta(days=30), "to": NOW}
+    return await first_page(
+        store, agent=rng.choice(AGENTS), **{"from": NOW - timedelta(days=30), "to": NOW}
     )
-    return await CallRepo(store).search(f, number=None, extensions=None)
 
 
 async def queue_7_days(store: Store, rng: random.Random) -> Any:
-    # the search has no queue filter today: the same page and count by hand
-    queue, since = rng.choice(QUEUES), NOW - timedelta(days=7)
-    where = (Call.queue == queue, Call.started_at >= since, Call.started_at < NOW)
-    from sqlalchemy import func
-
-    async with store.sessions() as session:
-        total = await session.scalar(select(func.count()).select_from(Call).where(*where))
-        rows = await session.scalars(
-            select(Call).where(*where).order_by(Call.started_at.desc(), Call.id.desc()).limit(50)
-        )
-        return total, list(rows)
+    return await first_page(
+        store, queue=rng.choice(QUEUES), **{"from": NOW - timedelta(days=7), "to": NOW}
+    )
 
 
 async def number_all_time(store: Store, rng: random.Random) -> Any:
-    f = CallFilter.model_validate({})
-    return await CallRepo(store).search(f, number=number(rng.randrange(NUMBERS)), extensions=None)
+    return await first_page(store, number=number(rng.randrange(NUMBERS)))
 
 
 async def missed_30_days(store: Store, rng: random.Random) -> Any:
-    f = CallFilter.model_validate({"status": "missed", "from": NOW - timedelta(days=30), "to": NOW})
-    return await CallRepo(store).search(f, number=None, extensions=None)
+    return await first_page(store, status="missed", **{"from": NOW - timedelta(days=30), "to": NOW})
 
 
-#: the history queries (swap for the keyset search: same names, same parameters)
+#: the history queries: the first page of each listing, as the API serves it
 HISTORY: dict[str, Query] = {
     "history: one agent, last 30 days": agent_30_days,
     "history: one queue, last 7 days": queue_7_days,
@@ -529,7 +527,7 @@ def table(results: list[Result], count: int, days: float) -> list[str]:
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     lines += [
         "",
-        "| backend | fill (bulk) | calls/s stored with the 0007 indexes | without | cost |",
+        "| backend | fill (bulk) | calls/s stored with the 0006/0007 indexes | without | cost |",
         "|---|---|---|---|---|",
     ]
     for r in results:
@@ -559,12 +557,12 @@ HOW = (
     "`.venv/bin/python bench/bench_reports.py --calls N [--days 365] [--repeat 20] "
     "[--no-sqlite] [--no-postgres] [--write-docs]`: N generated calls (with rings, talk "
     "parts, `call_agents`, some open callbacks) bulk-loaded, then each query run `--repeat` "
-    "times with a random agent, queue or number; history queries are today's "
-    "`CallRepo.search` (page + count) and are meant to be swapped for the keyset search. "
+    "times with a random agent, queue or number; history queries are the first page of "
+    "`GET /api/calls` (`CallLog.search`: keyset, 50 calls, no count). "
     "Write cost: 3 rounds each of 10,000 more calls with their parts, 1,000 per transaction, "
     "alternating with and without "
-    "the four indexes revision 0007 adds (`calls` by queue and by status, `call_rings` and "
-    "`call_talks` by start)."
+    "the four indexes revisions 0006 and 0007 add for these queries (`calls` by queue and by "
+    "status, `call_rings` and `call_talks` by start)."
 )
 
 
