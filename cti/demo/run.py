@@ -222,6 +222,7 @@ def banner(url: str, db: Path, users: Sequence[DemoUser] = DEMO_USERS) -> str:
     lines.append(
         f"  campaigns: {url}supervisor (sam); operators join {DEMO_CAMPAIGN} on their page"
     )
+    lines.append(f"  reports and call history: {url}manager (sam)")
     return "\n".join(lines)
 
 
