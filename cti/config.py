@@ -255,8 +255,9 @@ class DialerConfig(_Strict):
 
 class AgiConfig(_Strict):
     """The FastAGI server for keypad surveys (``[agi]``, ``docs/keypad-surveys.md``): Asterisk's
-    ``AGI(agi://HOST:PORT/SCRIPT,CAMPAIGN,LANGUAGE)`` connects here and the caller answers
-    on the keypad. It writes answers, so only the PBXes in ``allowed_peers`` may connect."""
+    ``AGI(agi://HOST:PORT/SCRIPT,CAMPAIGN,LANGUAGE,LINKEDID,ATTEMPT)`` connects here and the
+    caller answers on the keypad. It writes answers, so only the PBXes in ``allowed_peers``
+    may connect."""
 
     #: run the FastAGI server inside the daemon
     enabled: bool = False

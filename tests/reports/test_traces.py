@@ -111,9 +111,7 @@ async def test_the_shared_corpus_gives_the_records_figures(store: Store) -> None
     with ``cti replay``'s reader and stored: each queue's offered, answered, ASA and IVR
     time and each agent's rings, answers and talk in the reports are the records' own."""
     records: list[CallRecord] = []
-    for path in _corpus():
-        if not path.exists():
-            pytest.skip("the shared trace corpus is missing")
+    for path in _corpus():  # marker traces: a missing corpus is reported by tests/needs.py
         for record in replay_files([path], pbx=f"{path.parent.name}-{path.stem}"[:64]):
             if record.started_at is not None:
                 records.append(record)

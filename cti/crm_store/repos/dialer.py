@@ -594,27 +594,22 @@ async def _floor(session: AsyncSession, campaign_id: int, now: datetime) -> Floo
         elif state == "wrap-up":
             left = (_aware(wrap_until) - now).total_seconds() if wrap_until is not None else 0.0
             wrap_left.append(max(0.0, left))
-    counts = await session.execute(
-        select(
-            func.count().filter(DialAttempt.answered_at.is_(None)),
-            func.count().filter(
-                DialAttempt.answered_at.is_not(None), DialAttempt.connected_at.is_(None)
-            ),
-            func.count().filter(DialAttempt.connected_at.is_not(None)),
-        ).where(DialAttempt.campaign_id == campaign_id, DialAttempt.state.in_(IN_FLIGHT))
-    )
-    dialing, waiting, connected = counts.one()
-    originated = await session.scalars(
-        select(DialAttempt.originated_at).where(
-            DialAttempt.campaign_id == campaign_id,
-            DialAttempt.state.in_(IN_FLIGHT),
-            DialAttempt.answered_at.is_(None),
+    # the calls up (at most the campaign's max_channels): one read, counted here
+    flying = await session.execute(
+        select(DialAttempt.originated_at, DialAttempt.answered_at, DialAttempt.connected_at).where(
+            DialAttempt.campaign_id == campaign_id, DialAttempt.state.in_(IN_FLIGHT)
         )
     )
-    ages = tuple(max(0.0, (now - _aware(at)).total_seconds()) if at else 0.0 for at in originated)
-    return FloorCounts(
-        free, on_call, tuple(wrap_left), int(dialing), int(waiting), int(connected), ages
-    )
+    ages: list[float] = []
+    waiting = connected = 0
+    for originated, answered, connected_at in flying:
+        if connected_at is not None:
+            connected += 1
+        elif answered is not None:
+            waiting += 1
+        else:
+            ages.append(max(0.0, (now - _aware(originated)).total_seconds()) if originated else 0.0)
+    return FloorCounts(free, on_call, tuple(wrap_left), len(ages), waiting, connected, tuple(ages))
 
 
 def _aware(moment: datetime) -> datetime:
