@@ -2,22 +2,28 @@
 over repeated runs, on SQLite and PostgreSQL; and what the reports' indexes cost on writes.
 
     .venv/bin/python bench/bench_reports.py --calls 1000000 [--days 365] [--repeat 20]
-        [--no-sqlite] [--no-postgres] [--write-docs]
+        [--no-sqlite] [--no-postgres] [--sqlite-file PATH] [--postgres-db NAME] [--write-docs]
 
 The store is migrated, then filled with fast bulk inserts (``sqlite3.executemany`` with the
 indexes dropped and rebuilt after; PostgreSQL ``COPY``): calls spread evenly over ``--days``
 ending at the benchmark's "now", with their rings, talk parts, ``call_agents`` rows and the
-open callback tasks of some misses. Then each query below runs ``--repeat`` times with
-fresh parameters (a random agent, queue, number) and its p50/p95 are printed:
+open callback tasks of some misses; the reports' rollups are then built from them
+(``cti.crm_store.repos.rollups.rebuild``, timed). ``--sqlite-file`` / ``--postgres-db`` keep
+the filled database (and reuse it when it exists: a database of an older revision is
+upgraded first, which times revision 0009's fill of the rollups). Then each query below runs
+``--repeat`` times with fresh parameters (a random agent, queue, number) and its p50/p95 are
+printed:
 
 * history: the last 30 days of one agent; one queue's last 7 days; one number over all
   time; all missed calls of the last 30 days (the first page);
-* every report over 30 days (agents, queues, callbacks, heat map, campaigns, SLA).
+* every report over 30 days (agents, queues, callbacks, heat map, campaigns, SLA), in
+  Moscow's zone, and the agents (per day) and heat map in Kolkata's (a half-hour offset).
 
 The history queries are the functions in :data:`HISTORY`: the first page of
-``GET /api/calls`` (``CallLog.search``: keyset, 50 calls, no count). Write cost: inserts/s
-of extra calls (with their parts) with the indexes the history and the reports add
-(revisions 0006 and 0007), and without them.
+``GET /api/calls`` (``CallLog.search``: keyset, 50 calls, no count). Write cost: calls/s
+stored through the call log's own writer (``CallLog.record_many``, batches of 100 calls
+with their rings and talk parts) with the rollups kept, and with their upkeep switched off
+(rounds alternating).
 PostgreSQL: ``CTI_BENCH_POSTGRES_URL`` (default: the test server), a throwaway database.
 """
 
@@ -25,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import random
 import sqlite3
@@ -43,13 +50,16 @@ sys.path.append(str(Path(__file__).resolve().parent.parent))  # cti, when not in
 
 from bench_lookup import machine_facts, write_section  # type: ignore[import-not-found]
 
+from cti.ami.events import AgentRing, CallRecord, TalkSegment
 from cti.calllog.service import CallLog
 from cti.config import CrmConfig, ReportsConfig
 from cti.crm_store.migrate import upgrade_database
+from cti.crm_store.repos import rollups
 from cti.crm_store.schemas.calls import CallQuery
 from cti.crm_store.store import Store
 from cti.reports.calendar import Period
 from cti.reports.service import ReportService
+from cti.runtime import GcPolicy
 
 PG_URL = os.environ.get(
     "CTI_BENCH_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
@@ -59,17 +69,10 @@ TZ = ZoneInfo("Europe/Moscow")
 AGENTS = [str(1000 + n) for n in range(200)]
 QUEUES = [f"q{n:02d}" for n in range(20)]
 NUMBERS = 2_000_000
-#: the indexes revisions 0006 (history) and 0007 (reports) add to the call log's tables, for
-#: these queries: name → (table, columns)
-NEW_INDEXES = {
-    "ix_calls_queue_started": ("calls", "queue, started_at"),
-    "ix_calls_status_started": ("calls", "status, started_at"),
-    "ix_call_rings_started": ("call_rings", "started_at"),
-    "ix_call_talks_started": ("call_talks", "started_at"),
-}
 TARGET_MS = 200.0
-#: the write cost: rounds of this many calls with the new indexes and without, alternating
-WRITE_ROUNDS, WRITE_CALLS = 3, 10_000
+#: the write cost: rounds of this many calls with the rollups kept and without, alternating
+WRITE_ROUNDS, WRITE_CALLS, WRITE_BATCH = 3, 5_000, 100
+KOLKATA = ZoneInfo("Asia/Kolkata")
 
 # -- generated rows ----------------------------------------------------------------------------
 
@@ -237,47 +240,6 @@ async def fill_sqlite(path: Path, count: int, days: float) -> float:
     return time.perf_counter() - t0
 
 
-def _parts(first_id: int, count: int, size: int = 1000) -> list[Rows]:
-    """``count`` new calls (one day's worth) in transactions of ``size`` calls."""
-    [rows] = list(generate(first_id, count, 1, seed=first_id))
-    parts: dict[int, Rows] = {}
-
-    def part(call_id: int) -> Rows:
-        return parts.setdefault((call_id - first_id) // size, Rows([], [], [], [], []))
-
-    for c in rows.calls:
-        part(c[0]).calls.append(c)
-    for r in rows.rings:
-        part(r[0]).rings.append(r)
-    for t in rows.talks:
-        part(t[0]).talks.append(t)
-    for a in rows.agents:
-        part(a[0]).agents.append(a)
-    return [parts[k] for k in sorted(parts)]
-
-
-def sqlite_write_rate(path: Path, first_id: int, count: int, with_new: bool) -> float:
-    """Calls (with their parts) stored per second, one transaction per 1,000 calls."""
-    conn = sqlite3.connect(path)
-    conn.execute("PRAGMA synchronous=NORMAL")
-    if not with_new:
-        for name in NEW_INDEXES:
-            conn.execute(f"DROP INDEX IF EXISTS {name}")
-        conn.commit()
-    parts = _parts(first_id, count)
-    t0 = time.perf_counter()
-    for part in parts:
-        sqlite_load(conn, part)
-        conn.commit()
-    rate = count / (time.perf_counter() - t0)
-    if not with_new:
-        for name, (table, columns) in NEW_INDEXES.items():
-            conn.execute(f"CREATE INDEX {name} ON {table} ({columns})")
-        conn.commit()
-    conn.close()
-    return rate
-
-
 async def fill_postgres(url: str, count: int, days: float) -> float:
     import asyncpg  # type: ignore[import-untyped]
 
@@ -330,26 +292,82 @@ async def _pg_load(conn: Any, rows: Rows) -> None:
     )  # fmt: skip
 
 
-async def pg_write_rate(url: str, first_id: int, count: int, with_new: bool) -> float:
-    import asyncpg
-
-    conn = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://", 1))
+async def build_rollups(url: str, days: float) -> float:
+    """The reports' rollups of every generated call, from the calls (seconds)."""
+    store = await Store.open(url, upgrade=False)
     try:
-        if not with_new:
-            for name in NEW_INDEXES:
-                await conn.execute(f"DROP INDEX IF EXISTS {name}")
-        parts = _parts(first_id, count)
         t0 = time.perf_counter()
-        for part in parts:
-            async with conn.transaction():
-                await _pg_load(conn, part)
-        rate = count / (time.perf_counter() - t0)
-        if not with_new:
-            await conn.execute("CREATE INDEX ix_calls_queue_started ON calls (queue, started_at)")
-            await conn.execute("CREATE INDEX ix_calls_status_started ON calls (status, started_at)")
-        return rate
+        async with store.sessions() as session:
+            await rollups.rebuild(session, NOW - timedelta(days=days + 2), NOW + timedelta(days=2))
+            await session.commit()
+        return time.perf_counter() - t0
     finally:
-        await conn.close()
+        await store.close()
+
+
+def records(first_id: int, count: int) -> list[CallRecord]:
+    """``count`` new calls over the last day, as the tracker hands them to the call log."""
+    [rows] = list(generate(first_id, count, 1, seed=first_id))
+    rings: dict[int, list[AgentRing]] = {}
+    talks: dict[int, list[TalkSegment]] = {}
+    for cid, _, who, started, ended, _, took in rows.rings:
+        rings.setdefault(cid, []).append(AgentRing(who, started, ended, took))
+    for cid, _, who, started, ended, _, hold in rows.talks:
+        talks.setdefault(cid, []).append(TalkSegment(who, started, ended, hold))
+    out = []
+    for c in rows.calls:
+        out.append(
+            CallRecord(
+                pbx=c[1],
+                linkedid=c[2],
+                direction=c[3],
+                from_number=c[4],
+                from_name=None,
+                to_number=c[5],
+                queue=c[8],
+                agents_rung=tuple(c[9]),
+                agent=c[10],
+                status=c[11],
+                started_at=c[12],
+                answered_at=c[13],
+                ended_at=c[14],
+                ring_seconds=c[15],
+                talk_seconds=c[16],
+                hangup_cause=c[17],
+                clock="pbx",
+                answered_by=c[21],
+                ivr_seconds=c[22],
+                queue_wait_seconds=c[23],
+                hold_seconds=c[24],
+                rings=tuple(rings.get(c[0], ())),
+                talks=tuple(talks.get(c[0], ())),
+            )
+        )
+    return out
+
+
+async def writer_rate(url: str, first_id: int, count: int, keep_rollups: bool) -> float:
+    """Calls stored per second through ``CallLog.record_many``, :data:`WRITE_BATCH` a batch;
+    without ``keep_rollups`` the writer's rollup upkeep is switched off for the round."""
+    batch = records(first_id, count)
+    store = await Store.open(url, upgrade=False)
+    log = CallLog(store)
+    kept = rollups.apply  # the call log's writer calls it through the module
+    if not keep_rollups:
+
+        async def off(session: Any, deltas: Any) -> None:
+            return None
+
+        setattr(rollups, "apply", off)  # noqa: B010
+    try:
+        t0 = time.perf_counter()
+        for i in range(0, len(batch), WRITE_BATCH):
+            await log.record_many(batch[i : i + WRITE_BATCH])
+        return count / (time.perf_counter() - t0)
+    finally:
+        setattr(rollups, "apply", kept)  # noqa: B010
+        log.close()
+        await store.close()
 
 
 # -- the queries -------------------------------------------------------------------------------
@@ -395,13 +413,14 @@ HISTORY: dict[str, Query] = {
 }
 
 
-def _month() -> Period:
-    last = NOW.astimezone(TZ).date()
-    return Period(last - timedelta(days=29), last, TZ)
+def _month(tz: ZoneInfo = TZ) -> Period:
+    last = NOW.astimezone(tz).date()
+    return Period(last - timedelta(days=29), last, tz)
 
 
 def reports() -> dict[str, Query]:
     p = _month()
+    k = _month(KOLKATA)
 
     def service(store: Store) -> ReportService:
         return ReportService(store, ReportsConfig(), CrmConfig().sla)
@@ -414,10 +433,24 @@ def reports() -> dict[str, Query]:
         "report: heat map, 30 days": lambda s, r: service(s).heatmap(p),
         "report: campaigns, 30 days": lambda s, r: service(s).campaigns(p, NOW),
         "report: SLA, 30 days": lambda s, r: service(s).sla(p, NOW),
+        "report: agents per day, 30 days, Kolkata": lambda s, r: service(s).agents(k, NOW),
+        "report: heat map, 30 days, Kolkata": lambda s, r: service(s).heatmap(k),
     }
 
 
 async def measure(store: Store, repeat: int) -> list[tuple[str, float, float]]:
+    """Each query's p50 and p95, under the daemon's GC policy (:class:`GcPolicy`: what
+    startup made is frozen, no automatic full collections), as the daemon serves them."""
+    policy = asyncio.create_task(GcPolicy().run())
+    try:
+        return await _measure(store, repeat)
+    finally:
+        policy.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await policy
+
+
+async def _measure(store: Store, repeat: int) -> list[tuple[str, float, float]]:
     rng = random.Random(7)
     out = []
     for name, query in {**HISTORY, **reports()}.items():
@@ -440,71 +473,101 @@ async def measure(store: Store, repeat: int) -> list[tuple[str, float, float]]:
 @dataclass
 class Result:
     backend: str
-    fill_seconds: float
+    #: how the database got its calls: "filled in N s", "kept", …
+    fill: str
+    #: how its rollups were built: "rebuilt in N s", "revision 0009: N s", "kept"
+    rollups: str
     timings: list[tuple[str, float, float]]
     write_with: float
     write_without: float
 
 
-async def run_sqlite(count: int, days: float, repeat: int) -> Result:
-    with tempfile.TemporaryDirectory(prefix="cti-bench-reports-") as tmp:
-        path = Path(tmp) / "cti.db"
-        fill = await fill_sqlite(path, count, days)
-        print(f"sqlite: {count:,} calls filled in {fill:.0f} s", file=sys.stderr)
-        store = await Store.open(f"sqlite+aiosqlite:///{path}", upgrade=False)
-        try:
-            timings = await measure(store, repeat)
-        finally:
-            await store.close()
-        rates: dict[bool, list[float]] = {True: [], False: []}
-        for n in range(2 * WRITE_ROUNDS):  # alternating, so drift hits both alike
-            with_new = n % 2 == 0
-            rates[with_new].append(
-                sqlite_write_rate(path, count + 1 + n * WRITE_CALLS, WRITE_CALLS, with_new)
-            )
-        return Result(
-            "SQLite (file, WAL)",
-            fill,
-            timings,
-            statistics.median(rates[True]),
-            statistics.median(rates[False]),
+async def _prepare(
+    url: str, fresh: bool, fill: Callable[[], Awaitable[float]], days: float
+) -> tuple[str, str]:
+    """Fill a fresh database and build its rollups, or bring a kept one to the head
+    revision (timing revision 0009 when it runs)."""
+    if fresh:
+        seconds = await fill()
+        return f"filled in {seconds:.0f} s", f"built in {await build_rollups(url, days):.0f} s"
+    store = await Store.open(url, upgrade=False)
+    try:
+        async with store.engine.connect() as conn:
+            version = (
+                await conn.exec_driver_sql("SELECT version_num FROM alembic_version")
+            ).scalar()
+    finally:
+        await store.close()
+    t0 = time.perf_counter()
+    await upgrade_database(url)
+    upgraded = time.perf_counter() - t0
+    if version == "0008":
+        return "kept", f"revision 0009 (upgrade of the kept database): {upgraded:.0f} s"
+    return "kept", "kept"
+
+
+async def _measure_all(
+    url: str, repeat: int, first_id: int
+) -> tuple[list[tuple[str, float, float]], float, float]:
+    store = await Store.open(url, upgrade=False)
+    try:
+        timings = await measure(store, repeat)
+    finally:
+        await store.close()
+    rates: dict[bool, list[float]] = {True: [], False: []}
+    for n in range(2 * WRITE_ROUNDS):  # alternating, so drift hits both alike
+        keep = n % 2 == 0
+        rates[keep].append(await writer_rate(url, first_id + n * WRITE_CALLS, WRITE_CALLS, keep))
+        print(
+            f"  writer, rollups {'kept' if keep else 'off'}: {rates[keep][-1]:,.0f} calls/s",
+            file=sys.stderr,
         )
+    return timings, statistics.median(rates[True]), statistics.median(rates[False])
 
 
-async def run_postgres(count: int, days: float, repeat: int) -> Result | str:
+async def _next_id(url: str) -> int:
+    store = await Store.open(url, upgrade=False)
+    try:
+        async with store.engine.connect() as conn:
+            top = (await conn.exec_driver_sql("SELECT max(id) FROM calls")).scalar()
+            return int(top or 0) + 1
+    finally:
+        await store.close()
+
+
+async def run_sqlite(count: int, days: float, repeat: int, keep: Path | None) -> Result:
+    with tempfile.TemporaryDirectory(prefix="cti-bench-reports-") as tmp:
+        path = keep or Path(tmp) / "cti.db"
+        url = f"sqlite+aiosqlite:///{path}"
+        fill, built = await _prepare(
+            url, not path.exists(), lambda: fill_sqlite(path, count, days), days
+        )
+        print(f"sqlite: {fill}; rollups {built}", file=sys.stderr)
+        timings, with_, without = await _measure_all(url, repeat, await _next_id(url))
+        return Result("SQLite (file, WAL)", fill, built, timings, with_, without)
+
+
+async def run_postgres(count: int, days: float, repeat: int, keep: str | None) -> Result | str:
     import asyncpg
 
     admin_dsn = PG_URL.replace("postgresql+asyncpg://", "postgresql://", 1)
-    name = f"cti_bench_reports_{os.getpid()}"
+    name = keep or f"cti_bench_reports_{os.getpid()}"
     try:
         admin = await asyncpg.connect(admin_dsn, timeout=3)
     except (OSError, asyncpg.PostgresError) as exc:
         return f"PostgreSQL not measured: {exc}"
     try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
+        exists = await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name)
+        if not exists:
+            await admin.execute(f'CREATE DATABASE "{name}"')
         url = PG_URL.rsplit("/", 1)[0] + "/" + name
-        fill = await fill_postgres(url, count, days)
-        print(f"postgres: {count:,} calls filled in {fill:.0f} s", file=sys.stderr)
-        store = await Store.open(url, upgrade=False)
-        try:
-            timings = await measure(store, repeat)
-        finally:
-            await store.close()
-        rates: dict[bool, list[float]] = {True: [], False: []}
-        for n in range(2 * WRITE_ROUNDS):
-            with_new = n % 2 == 0
-            rates[with_new].append(
-                await pg_write_rate(url, count + 1 + n * WRITE_CALLS, WRITE_CALLS, with_new)
-            )
-        return Result(
-            "PostgreSQL (127.0.0.1, asyncpg)",
-            fill,
-            timings,
-            statistics.median(rates[True]),
-            statistics.median(rates[False]),
-        )
+        fill, built = await _prepare(url, not exists, lambda: fill_postgres(url, count, days), days)
+        print(f"postgres: {fill}; rollups {built}", file=sys.stderr)
+        timings, with_, without = await _measure_all(url, repeat, await _next_id(url))
+        return Result("PostgreSQL (127.0.0.1, asyncpg)", fill, built, timings, with_, without)
     finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        if keep is None:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await admin.close()
 
 
@@ -527,13 +590,13 @@ def table(results: list[Result], count: int, days: float) -> list[str]:
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     lines += [
         "",
-        "| backend | fill (bulk) | calls/s stored with the 0006/0007 indexes | without | cost |",
-        "|---|---|---|---|---|",
+        "| backend | calls | rollups | writer calls/s, rollups kept | rollups off | cost |",
+        "|---|---|---|---|---|---|",
     ]
     for r in results:
         cost = 100 * (1 - r.write_with / r.write_without) if r.write_without else 0.0
         lines.append(
-            f"| {r.backend} | {r.fill_seconds:.0f} s | {r.write_with:,.0f} | "
+            f"| {r.backend} | {r.fill} | {r.rollups} | {r.write_with:,.0f} | "
             f"{r.write_without:,.0f} | {cost:+.1f} % |"
         )
     return lines
@@ -543,9 +606,9 @@ async def run(args: argparse.Namespace) -> list[str]:
     results: list[Result] = []
     notes: list[str] = []
     if not args.no_sqlite:
-        results.append(await run_sqlite(args.calls, args.days, args.repeat))
+        results.append(await run_sqlite(args.calls, args.days, args.repeat, args.sqlite_file))
     if not args.no_postgres:
-        got = await run_postgres(args.calls, args.days, args.repeat)
+        got = await run_postgres(args.calls, args.days, args.repeat, args.postgres_db)
         if isinstance(got, str):
             notes.append(got)
         else:
@@ -555,14 +618,16 @@ async def run(args: argparse.Namespace) -> list[str]:
 
 HOW = (
     "`.venv/bin/python bench/bench_reports.py --calls N [--days 365] [--repeat 20] "
-    "[--no-sqlite] [--no-postgres] [--write-docs]`: N generated calls (with rings, talk "
-    "parts, `call_agents`, some open callbacks) bulk-loaded, then each query run `--repeat` "
-    "times with a random agent, queue or number; history queries are the first page of "
-    "`GET /api/calls` (`CallLog.search`: keyset, 50 calls, no count). "
-    "Write cost: 3 rounds each of 10,000 more calls with their parts, 1,000 per transaction, "
-    "alternating with and without "
-    "the four indexes revisions 0006 and 0007 add for these queries (`calls` by queue and by "
-    "status, `call_rings` and `call_talks` by start)."
+    "[--no-sqlite] [--no-postgres] [--sqlite-file PATH] [--postgres-db NAME] [--write-docs]`: "
+    "N generated calls (with rings, talk parts, `call_agents`, some open callbacks) "
+    "bulk-loaded and their rollups built (or a kept database reused, upgraded to the head "
+    "revision first), then each query run `--repeat` times with a random agent, queue or "
+    "number; history queries are the first page of `GET /api/calls` (`CallLog.search`: "
+    "keyset, 50 calls, no count); the queries run under the daemon's GC policy "
+    "(`cti.runtime.GcPolicy`: startup frozen, no automatic full collections). Write cost: 3 rounds each of 5,000 more calls through "
+    "`CallLog.record_many` (100 a batch, with their rings and talk parts, callbacks and "
+    "contact matching as in the daemon), alternating with the rollups kept and with their "
+    "upkeep switched off."
 )
 
 
@@ -573,6 +638,8 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=20)
     parser.add_argument("--no-sqlite", action="store_true")
     parser.add_argument("--no-postgres", action="store_true")
+    parser.add_argument("--sqlite-file", type=Path, help="keep (or reuse) the SQLite database")
+    parser.add_argument("--postgres-db", help="keep (or reuse) this PostgreSQL database")
     parser.add_argument("--write-docs", action="store_true", help="update docs/benchmarks.md")
     args = parser.parse_args()
     lines = asyncio.run(run(args))

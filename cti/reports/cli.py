@@ -1,4 +1,5 @@
-"""``cti report NAME --from --to [--tz] [--csv | --json]``: a report from the shell."""
+"""``cti report NAME --from --to [--tz] [--csv | --json]``: a report from the shell;
+``cti rollups rebuild [--from] [--to]``: the reports' rollups recomputed from the calls."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Annotated
 import typer
 
 from cti.cli import settings_from
+from cti.crm_store.repos.rollups import rebuild_days
 from cti.crm_store.store import Store
 from cti.crm_store.timeutil import utcnow
 from cti.errors import ValidationError
@@ -30,7 +32,41 @@ def _day(text: str, option: str) -> date:
 
 
 def register(app: typer.Typer) -> None:
-    """Add ``cti report``."""
+    """Add ``cti report`` and ``cti rollups rebuild``."""
+    rollups_app = typer.Typer(help="The reports' rollups (docs/reports.md).", no_args_is_help=True)
+    app.add_typer(rollups_app, name="rollups")
+
+    @rollups_app.command("rebuild")
+    def rebuild(
+        ctx: typer.Context,
+        first: Annotated[
+            str, typer.Option("--from", help="first UTC day (default: the first call's)")
+        ] = "",
+        last: Annotated[
+            str, typer.Option("--to", help="last UTC day, inclusive (default: the last call's)")
+        ] = "",
+    ) -> None:
+        """Recompute the reports' rollups of whole UTC days from the calls: after loading
+        calls past the call log (a bulk import, a restore of the calls tables). One
+        transaction per week, so a run stopped halfway leaves every week whole."""
+        settings = settings_from(ctx)
+        since = _day(first, "--from") if first else None
+        until = _day(last, "--to") if last else None
+        if since and until and until < since:
+            raise ValidationError("--to is before --from", details={"option": "--to"})
+
+        async def main() -> tuple[date, date] | None:
+            store = await Store.open(settings.db_url, settings.phone)
+            try:
+                return await rebuild_days(store, since, until)
+            finally:
+                await store.close()
+
+        done = asyncio.run(main())
+        if done is None:
+            typer.echo("no calls: nothing to rebuild")
+        else:
+            typer.echo(f"rollups rebuilt for the UTC days {done[0]} … {done[1]}")
 
     @app.command("report")
     def report(

@@ -104,12 +104,11 @@ class ReportService:
         also each agent's figures per local day."""
         since, until = period.since, period.until
         spans = offset_spans(period.tz, since, until)
-        rings = await self.repo.rings(spans, extensions, by_day)
-        talks = await self.repo.talks(spans, extensions, by_day)
+        sums = await self.repo.agent_sums(spans, extensions, by_day)
         sessions = await self.sessions.overlapping(since, until, extensions)
         _, users = await self.repo.people()
         per_agent, per_day = figures.agents(
-            rings, talks, sessions, period, now=now, users=users, by_day=by_day
+            sums, sessions, period, now=now, users=users, by_day=by_day
         )
         return AgentsReport(
             report="agents",

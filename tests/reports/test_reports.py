@@ -194,6 +194,10 @@ async def test_callbacks_are_the_misses_not_called_back(
         assert item.age_seconds == (NOW - min(want[item.number])).total_seconds()
     ages = [i.age_seconds for i in got.items]
     assert ages == sorted(ages, reverse=True)  # oldest first
+    # a shorter list is the head of the whole one (the misses are walked in time order)
+    for limit in (1, 3, len(got.items) - 1):
+        head = await ReportService(store, ReportsConfig()).callbacks(period, NOW, limit=limit)
+        assert head.items == got.items[:limit]
 
 
 async def test_a_period_is_local_days(store: Store, calls: list[CallRecord]) -> None:

@@ -13,6 +13,14 @@ from cti.crm_store.models.campaigns import (
 )
 from cti.crm_store.models.contacts import Company, Contact, ContactEmail, Phone
 from cti.crm_store.models.exports import DownloadLink
+from cti.crm_store.models.rollups import (
+    AgentDay,
+    AgentHour,
+    CallDay,
+    CallHour,
+    InboundQuarter,
+    QueueWaitDay,
+)
 from cti.crm_store.models.sales import Deal
 from cti.crm_store.models.sessions import AgentSession
 from cti.crm_store.models.surveys import SurveyAnswer, SurveyResponse, SurveyScript
@@ -21,11 +29,15 @@ from cti.crm_store.models.tickets import Ticket, TicketComment
 from cti.crm_store.models.users import ApiToken, LoginDevice, User, UserExtension
 
 __all__ = [
+    "AgentDay",
+    "AgentHour",
     "AgentSession",
     "AgentStateLog",
     "ApiToken",
     "Call",
     "CallAgent",
+    "CallDay",
+    "CallHour",
     "CallRing",
     "CallTalk",
     "Campaign",
@@ -39,10 +51,12 @@ __all__ = [
     "DialAttempt",
     "DncNumber",
     "DownloadLink",
+    "InboundQuarter",
     "Lead",
     "LoginDevice",
     "Note",
     "Phone",
+    "QueueWaitDay",
     "SurveyAnswer",
     "SurveyResponse",
     "SurveyScript",

@@ -5,13 +5,24 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cti.crm_store.models.base import Base, TimestampMixin
 
 CALL_STATUSES = ("answered", "missed", "abandoned", "busy", "no-answer", "failed")
 DIRECTIONS = ("inbound", "outbound", "internal")
+UNANSWERED_INBOUND = "direction = 'inbound' AND status IN ('missed', 'abandoned')"
 
 
 class Call(TimestampMixin, Base):
@@ -28,6 +39,14 @@ class Call(TimestampMixin, Base):
         Index("ix_calls_queue_started", "queue", "started_at"),
         Index("ix_calls_status_started", "status", "started_at"),
         Index("ix_calls_campaign_started", "campaign", "started_at"),
+        Index("ix_calls_disposition_started", "disposition", "started_at"),
+        # the callback worklist walks the unanswered inbound calls in time order
+        Index(
+            "ix_calls_unanswered_started",
+            "started_at",
+            sqlite_where=text(UNANSWERED_INBOUND),
+            postgresql_where=text(UNANSWERED_INBOUND),
+        ),
         # the history sorted by talk time (``sort=-duration``)
         Index("ix_calls_talk", "talk_seconds"),
     )

@@ -24,6 +24,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cti.crm_store.models.calls import Call, CallAgent, CallRing, CallTalk
 from cti.crm_store.models.tasks import Task
 from cti.crm_store.phones import tail
+from cti.crm_store.repos import rollups
+from cti.crm_store.rules.rollups import Deltas
 from cti.crm_store.store import Store
 
 #: a call's unique key: (pbx, linkedid)
@@ -184,7 +186,9 @@ class BatchTx:
         """Write ``batch``: UPDATEs by primary key for stored rows, one executemany INSERT
         per table for new ones (the new calls' ids come back with it: RETURNING)."""
         session = self.session
+        deltas = Deltas()
         if batch.rewritten:
+            await self._count_out(sorted(batch.rewritten), deltas)
             await session.execute(
                 update(Call),
                 [{"id": i, **values, "updated_at": now} for i, values in batch.rewritten.items()],
@@ -201,6 +205,10 @@ class BatchTx:
         ids.update({(v["pbx"], v["linkedid"]): call_id for call_id, v in batch.rewritten.items()})
         await self._write_agents(batch, ids)
         await self._write_parts(batch, ids)
+        for values in (*batch.rewritten.values(), *batch.new_calls):
+            rings, talks = batch.parts.get((values["pbx"], values["linkedid"]), ([], []))
+            deltas.add(values, rings, talks)
+        await rollups.apply(session, deltas)
         # stored callbacks first: one the batch closed must be closed before the batch's
         # new open callback for the same number and queue goes in (a unique index)
         if batch.changed_callbacks:
@@ -217,6 +225,32 @@ class BatchTx:
                 for values, key in batch.new_callbacks
             ]
             await session.execute(insert(Task).execution_options(render_nulls=True), tasks)
+
+    async def _count_out(self, call_ids: list[int], deltas: Deltas) -> None:
+        """Take the stored version of calls about to be rewritten out of the rollups."""
+        session = self.session
+        stored = await session.execute(
+            select(Call.id, Call.direction, Call.status, Call.queue, Call.started_at)
+            .add_columns(Call.queue_wait_seconds, Call.ivr_seconds)
+            .where(Call.id.in_(call_ids))
+        )
+        rings: dict[int, list[dict[str, Any]]] = {}
+        talks: dict[int, list[dict[str, Any]]] = {}
+        for row in await session.execute(
+            select(CallRing.call_id, CallRing.agent, CallRing.started_at)
+            .add_columns(CallRing.seconds, CallRing.answered)
+            .where(CallRing.call_id.in_(call_ids))
+        ):
+            rings.setdefault(row.call_id, []).append(row._asdict())
+        for row in await session.execute(
+            select(CallTalk.call_id, CallTalk.agent, CallTalk.started_at)
+            .add_columns(CallTalk.seconds, CallTalk.hold_seconds)
+            .where(CallTalk.call_id.in_(call_ids))
+        ):
+            talks.setdefault(row.call_id, []).append(row._asdict())
+        for row in stored:
+            values = row._asdict()
+            deltas.add(values, rings.get(row.id, []), talks.get(row.id, []), sign=-1)
 
     async def _write_agents(self, batch: BatchWrite, ids: dict[Key, int]) -> None:
         if batch.rewritten:

@@ -204,7 +204,8 @@ async function loadHistory(more = false) {
 
 async function countHistory() {
   try {
-    const out = await api("GET", `/api/calls/count?${new URLSearchParams(historyFilters())}`);
+    const { sort, ...filters } = historyFilters(); // a count has no order
+    const out = await api("GET", `/api/calls/count?${new URLSearchParams(filters)}`);
     $("#history-status").textContent = `${out.count} calls match`;
   } catch (err) { $("#history-status").textContent = `count: ${err.message}`; }
 }

@@ -1,0 +1,133 @@
+"""What one call adds to (or takes out of) the reports' rollups (pure: no I/O).
+
+:class:`Deltas` collects, for a batch of calls, the change of each rollup row
+(:mod:`cti.crm_store.models.rollups`): ``+1`` for a call written, ``-1`` for the stored
+version of a call being rewritten. The figures are the ones the reports' SQL reads from the
+calls, so whole buckets of rollups give what the calls give.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from cti.crm_store.timeutil import as_utc
+
+#: (hour, direction, status, queue): [calls, wait seconds, longest wait, IVR seconds, IVR calls]
+CallHourKey = tuple[int, str, str, str]
+#: (day, queue, status, wait in whole seconds rounded up): [calls, wait seconds]
+QueueWaitKey = tuple[int, str, str, int]
+#: (hour, agent): [offered, answered, ring, ring unanswered, handled, talk, hold]
+AgentHourKey = tuple[int, str]
+HOUR, DAY, QUARTER = 3600, 86400, 900
+#: the statuses whose waits the service level and the short abandons count
+WAIT_STATUSES = ("answered", "abandoned")
+
+
+def bucket(moment: datetime, grain: int) -> int:
+    """The bucket of ``grain`` seconds that ``moment`` falls in (Unix time // grain)."""
+    return math.floor(as_utc(moment).timestamp()) // grain
+
+
+def bucket_start(number: int, grain: int) -> datetime:
+    return datetime.fromtimestamp(number * grain, UTC)
+
+
+def wait_second(wait: float | None) -> int:
+    """The wait rounded up to a whole second (so ``wait <= T`` is ``wait_second <= T``)."""
+    return max(0, math.ceil(wait or 0.0))
+
+
+@dataclass
+class Deltas:
+    call_hours: dict[CallHourKey, list[float]] = field(default_factory=dict)
+    queue_waits: dict[QueueWaitKey, list[float]] = field(default_factory=dict)
+    quarters: dict[int, int] = field(default_factory=dict)
+    agent_hours: dict[AgentHourKey, list[float]] = field(default_factory=dict)
+    #: call-hour rows a waiting call was taken out of: their longest wait is read again
+    shrunk: set[CallHourKey] = field(default_factory=set)
+
+    def __bool__(self) -> bool:
+        return bool(self.call_hours or self.agent_hours)
+
+    def add(
+        self,
+        call: Mapping[str, Any],
+        rings: Iterable[Mapping[str, Any]],
+        talks: Iterable[Mapping[str, Any]],
+        sign: int = 1,
+    ) -> None:
+        """Count one call (its columns, rings and talk parts) in, or out (``sign`` -1)."""
+        started = call.get("started_at")
+        if started is not None:
+            self._call(call, started, sign)
+        self._rings(rings, sign)
+        self._talks(talks, sign)
+
+    def _call(self, call: Mapping[str, Any], started: datetime, sign: int) -> None:
+        direction, status = str(call["direction"]), str(call["status"])
+        queue = call.get("queue") or ""
+        wait = float(call.get("queue_wait_seconds") or 0.0)
+        ivr = call.get("ivr_seconds")
+        key = (bucket(started, HOUR), direction, status, queue)
+        row = self.call_hours.setdefault(key, [0, 0.0, 0.0, 0.0, 0])
+        row[0] += sign
+        row[1] += sign * wait
+        if sign > 0:
+            row[2] = max(row[2], wait)
+        elif wait > 0:
+            self.shrunk.add(key)
+        if ivr is not None:
+            row[3] += sign * float(ivr)
+            row[4] += sign
+        if direction == "inbound":
+            quarter = bucket(started, QUARTER)
+            self.quarters[quarter] = self.quarters.get(quarter, 0) + sign
+            if queue and status in WAIT_STATUSES:
+                wkey = (bucket(started, DAY), queue, status, wait_second(wait))
+                wrow = self.queue_waits.setdefault(wkey, [0, 0.0])
+                wrow[0] += sign
+                wrow[1] += sign * wait
+
+    def _rings(self, rings: Iterable[Mapping[str, Any]], sign: int) -> None:
+        per_agent: dict[str, list[Any]] = {}
+        for ring in rings:
+            if ring.get("started_at") is None:
+                continue
+            start = as_utc(ring["started_at"])
+            seconds = float(ring.get("seconds") or 0.0)
+            got = per_agent.setdefault(str(ring["agent"]), [start, False, 0.0, 0.0])
+            got[0] = min(got[0], start)
+            got[1] = got[1] or bool(ring.get("answered"))
+            got[2] += seconds
+            got[3] += 0.0 if ring.get("answered") else seconds
+        for agent, (start, answered, seconds, unanswered) in per_agent.items():
+            row = self._agent_row(start, agent)
+            row[0] += sign
+            row[1] += sign * int(answered)
+            row[2] += sign * seconds
+            row[3] += sign * unanswered
+
+    def _talks(self, talks: Iterable[Mapping[str, Any]], sign: int) -> None:
+        per_agent: dict[str, list[Any]] = {}
+        for talk in talks:
+            if talk.get("started_at") is None:
+                continue
+            start = as_utc(talk["started_at"])
+            got = per_agent.setdefault(str(talk["agent"]), [start, 0.0, 0.0])
+            got[0] = min(got[0], start)
+            got[1] += float(talk.get("seconds") or 0.0)
+            got[2] += float(talk.get("hold_seconds") or 0.0)
+        for agent, (start, seconds, hold) in per_agent.items():
+            row = self._agent_row(start, agent)
+            row[4] += sign
+            row[5] += sign * seconds
+            row[6] += sign * hold
+
+    def _agent_row(self, start: datetime, agent: str) -> list[float]:
+        return self.agent_hours.setdefault(
+            (bucket(start, HOUR), agent), [0, 0, 0.0, 0.0, 0, 0.0, 0.0]
+        )
