@@ -81,48 +81,24 @@ async def _upsert(
 
 async def apply(session: AsyncSession, deltas: Deltas) -> None:
     """Add ``deltas`` to the rollups (in the caller's transaction, after its call writes)."""
-    await _upsert(
-        session,
-        CallHour,
-        ("hour", "direction", "status", "queue"),
-        ("calls", "wait_seconds", "ivr_seconds", "ivr_calls"),
-        [
-            {
-                "hour": k[0],
-                "direction": k[1],
-                "status": k[2],
-                "queue": k[3],
-                "calls": int(v[0]),
-                "wait_seconds": v[1],
-                "wait_max": v[2],
-                "ivr_seconds": v[3],
-                "ivr_calls": int(v[4]),
-            }
-            for k, v in sorted(deltas.call_hours.items())
-        ],
-        greatest=("wait_max",),
+    call_tables: tuple[tuple[Any, str, dict[tuple[int, str, str, str], list[float]]], ...] = (
+        (CallHour, "hour", deltas.call_hours),
+        (CallDay, "day", _call_days(deltas)),
     )
-    await _upsert(
-        session,
-        CallDay,
-        ("day", "direction", "status", "queue"),
-        ("calls", "wait_seconds", "ivr_seconds", "ivr_calls"),
-        [
-            {
-                "day": k[0],
-                "direction": k[1],
-                "status": k[2],
-                "queue": k[3],
-                "calls": int(v[0]),
-                "wait_seconds": v[1],
-                "wait_max": v[2],
-                "ivr_seconds": v[3],
-                "ivr_calls": int(v[4]),
-            }
-            for k, v in sorted(_call_days(deltas).items())
-        ],
-        greatest=("wait_max",),
-    )
+    for call_model, bucket_name, call_rows in call_tables:
+        await _upsert(
+            session,
+            call_model,
+            (bucket_name, "direction", "status", "queue"),
+            ("calls", "wait_seconds", "ivr_seconds", "ivr_calls"),
+            [
+                {bucket_name: k[0], "direction": k[1], "status": k[2], "queue": k[3]}
+                | {"calls": int(v[0]), "wait_seconds": v[1], "wait_max": v[2]}
+                | {"ivr_seconds": v[3], "ivr_calls": int(v[4])}
+                for k, v in sorted(call_rows.items())
+            ],
+            greatest=("wait_max",),
+        )
     await _upsert(
         session,
         QueueWaitDay,
