@@ -764,14 +764,14 @@ class _AgentSums:
         self.by_day = by_day
         self.sums: dict[tuple[str, str], list[float]] = {}
 
-    def add(self, agent: str, day: int, values: Sequence[Any], sign: int = 1) -> None:
+    def add(self, agent: str, day: int, values: Sequence[Any]) -> None:
         key = (agent, local_day(day) if self.by_day else "")
         got = self.sums.get(key)
         if got is None:
-            self.sums[key] = [sign * float(v or 0) for v in values]
+            self.sums[key] = [float(v or 0) for v in values]
         else:
             for i, value in enumerate(values):
-                got[i] += sign * float(value or 0)
+                got[i] += float(value or 0)
 
     def add_raw(self, rings: Sequence[AgentBucket], talks: Sequence[AgentBucket]) -> None:
         """The calls' own figures (buckets already labelled)."""
