@@ -31,7 +31,8 @@ from cti.crm_store.models.rollups import (
     QueueWaitDay,
 )
 from cti.crm_store.repos import rollups
-from cti.crm_store.repos.reports import AgentBucket, ReportRepo, straddling_hours, whole_buckets
+from cti.crm_store.repos.reports import AgentBucket, ReportRepo
+from cti.crm_store.rules.rollups import straddling_hours, whole_buckets
 from cti.crm_store.store import Store
 from cti.reports.calendar import Period, offset_spans
 from tests.clihelp import run_cti

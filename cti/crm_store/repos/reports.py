@@ -7,12 +7,10 @@ serves every time zone, including a DST day, on SQLite and PostgreSQL.
 
 from __future__ import annotations
 
-import functools
-import math
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
@@ -46,15 +44,24 @@ from cti.crm_store.models.tasks import Task
 from cti.crm_store.models.tickets import Ticket
 from cti.crm_store.models.users import User, UserExtension
 from cti.crm_store.repos.rollups import AGENT_FIGURES
-from cti.crm_store.rules.rollups import DAY, HOUR, QUARTER, bucket, bucket_start
+from cti.crm_store.rules.rollups import (
+    DAY,
+    HOUR,
+    QUARTER,
+    Spans,
+    bucket_start,
+    by_offset,
+    day_plan,
+    local_day,
+    local_hour,
+    straddling_hours,
+    whole_buckets,
+)
 from cti.crm_store.store import Store
 from cti.crm_store.timeutil import as_utc, as_utc_opt
 
-EPOCH = date(1970, 1, 1)
 #: (agent, local day ``YYYY-MM-DD`` or ``""``) → the figures of ``AGENT_FIGURES`` in order
 AgentSums = dict[tuple[str, str], list[float]]
-#: (since, until, UTC offset in seconds): a period cut where the zone's offset changes
-Spans = Sequence[tuple[datetime, datetime, int]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -794,29 +801,6 @@ class _AgentSums:
         return out
 
 
-def day_plan(offset: int) -> tuple[list[int], int, int | None]:
-    """For a UTC offset: the hours of a UTC day that belong to the local day after it
-    (``shift`` +1, east of UTC) or before it (-1, west), and the hour in which the local
-    midnight falls when that is not on the hour (None otherwise)."""
-    if offset == 0:
-        return [], 0, None
-    edge = DAY - offset if offset > 0 else -offset  # the local midnight, seconds into the day
-    hours = range(DAY // HOUR)
-    if offset > 0:
-        moved = [h for h in hours if h * HOUR >= edge]
-    else:
-        moved = [h for h in hours if (h + 1) * HOUR <= edge]
-    return moved, (1 if offset > 0 else -1), (edge // HOUR if edge % HOUR else None)
-
-
-def by_offset(spans: Spans) -> list[tuple[int, list[tuple[datetime, datetime]]]]:
-    """The spans' time ranges per UTC offset (one query each)."""
-    out: dict[int, list[tuple[datetime, datetime]]] = {}
-    for since, until, offset in spans:
-        out.setdefault(offset, []).append((since, until))
-    return list(out.items())
-
-
 def _in_ranges(
     columns: Sequence[Any],
     start: Any,
@@ -836,43 +820,5 @@ def _in_ranges(
     return (parts[0] if len(parts) == 1 else union_all(*parts)).subquery()
 
 
-def whole_buckets(
-    since: datetime, until: datetime, grain: int
-) -> tuple[tuple[int, int] | None, list[tuple[datetime, datetime]]]:
-    """``[since, until)`` as its whole buckets of ``grain`` seconds (``[first, last)``; None:
-    none) and the pieces of time left at either end."""
-    first = -(-math.ceil(as_utc(since).timestamp()) // grain)  # rounded up
-    last = bucket(until, grain)
-    if first >= last:
-        return None, [(since, until)]
-    start, end = bucket_start(first, grain), bucket_start(last, grain)
-    edges = [(since, start)] if as_utc(since) < start else []
-    edges += [(end, until)] if end < as_utc(until) else []
-    return (first, last), edges
-
-
-def straddling_hours(hours: tuple[int, int], offset: int) -> list[int]:
-    """The hours of ``[first, last)`` in which a local midnight falls (an offset that is not
-    a whole number of hours): they belong to two local days."""
-    first_day = (hours[0] * HOUR + offset) // DAY
-    last_day = ((hours[1] - 1) * HOUR + offset) // DAY
-    return [
-        (day * DAY - offset) // HOUR
-        for day in range(first_day + 1, last_day + 1)
-        if (day * DAY - offset) // HOUR >= hours[0]
-    ]
-
-
 def _day_name(number: Any, by_day: bool) -> str:
     return local_day(int(number)) if by_day else ""
-
-
-@functools.lru_cache(maxsize=4096)
-def local_day(number: int) -> str:
-    """A local day number (days since 1970-01-01 in local time) as ``YYYY-MM-DD``."""
-    return (EPOCH + timedelta(days=number)).isoformat()
-
-
-def local_hour(number: int) -> str:
-    """A local hour number (hours since 1970-01-01 00:00 local) as ``YYYY-MM-DD HH``."""
-    return (datetime(1970, 1, 1) + timedelta(hours=number)).strftime("%Y-%m-%d %H")
