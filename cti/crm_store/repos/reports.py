@@ -144,15 +144,6 @@ class ReportRepo:
 
     # -- calls ----------------------------------------------------------------------------
 
-    async def raw_call_totals(self, since: datetime, until: datetime) -> list[tuple[str, str, int]]:
-        """(direction, status, calls) of the calls started in the period, from the calls."""
-        stmt = (
-            select(Call.direction, Call.status, func.count())
-            .where(Call.started_at >= since, Call.started_at < until)
-            .group_by(Call.direction, Call.status)
-        )
-        return [(str(d), str(s), int(n)) for d, s, n in await self._all(stmt)]
-
     async def raw_queues(
         self, since: datetime, until: datetime, *, short: float, threshold: float
     ) -> list[QueueRow]:
@@ -683,9 +674,6 @@ class ReportRepo:
                 await self._agent_hours(a, b, offset, agents, acc)
         return acc.result()
 
-    def _agent_sums(self, table: Any) -> list[Any]:
-        return [func.sum(getattr(table, name)) for name in AGENT_FIGURES]
-
     async def _agent_days(
         self, days: tuple[int, int], offset: int, agents: Sequence[str] | None, acc: _AgentSums
     ) -> None:
@@ -741,7 +729,7 @@ class ReportRepo:
         if inner is not None:
             a = AgentHour
             day = (a.hour * HOUR + offset) // DAY if acc.by_day else literal_column("0")
-            stmt = select(a.agent, day, *self._agent_sums(a))
+            stmt = select(a.agent, day, *_figure_sums(a))
             stmt = stmt.where(a.hour >= inner[0], a.hour < inner[1])
             if split:
                 stmt = stmt.where(a.hour.not_in(split))
@@ -756,6 +744,11 @@ class ReportRepo:
                 await self.raw_rings(raw, agents, acc.by_day),
                 await self.raw_talks(raw, agents, acc.by_day),
             )
+
+
+def _figure_sums(table: Any) -> list[Any]:
+    """The sums of the agents' figures of a rollup table."""
+    return [func.sum(getattr(table, n)) for n in AGENT_FIGURES]
 
 
 def _figure_columns(table: Any, sign: int = 1) -> list[Any]:

@@ -52,9 +52,6 @@ class Deltas:
     #: call-hour rows a waiting call was taken out of: their longest wait is read again
     shrunk: set[CallHourKey] = field(default_factory=set)
 
-    def __bool__(self) -> bool:
-        return bool(self.call_hours or self.agent_hours)
-
     def add(
         self,
         call: Mapping[str, Any],
