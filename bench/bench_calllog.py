@@ -246,7 +246,8 @@ async def fill_history(store: Store, n: int, rng: random.Random) -> None:
                     "agent": agent,
                 }
             )
-            agents += [{"call_id": i + 1, "extension": ext} for ext in rung]
+            at = T0 + timedelta(seconds=i)
+            agents += [{"call_id": i + 1, "extension": ext, "started_at": at} for ext in rung]
         async with store.sessions() as session:
             await session.execute(insert(Call), calls)
             await session.execute(insert(CallAgent), agents)

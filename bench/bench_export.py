@@ -57,7 +57,8 @@ async def fill(store: Store, start: int, end: int, rng: random.Random) -> None:
                     "hangup_cause": 16, "transfers": [], "partial": False, "clock": "pbx",
                 }
             )  # fmt: skip
-            agents.append({"call_id": i + 1, "extension": agent})
+            at = T0 + timedelta(seconds=i)
+            agents.append({"call_id": i + 1, "extension": agent, "started_at": at})
         async with store.sessions() as session:
             await session.execute(insert(Call), calls)
             await session.execute(insert(CallAgent), agents)

@@ -11,13 +11,17 @@ import random
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import select, text
 
 from cti.ami.events import OriginateInfo
 from cti.calllog.service import CallLog
+from cti.crm_store.migrate import upgrade_database
+from cti.crm_store.models.calls import Call, CallAgent
 from cti.crm_store.schemas.calls import CallFilter, CallOut, CallQuery
 from cti.crm_store.schemas.contacts import CompanyIn, ContactIn, PhoneIn
 from cti.crm_store.services.contacts import CompanyService, ContactService
 from cti.crm_store.store import Store
+from cti.crm_store.timeutil import as_utc
 from cti.errors import ValidationError
 from tests.calllog.records import T0, call
 
@@ -258,3 +262,55 @@ async def test_count_is_its_own_request_and_agrees_with_the_pages(store: Store) 
         assert await log.count(missed) == len(await all_pages(log, missed)) == 16
     finally:
         log.close()
+
+
+async def test_an_agents_and_an_operators_period_is_their_calls_of_that_period(
+    store: Store, world: dict[str, int]
+) -> None:
+    """The period narrows the agent's calls through their own index (``call_agents`` keeps
+    each call's start): the same calls as the period and the agent apart."""
+    for window in (
+        {"from": "2026-03-02T10:01:00Z", "to": "2026-03-02T10:04:00Z"},
+        {"day_from": "2026-03-03", "tz": "Europe/Moscow"},
+        {"to": "2026-03-02T10:02:30Z"},
+    ):
+        period = await _ids(store, **window)
+        for agent in ("101", "102", "103"):
+            assert await _ids(store, agent=agent, **window) == (
+                await _ids(store, agent=agent) & period
+            ), (agent, window)
+            assert await _ids(store, [agent], **window) == await _ids(store, [agent]) & period
+
+
+async def test_revision_0011_gives_the_stored_agents_rows_their_calls_start(db_url: str) -> None:
+    store = await Store.open(db_url, upgrade=False)
+    try:
+        log = CallLog(store)
+        for n in range(6):
+            start = T0 + timedelta(hours=n)
+            await log.record(call(f"m.{n}", agents_rung=("101", "102"), started_at=start))
+        log.close()
+        async with store.engine.begin() as conn:  # the table as revision 0010 left it
+            await conn.execute(text("DROP INDEX ix_call_agents_extension_started"))
+            await conn.execute(text("ALTER TABLE call_agents DROP COLUMN started_at"))
+            await conn.execute(text("UPDATE alembic_version SET version_num = '0010'"))
+    finally:
+        await store.close()
+    await upgrade_database(db_url)
+    store = await Store.open(db_url, upgrade=False)
+    try:
+        async with store.engine.connect() as conn:
+            rows = await conn.execute(
+                select(CallAgent.extension, CallAgent.started_at, Call.started_at).join(
+                    Call, Call.id == CallAgent.call_id
+                )
+            )
+            got = [(ext, as_utc(own), as_utc(start)) for ext, own, start in rows]
+        assert len(got) == 12 and all(own == start for _, own, start in got)
+        window = {
+            "from": (T0 + timedelta(hours=2)).isoformat(),
+            "to": (T0 + timedelta(hours=4)).isoformat(),
+        }
+        assert len(await _ids(store, agent="102", **window)) == 2
+    finally:
+        await store.close()

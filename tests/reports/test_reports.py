@@ -15,6 +15,7 @@ from cti.ami.events import CallRecord
 from cti.calllog.service import CallLog
 from cti.config import ReportsConfig
 from cti.crm_store.models.tasks import Task
+from cti.crm_store.repos.reports import ReportRepo
 from cti.crm_store.store import Store
 from cti.reports.calendar import Period
 from cti.reports.service import ReportService
@@ -167,9 +168,13 @@ async def test_an_operator_sees_only_their_own_agents(
     assert {d.agent for d in got.days} == {"102"}
 
 
+@pytest.mark.parametrize("few", [0, 10_000], ids=["walk-the-misses", "read-the-open-callbacks"])
 async def test_callbacks_are_the_misses_not_called_back(
-    store: Store, calls: list[CallRecord]
+    store: Store, calls: list[CallRecord], few: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Either way the worklist is read (many open callbacks: the period's misses in time
+    order; few: their numbers' misses), it is the same list."""
+    monkeypatch.setattr(ReportRepo, "few_open_callbacks", few)
     period = Period(date(2026, 3, 27), date(2026, 3, 31), MOSCOW)
     # one number's callback task is closed by hand: not on the worklist any more
     closed = "+74951230001"

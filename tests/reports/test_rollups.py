@@ -26,13 +26,15 @@ from cti.crm_store.models.calls import Call
 from cti.crm_store.models.rollups import (
     AgentDay,
     AgentHour,
+    AgentQuarter,
     CallDay,
     CallHour,
     InboundQuarter,
     QueueWaitDay,
 )
 from cti.crm_store.repos import rollups
-from cti.crm_store.repos.reports import AgentBucket, ReportRepo
+from cti.crm_store.repos.report_calls import AgentBucket
+from cti.crm_store.repos.reports import ReportRepo
 from cti.crm_store.rules.rollups import straddling_hours, whole_buckets
 from cti.crm_store.store import Store
 from cti.reports.calendar import Period, offset_spans
@@ -106,6 +108,23 @@ async def test_every_figure_from_the_rollups_is_the_calls_figure(
     assert own and {agent for agent, _ in own} == {"101"}
 
 
+@pytest.mark.parametrize("offset", [19800, 20700, -12600, 1234])
+async def test_an_hour_holding_a_local_midnight_is_split_on_its_quarters(
+    store: Store, calls: list[CallRecord], offset: int
+) -> None:
+    """Kolkata, Kathmandu, St John's (and an offset no zone uses: from the calls): a span
+    of less than a UTC day, and whole days, cut at a local midnight inside an hour."""
+    repo = ReportRepo(store)
+    day = datetime(2026, 3, 28, tzinfo=UTC)
+    for spans in (
+        [(day + timedelta(hours=1), day + timedelta(hours=23, minutes=50), offset)],
+        [(day - timedelta(hours=3), day + timedelta(days=2, hours=5), offset)],
+    ):
+        raw = _raw(await repo.raw_rings(spans, None), await repo.raw_talks(spans, None))
+        assert _rounded_sums(await repo.agent_sums(spans, None)) == raw
+    assert len({d for _, d in raw}) >= 3  # the last spans: three local days or four
+
+
 async def _call_totals(store: Store, since: datetime, until: datetime) -> list[Any]:
     """(direction, status, calls) counted from the calls themselves."""
     stmt = (
@@ -143,7 +162,15 @@ def test_a_period_splits_into_whole_buckets_and_edges() -> None:
 async def _snapshot(store: Store) -> dict[str, dict[tuple[Any, ...], tuple[Any, ...]]]:
     out: dict[str, dict[tuple[Any, ...], tuple[Any, ...]]] = {}
     async with store.sessions() as session:
-        for model in (CallHour, CallDay, QueueWaitDay, InboundQuarter, AgentHour, AgentDay):
+        for model in (
+            CallHour,
+            CallDay,
+            QueueWaitDay,
+            InboundQuarter,
+            AgentQuarter,
+            AgentHour,
+            AgentDay,
+        ):
             table = model.__table__
             keys = [c for c in table.columns if c.primary_key]
             rest = [c for c in table.columns if not c.primary_key]
@@ -210,6 +237,8 @@ async def test_revision_0009_fills_the_rollups_from_the_calls_stored_before_it(
                 await conn.execute(text(f"DROP TABLE {table}"))
             for table in ("report_inbound_quarters", "report_agent_hours", "report_agent_days"):
                 await conn.execute(text(f"DROP TABLE {table}"))
+            await conn.execute(text("DROP TABLE report_agent_quarters"))  # revision 0010
+            await _undo_0011(conn)
             await conn.execute(text("DROP INDEX ix_calls_disposition_started"))
             await conn.execute(text("DROP INDEX ix_calls_unanswered_started"))
             await conn.execute(text("UPDATE alembic_version SET version_num = '0008'"))
@@ -224,6 +253,34 @@ async def test_revision_0009_fills_the_rollups_from_the_calls_stored_before_it(
         await store.close()
 
 
+async def test_revision_0010_fills_the_agents_quarters_from_the_calls_stored_before_it(
+    db_url: str,
+) -> None:
+    store = await Store.open(db_url, upgrade=False)
+    try:
+        await _record(store, callset(27, 300))
+        kept = await _snapshot(store)
+        async with store.engine.begin() as conn:  # the database as 0009 left it
+            await conn.execute(text("DROP TABLE report_agent_quarters"))
+            await _undo_0011(conn)
+            await conn.execute(text("UPDATE alembic_version SET version_num = '0009'"))
+    finally:
+        await store.close()
+    await upgrade_database(db_url)
+    store = await Store.open(db_url, upgrade=False)
+    try:
+        assert await _snapshot(store) == kept
+        assert len(kept["report_agent_quarters"]) > len(kept["report_agent_hours"])
+    finally:
+        await store.close()
+
+
+async def _undo_0011(conn: Any) -> None:
+    """``call_agents`` as revision 0010 left it (no ``started_at``)."""
+    await conn.execute(text("DROP INDEX ix_call_agents_extension_started"))
+    await conn.execute(text("ALTER TABLE call_agents DROP COLUMN started_at"))
+
+
 def test_cti_rollups_rebuild_recomputes_them_from_the_calls(cli_db: str, capsys: Any) -> None:
     async def fill() -> dict[str, dict[tuple[Any, ...], tuple[Any, ...]]]:
         store = await Store.open(cli_db)
@@ -232,6 +289,7 @@ def test_cti_rollups_rebuild_recomputes_them_from_the_calls(cli_db: str, capsys:
             kept = await _snapshot(store)
             async with store.engine.begin() as conn:  # as a bulk load would leave them
                 await conn.execute(text("DELETE FROM report_agent_hours"))
+                await conn.execute(text("DELETE FROM report_agent_quarters"))
                 await conn.execute(text("UPDATE report_call_hours SET calls = calls + 5"))
             return kept
         finally:

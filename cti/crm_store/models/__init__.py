@@ -16,6 +16,7 @@ from cti.crm_store.models.exports import DownloadLink
 from cti.crm_store.models.rollups import (
     AgentDay,
     AgentHour,
+    AgentQuarter,
     CallDay,
     CallHour,
     InboundQuarter,
@@ -31,6 +32,7 @@ from cti.crm_store.models.users import ApiToken, LoginDevice, User, UserExtensio
 __all__ = [
     "AgentDay",
     "AgentHour",
+    "AgentQuarter",
     "AgentSession",
     "AgentStateLog",
     "ApiToken",

@@ -98,15 +98,21 @@ class Call(TimestampMixin, Base):
 class CallAgent(Base):
     """An extension a call rang or was answered on: what "my calls" and per-agent reports
     select by, through an index (``calls.agents_rung`` keeps the list as the record had it).
-    Written with the call by :mod:`cti.calllog`."""
+    Written with the call by :mod:`cti.calllog`. ``started_at`` is the call's (copied when
+    the call is written or rewritten), so one agent's calls of a period are one range of
+    an index, not every call the agent ever had."""
 
     __tablename__ = "call_agents"
-    __table_args__ = (Index("ix_call_agents_extension_call", "extension", "call_id"),)
+    __table_args__ = (
+        Index("ix_call_agents_extension_call", "extension", "call_id"),
+        Index("ix_call_agents_extension_started", "extension", "started_at", "call_id"),
+    )
 
     call_id: Mapped[int] = mapped_column(
         ForeignKey("calls.id", ondelete="CASCADE"), primary_key=True
     )
     extension: Mapped[str] = mapped_column(String(32), primary_key=True)
+    started_at: Mapped[datetime | None]
 
 
 class CallRing(Base):

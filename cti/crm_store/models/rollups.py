@@ -8,7 +8,8 @@ so past 2038 too). SQLite keeps them ``WITHOUT ROWID``: a period is one range of
 The reports over 30 days read these few thousand rows instead of a million calls. They are
 kept by the call log's writer in the transaction that writes the calls (each call added,
 a rewritten call taken out and put back: :mod:`cti.crm_store.rules.rollups`), built from the
-calls already stored by revision 0009, and rebuilt for a period by ``cti rollups rebuild``.
+calls already stored by revisions 0009 and 0010, and rebuilt for a period by ``cti rollups
+rebuild``.
 Every row's figures are sums (and a maximum) of the calls in its bucket, so any set of whole
 buckets adds up to exactly what the calls give.
 """
@@ -91,10 +92,22 @@ class _AgentFigures:
     hold_seconds: Mapped[float] = mapped_column(Float, default=0.0)
 
 
+class AgentQuarter(_AgentFigures, Base):
+    """One agent's rings and talk parts per UTC quarter-hour. A call's rings to the agent
+    count in the quarter of the first of them (offered once, answered once if any was), its
+    talk parts in the quarter of the first part. Read for the hour that holds a local
+    midnight in a zone whose offset is not a whole number of hours (India, Nepal,
+    Newfoundland, central Australia): that hour belongs to two local days."""
+
+    __tablename__ = "report_agent_quarters"
+    __table_args__ = ({"sqlite_with_rowid": False},)
+
+    quarter: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    agent: Mapped[str] = mapped_column(String(32), primary_key=True)
+
+
 class AgentHour(_AgentFigures, Base):
-    """One agent's rings and talk parts per UTC hour. A call's rings to the agent count in
-    the hour of the first of them (offered once, answered once if any was), its talk parts
-    in the hour of the first part."""
+    """The same per UTC hour (the sum of the hour's quarters)."""
 
     __tablename__ = "report_agent_hours"
     __table_args__ = ({"sqlite_with_rowid": False},)

@@ -257,7 +257,7 @@ class BatchTx:
             stale = sorted(batch.rewritten)
             await self.session.execute(delete(CallAgent).where(CallAgent.call_id.in_(stale)))
         rows = [
-            {"call_id": ids[key], "extension": ext}
+            {"call_id": ids[key], "extension": ext, "started_at": values.get("started_at")}
             for values in (*batch.rewritten.values(), *batch.new_calls)
             for key in [(values["pbx"], values["linkedid"])]
             for ext in _extensions(values, batch.parts.get(key, ([], [])))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Integer, Select, false, func, literal, select, tuple_
@@ -35,14 +36,23 @@ _NEWEST_FIRST = (Call.started_at.desc().nulls_last(), Call.id.desc())
 
 
 def touches(
-    extensions: Sequence[str], call_id: InstrumentedAttribute[Any] = Call.id
+    extensions: Sequence[str],
+    call_id: InstrumentedAttribute[Any] = Call.id,
+    since: datetime | None = None,
+    until: datetime | None = None,
 ) -> ColumnElement[bool]:
     """Calls answered on, or ringing, one of ``extensions`` (through ``call_agents``):
     the SQL form of :func:`cti.crm_store.rules.visibility.may_see_call`. ``call_id``: the
-    column holding the call (another table's reference to it, a note's ``call_id``)."""
+    column holding the call (another table's reference to it, a note's ``call_id``).
+    ``since``/``until``: only calls started then (a range of the extensions' index, so a
+    month of an agent's history reads that month's calls, not all of theirs)."""
     if not extensions:
         return false()
     rung = select(CallAgent.call_id).where(CallAgent.extension.in_(sorted(set(extensions))))
+    if since is not None:
+        rung = rung.where(CallAgent.started_at >= since)
+    if until is not None:
+        rung = rung.where(CallAgent.started_at < until)
     return call_id.in_(rung)
 
 
@@ -203,12 +213,13 @@ def conditions(
     """The WHERE of ``filters`` (``number``: its number as stored) within ``extensions``
     (an operator's phones; None: every call)."""
     where: list[ColumnElement[bool]] = []
+    since, until = filters.period()
     if extensions is not None:
-        where.append(touches(extensions))
+        where.append(touches(extensions, since=since, until=until))
     if number is not None:
         where += [Call.external_tail == tail(number, tail_digits), Call.external_number == number]
     if filters.agent:
-        where.append(touches([filters.agent]))
+        where.append(touches([filters.agent], since=since, until=until))
     for field in ("status", "direction", "campaign", "pbx", "queue", "disposition"):
         value = getattr(filters, field)
         if value:
@@ -218,7 +229,6 @@ def conditions(
     if filters.company is not None:
         staff = select(Contact.id).where(Contact.company_id == filters.company)
         where.append(Call.contact_id.in_(staff))
-    since, until = filters.period()
     if since is not None:
         where.append(Call.started_at >= since)
     if until is not None:

@@ -5,8 +5,8 @@ upsert per table adds the batch's :class:`~cti.crm_store.rules.rollups.Deltas` (
 order, so two writers never lock the same rows in opposite orders), then the longest wait of
 the rows a rewritten call was taken out of is read again from the calls, and rows left with
 no calls are deleted. :func:`rebuild` recomputes whole UTC days from the calls (revision
-0009 does the same for everything stored before it; :func:`rebuild_days`, ``cti rollups
-rebuild``, after a bulk load or a restore).
+0009 and 0010 did the same for the calls stored before them; :func:`rebuild_days`, ``cti
+rollups rebuild``, after a bulk load or a restore).
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from cti.crm_store.models.calls import Call
 from cti.crm_store.models.rollups import (
     AgentDay,
     AgentHour,
+    AgentQuarter,
     CallDay,
     CallHour,
     InboundQuarter,
@@ -44,6 +45,7 @@ _TABLES: tuple[tuple[Any, str, int], ...] = (
     (CallDay, "day", DAY),
     (QueueWaitDay, "day", DAY),
     (InboundQuarter, "quarter", QUARTER),
+    (AgentQuarter, "quarter", QUARTER),
     (AgentHour, "hour", HOUR),
     (AgentDay, "day", DAY),
 )
@@ -117,16 +119,10 @@ async def apply(session: AsyncSession, deltas: Deltas) -> None:
         ("calls",),
         [{"quarter": k, "calls": v} for k, v in sorted(deltas.quarters.items())],
     )
-    names: tuple[str, ...] = ("offered", "answered", "ring_seconds", "ring_no_answer_seconds")
-    names += ("handled", "talk_seconds", "hold_seconds")
-    days: dict[tuple[int, str], list[float]] = {}
-    for (hour, agent), values in deltas.agent_hours.items():
-        got = days.setdefault((hour * HOUR // DAY, agent), [0] * len(values))
-        for i, value in enumerate(values):
-            got[i] += value
     for model, key, rows in (
-        (AgentHour, "hour", deltas.agent_hours),
-        (AgentDay, "day", days),
+        (AgentQuarter, "quarter", deltas.agent_quarters),
+        (AgentHour, "hour", deltas.agent_sums(HOUR)),
+        (AgentDay, "day", deltas.agent_sums(DAY)),
     ):
         await _upsert(
             session,
@@ -226,16 +222,15 @@ async def _drop_empty(session: AsyncSession, deltas: Deltas) -> None:
                 InboundQuarter.quarter.in_(quarters), InboundQuarter.calls <= 0
             )
         )
-    if any(v[0] < 0 or v[4] < 0 for v in deltas.agent_hours.values()):
-        keys = sorted(deltas.agent_hours)
-        day_keys = sorted({(hour * HOUR // DAY, agent) for hour, agent in keys})
-        for column, model, chosen in (
-            (AgentHour.hour, AgentHour, keys),
-            (AgentDay.day, AgentDay, day_keys),
+    if any(v[0] < 0 or v[4] < 0 for v in deltas.agent_quarters.values()):
+        for column, model, grain in (
+            (AgentQuarter.quarter, AgentQuarter, QUARTER),
+            (AgentHour.hour, AgentHour, HOUR),
+            (AgentDay.day, AgentDay, DAY),
         ):
             await session.execute(
                 delete(model).where(
-                    tuple_(column, model.agent).in_(chosen),
+                    tuple_(column, model.agent).in_(sorted(deltas.agent_sums(grain))),
                     model.offered <= 0,
                     model.handled <= 0,
                 )
@@ -271,7 +266,7 @@ def rebuild_sql(dialect: str) -> list[str]:
     """The statements that refill the rollups of the calls started in ``[:since, :until)``
     (after their rows there are deleted), in key order: PostgreSQL then keeps a period's
     rows together on disk, as the writer's appends do. A call's rings (talk parts) to one
-    agent go to the hour of the first of them: their parts are read from a day before
+    agent go to the quarter-hour of the first of them: their parts are read from a day before
     ``:since`` (``:before``) to a day after ``:until`` (``:after``)."""
     b = _buckets(dialect)
     wait = "COALESCE(queue_wait_seconds, 0)"
@@ -296,9 +291,9 @@ def rebuild_sql(dialect: str) -> list[str]:
         "INSERT INTO report_inbound_quarters (quarter, calls)"
         f" SELECT {b['quarter']('started_at')}, COUNT(*) FROM calls"
         f" WHERE {in_period} AND direction = 'inbound' GROUP BY 1 ORDER BY 1",
-        "INSERT INTO report_agent_hours (hour, agent, offered, answered, ring_seconds,"
+        "INSERT INTO report_agent_quarters (quarter, agent, offered, answered, ring_seconds,"
         " ring_no_answer_seconds, handled, talk_seconds, hold_seconds)"
-        f" SELECT {b['hour']('s')}, agent, SUM(o), SUM(a), SUM(r), SUM(n), SUM(h), SUM(t),"
+        f" SELECT {b['quarter']('s')}, agent, SUM(o), SUM(a), SUM(r), SUM(n), SUM(h), SUM(t),"
         " SUM(p) FROM ("
         f" SELECT MIN(started_at) AS s, agent, 1 AS o, MAX({answered}) AS a,"
         " COALESCE(SUM(seconds), 0) AS r,"
@@ -312,6 +307,13 @@ def rebuild_sql(dialect: str) -> list[str]:
         " WHERE started_at >= :before AND started_at < :after"
         " GROUP BY call_id, agent HAVING MIN(started_at) >= :since AND MIN(started_at) < :until"
         ") AS pairs GROUP BY 1, 2 ORDER BY 1, 2",
+        "INSERT INTO report_agent_hours (hour, agent, offered, answered, ring_seconds,"
+        " ring_no_answer_seconds, handled, talk_seconds, hold_seconds)"
+        f" SELECT quarter / {HOUR // QUARTER}, agent, SUM(offered), SUM(answered),"
+        " SUM(ring_seconds), SUM(ring_no_answer_seconds), SUM(handled), SUM(talk_seconds),"
+        " SUM(hold_seconds) FROM report_agent_quarters"
+        " WHERE quarter >= :first_quarter AND quarter < :last_quarter"
+        " GROUP BY 1, 2 ORDER BY 1, 2",
         "INSERT INTO report_agent_days (day, agent, offered, answered, ring_seconds,"
         " ring_no_answer_seconds, handled, talk_seconds, hold_seconds)"
         f" SELECT hour / {DAY // HOUR}, agent, SUM(offered), SUM(answered), SUM(ring_seconds),"
@@ -346,6 +348,8 @@ async def rebuild(
         "after": last + timedelta(days=1),
         "first_hour": bucket(first, HOUR),
         "last_hour": bucket(last, HOUR),
+        "first_quarter": bucket(first, QUARTER),
+        "last_quarter": bucket(last, QUARTER),
     }
     for sql in rebuild_sql(_dialect(session)):
         params = [

@@ -22,8 +22,8 @@ from cti.crm_store.timeutil import as_utc
 CallHourKey = tuple[int, str, str, str]
 #: (day, queue, status, wait in whole seconds rounded up): [calls, wait seconds]
 QueueWaitKey = tuple[int, str, str, int]
-#: (hour, agent): [offered, answered, ring, ring unanswered, handled, talk, hold]
-AgentHourKey = tuple[int, str]
+#: (quarter-hour, agent): [offered, answered, ring, ring unanswered, handled, talk, hold]
+AgentQuarterKey = tuple[int, str]
 HOUR, DAY, QUARTER = 3600, 86400, 900
 #: the statuses whose waits the service level and the short abandons count
 WAIT_STATUSES = ("answered", "abandoned")
@@ -48,7 +48,7 @@ class Deltas:
     call_hours: dict[CallHourKey, list[float]] = field(default_factory=dict)
     queue_waits: dict[QueueWaitKey, list[float]] = field(default_factory=dict)
     quarters: dict[int, int] = field(default_factory=dict)
-    agent_hours: dict[AgentHourKey, list[float]] = field(default_factory=dict)
+    agent_quarters: dict[AgentQuarterKey, list[float]] = field(default_factory=dict)
     #: call-hour rows a waiting call was taken out of: their longest wait is read again
     shrunk: set[CallHourKey] = field(default_factory=set)
 
@@ -127,9 +127,18 @@ class Deltas:
             row[6] += sign * hold
 
     def _agent_row(self, start: datetime, agent: str) -> list[float]:
-        return self.agent_hours.setdefault(
-            (bucket(start, HOUR), agent), [0, 0, 0.0, 0.0, 0, 0.0, 0.0]
+        return self.agent_quarters.setdefault(
+            (bucket(start, QUARTER), agent), [0, 0, 0.0, 0.0, 0, 0.0, 0.0]
         )
+
+    def agent_sums(self, grain: int) -> dict[AgentQuarterKey, list[float]]:
+        """The agents' quarter-hour deltas summed per ``grain`` (an hour, a day)."""
+        out: dict[AgentQuarterKey, list[float]] = {}
+        for (quarter, agent), values in self.agent_quarters.items():
+            got = out.setdefault((quarter * QUARTER // grain, agent), [0] * len(values))
+            for i, value in enumerate(values):
+                got[i] += value
+        return out
 
 
 # -- a period in buckets ---------------------------------------------------------------
