@@ -51,7 +51,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select, update
+from sqlalchemy import and_, exists, func, or_, select, update
+from sqlalchemy.orm import aliased
 
 sys.path.append(str(Path(__file__).resolve().parent.parent))  # cti, when not installed
 
@@ -544,7 +545,17 @@ async def unworked(store: Store, repeat: int) -> list[tuple[str, float, float]]:
     thousands open, as the call log's rules alone leave them; ``done`` only), then closed
     again."""
     async with store.sessions() as session, session.begin():
-        await session.execute(update(Task).where(Task.done_reason == WORKED).values(done=False))
+        # but where the call log (the write rounds of earlier runs) opened a newer one
+        newer = aliased(Task)
+        already = exists().where(
+            newer.kind == "callback",
+            newer.done.is_(False),
+            newer.phone == Task.phone,
+            or_(newer.queue == Task.queue, and_(newer.queue.is_(None), Task.queue.is_(None))),
+        )
+        await session.execute(
+            update(Task).where(Task.done_reason == WORKED, ~already).values(done=False)
+        )
         left = await session.scalar(
             select(func.count()).where(Task.kind == "callback", Task.done.is_(False))
         )

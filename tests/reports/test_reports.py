@@ -15,6 +15,7 @@ from cti.ami.events import CallRecord
 from cti.calllog.service import CallLog
 from cti.config import ReportsConfig
 from cti.crm_store.models.tasks import Task
+from cti.crm_store.repos import reports as reports_repo
 from cti.crm_store.repos.reports import ReportRepo
 from cti.crm_store.store import Store
 from cti.reports.calendar import Period
@@ -175,6 +176,7 @@ async def test_callbacks_are_the_misses_not_called_back(
     """Either way the worklist is read (many open callbacks: the period's misses in time
     order; few: their numbers' misses), it is the same list."""
     monkeypatch.setattr(ReportRepo, "few_open_callbacks", few)
+    monkeypatch.setattr(reports_repo, "NUMBERS_PER_READ", 2)  # several reads of numbers
     period = Period(date(2026, 3, 27), date(2026, 3, 31), MOSCOW)
     # one number's callback task is closed by hand: not on the worklist any more
     closed = "+74951230001"

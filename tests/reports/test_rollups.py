@@ -157,6 +157,8 @@ def test_a_period_splits_into_whole_buckets_and_edges() -> None:
     # Kolkata (+05:30): local midnights fall at 18:30 UTC, inside the hour 18:00-19:00
     evening = int(datetime(2026, 3, 28, 18, tzinfo=UTC).timestamp()) // 3600
     assert straddling_hours((hour, hour + 72), 19800) == [evening, evening + 24, evening + 48]
+    assert straddling_hours((hour + 10, hour + 19), 19800) == [evening]  # the last hour
+    assert straddling_hours((hour + 10, hour + 18), 19800) == []
 
 
 async def _snapshot(store: Store) -> dict[str, dict[tuple[Any, ...], tuple[Any, ...]]]:

@@ -236,7 +236,8 @@ class RollupReads(CallReads):
         Whole UTC days come from the daily rollup, with the hours the zone's offset puts on
         the day before or after moved there from the hourly one; the rest of the period
         (parts of a UTC day at its ends) from the hourly rollup; an hour holding a local
-        midnight (a half-hour offset) and parts of an hour from the calls."""
+        midnight (a half-hour offset) from the quarter-hourly one; parts of an hour (and that
+        hour, for an offset that is not a whole number of quarter-hours) from the calls."""
         if not by_day:
             spans = [(spans[0][0], spans[-1][1], 0)]
         acc = _AgentSums(by_day)

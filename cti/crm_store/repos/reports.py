@@ -59,6 +59,8 @@ class TicketRow:
 UNANSWERED = ("missed", "abandoned")
 #: an open callback, as the partial unique indexes of the open ones say it word for word:
 #: SQLite uses them for ``NOT done``, not for ``done = 0`` (and only to read in their order)
+#: the numbers one read of the worklist takes (their tails and numbers: two parameters each)
+NUMBERS_PER_READ = 5000
 _OPEN_CALLBACK = text("tasks.kind = 'callback' AND NOT tasks.done")
 
 
@@ -119,20 +121,22 @@ class ReportRepo(RollupReads):
     ) -> list[MissedRow]:
         """The waiting misses of the numbers with an open callback, from their calls since
         ``since`` (an answered call that makes a miss of the period not waiting started
-        after it): one read through the numbers' tails."""
-        if not open_:
-            return []
-        tails = sorted({t for t, _ in open_.values() if t is not None})
-        stmt = select(
-            Call.external_number, Call.direction, Call.status, Call.started_at, Call.queue
-        ).where(
-            Call.external_tail.in_(tails),
-            Call.external_number.in_(sorted(open_)),
-            Call.started_at >= since,
-        )
+        after it): read through the numbers' tails, :data:`NUMBERS_PER_READ` at a time (a
+        driver takes at most 32,767 parameters)."""
         calls: dict[str, list[tuple[str, str, datetime, str | None]]] = defaultdict(list)
-        for number, direction, status, started, queue in await self._all(stmt):
-            calls[str(number)].append((direction, status, as_utc(started), queue))
+        numbers = sorted(open_)
+        for at in range(0, len(numbers), NUMBERS_PER_READ):
+            chunk = numbers[at : at + NUMBERS_PER_READ]
+            tails = sorted({t for t in (open_[n][0] for n in chunk) if t is not None})
+            stmt = select(
+                Call.external_number, Call.direction, Call.status, Call.started_at, Call.queue
+            ).where(
+                Call.external_tail.in_(tails),
+                Call.external_number.in_(chunk),
+                Call.started_at >= since,
+            )
+            for number, direction, status, started, queue in await self._all(stmt):
+                calls[str(number)].append((direction, status, as_utc(started), queue))
         since, until = as_utc(since), as_utc(until)
         out = []
         for number, rows in calls.items():

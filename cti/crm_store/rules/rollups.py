@@ -190,7 +190,7 @@ def straddling_hours(hours: tuple[int, int], offset: int) -> list[int]:
     """The hours of ``[first, last)`` in which a local midnight falls (an offset that is not
     a whole number of hours): they belong to two local days."""
     first_day = (hours[0] * HOUR + offset) // DAY
-    last_day = ((hours[1] - 1) * HOUR + offset) // DAY
+    last_day = (hours[1] * HOUR - 1 + offset) // DAY  # the last second of the last hour
     return [
         (day * DAY - offset) // HOUR
         for day in range(first_day + 1, last_day + 1)
