@@ -12,8 +12,8 @@ answered call), those still open a day after they fell due closed by hand (a tea
 works its list); the reports' rollups are then built from them
 (``cti.crm_store.repos.rollups.rebuild``, timed). ``--sqlite-file`` / ``--postgres-db`` keep
 the filled database (and reuse it when it exists: a database of an older revision is
-upgraded first, which times revisions 0009 and 0010, the fill of the rollups). Then each
-query below runs ``--repeat`` times with fresh parameters (a random agent, queue, number)
+upgraded first, which times revisions 0009-0011: the rollups, ``call_agents.started_at``).
+Then each query below runs ``--repeat`` times with fresh parameters (a random agent, queue, number)
 and its p50/p95 are printed:
 
 * history: the last 30 days of one agent; one queue's last 7 days; one number over all
@@ -550,6 +550,7 @@ async def unworked(store: Store, repeat: int) -> list[tuple[str, float, float]]:
         already = exists().where(
             newer.kind == "callback",
             newer.done.is_(False),
+            newer.phone_tail == Task.phone_tail,  # its index
             newer.phone == Task.phone,
             or_(newer.queue == Task.queue, and_(newer.queue.is_(None), Task.queue.is_(None))),
         )
