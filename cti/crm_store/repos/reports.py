@@ -57,10 +57,10 @@ class TicketRow:
 
 #: the statuses of an inbound call that was not answered (a miss)
 UNANSWERED = ("missed", "abandoned")
-#: an open callback, as the partial unique indexes of the open ones say it word for word:
-#: SQLite uses them for ``NOT done``, not for ``done = 0`` (and only to read in their order)
 #: the numbers one read of the worklist takes (their tails and numbers: two parameters each)
 NUMBERS_PER_READ = 5000
+#: an open callback, as the partial unique indexes of the open ones say it word for word:
+#: SQLite uses them for ``NOT done``, not for ``done = 0`` (and only to read in their order)
 _OPEN_CALLBACK = text("tasks.kind = 'callback' AND NOT tasks.done")
 
 
@@ -69,7 +69,7 @@ class ReportRepo(RollupReads):
 
     #: up to this many open callbacks, the worklist reads their numbers' calls; past it, it
     #: walks the period's misses in time order
-    few_open_callbacks = 20_000
+    few_open_callbacks = 100_000
 
     async def missed_not_called_back(
         self, since: datetime, until: datetime, limit: int
@@ -79,13 +79,13 @@ class ReportRepo(RollupReads):
         oldest first (by each number's first such miss).
 
         Few open callbacks (a team that works its list): their numbers' calls since the
-        period began, in one indexed read, sorted out here. Many (a list nobody works): the
+        period began, through their tails, sorted out here. Many (a list nobody works): the
         waiting misses are read in time order (the partial index of unanswered inbound
         calls), a window of time at a time, until ``limit`` numbers are found, then those
         numbers' figures in one query. Either way the list costs what is open or what it
         shows, not every miss of the period."""
-        if await self._open_callback_count(self.few_open_callbacks + 1) <= self.few_open_callbacks:
-            open_ = await self._open_callbacks()
+        open_ = await self._open_callbacks(self.few_open_callbacks)
+        if open_ is not None:
             rows = await self._waiting_of(open_, since, until)
         else:
             rows = await self._walk_waiting(since, until, limit)
@@ -95,22 +95,19 @@ class ReportRepo(RollupReads):
         owners = {int(i): a for i, a in got}
         return [replace(r, assignee_id=owners.get(r.task_id)) for r in rows]
 
-    async def _open_callback_count(self, most: int) -> int:
-        """How many callbacks are open, counted up to ``most`` (an index's entries)."""
-        count = 0
-        for has_queue in (Task.queue.is_not(None), Task.queue.is_(None)):
-            stmt = select(Task.phone).where(_OPEN_CALLBACK, has_queue).order_by(Task.phone)
-            [(n,)] = await self._all(select(func.count()).select_from(stmt.limit(most).subquery()))
-            count += int(n)
-        return count
-
-    async def _open_callbacks(self) -> dict[str, tuple[str | None, int]]:
-        """Number → (tail, lowest task id) of the open callbacks, read in the order of the
-        partial unique indexes of the open ones: as many rows as are open."""
+    async def _open_callbacks(self, most: int) -> dict[str, tuple[str | None, int]] | None:
+        """Number → (tail, lowest task id) of the open callbacks, or None when more than
+        ``most`` are open; read in the order of the partial unique indexes of the open ones,
+        so it costs at most ``most`` rows."""
         found: dict[str, tuple[str | None, int]] = {}
+        left = most
         for has_queue in (Task.queue.is_not(None), Task.queue.is_(None)):
             stmt = select(Task.phone, Task.phone_tail, Task.id).where(_OPEN_CALLBACK, has_queue)
-            for phone, phone_tail, task in await self._all(stmt.order_by(Task.phone)):
+            rows = await self._all(stmt.order_by(Task.phone).limit(left + 1))
+            if len(rows) > left:
+                return None
+            left -= len(rows)
+            for phone, phone_tail, task in rows:
                 if phone:
                     got = found.get(str(phone))
                     found[str(phone)] = (phone_tail, min(int(task), got[1] if got else int(task)))
