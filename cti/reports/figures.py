@@ -46,7 +46,7 @@ def local_day(bucket: str) -> date | None:
 # -- agents ---------------------------------------------------------------------------------
 
 
-@dataclass(slots=True)
+@dataclass
 class _Counts:
     offered: int = 0
     answered: int = 0
@@ -81,35 +81,33 @@ _ROWS = TypeAdapter(list[AgentFigures])
 
 
 def _figures(agent: str, user: str, day: date | None, c: _Counts) -> dict[str, Any]:
-    """One row's figures (thousands of rows per report: plain arithmetic, no helpers)."""
-    talk = c.talk - c.hold  # a talk part's seconds include its hold
-    talk = talk if talk > 0 else 0.0
+    """One row's figures."""
+    talk = max(0.0, c.talk - c.hold)  # a talk part's seconds include its hold
     handle = talk + c.hold + c.wrap
     available = c.logged_in - c.pause
-    offered, answered, handled, logged_in = c.offered, c.answered, c.handled, c.logged_in
-    return {
-        "agent": agent,
-        "user": user,
-        "day": day,
-        "offered": offered,
-        "answered": answered,
-        "missed": offered - answered,
-        "answer_rate": round(answered / offered, 4) if offered > 0 else None,
-        "ring_seconds": round(c.ring, 3),
-        "ring_no_answer_seconds": round(c.ring_no_answer, 3),
-        "handled": handled,
-        "talk_seconds": round(talk, 3),
-        "hold_seconds": round(c.hold, 3),
-        "wrap_up_seconds": round(c.wrap, 3),
-        "handle_seconds": round(handle, 3),
-        "average_handle_seconds": round(handle / handled, 3) if handled else None,
-        "calls_per_hour": round(handled * 3600 / logged_in, 3) if logged_in else None,
-        "logged_in_seconds": round(logged_in, 3),
-        "pause_seconds": round(c.pause, 3),
-        "pauses": {k: round(v, 3) for k, v in sorted(c.pauses.items())} if c.pauses else {},
-        "occupancy": min(1.0, round(handle / available, 4)) if available > 0 else None,
-        "utilisation": round(handle / logged_in, 4) if logged_in > 0 else None,
-    }
+    return dict(
+        agent=agent,
+        user=user,
+        day=day,
+        offered=c.offered,
+        answered=c.answered,
+        missed=c.offered - c.answered,
+        answer_rate=ratio(c.answered, c.offered),
+        ring_seconds=round(c.ring, 3),
+        ring_no_answer_seconds=round(c.ring_no_answer, 3),
+        handled=c.handled,
+        talk_seconds=round(talk, 3),
+        hold_seconds=round(c.hold, 3),
+        wrap_up_seconds=round(c.wrap, 3),
+        handle_seconds=round(handle, 3),
+        average_handle_seconds=round(handle / c.handled, 3) if c.handled else None,
+        calls_per_hour=round(c.handled / (c.logged_in / 3600), 3) if c.logged_in else None,
+        logged_in_seconds=round(c.logged_in, 3),
+        pause_seconds=round(c.pause, 3),
+        pauses={k: round(v, 3) for k, v in sorted(c.pauses.items())} if c.pauses else {},
+        occupancy=min(1.0, ratio(handle, available) or 0.0) if available > 0 else None,
+        utilisation=ratio(handle, c.logged_in),
+    )
 
 
 def _session_counts(
